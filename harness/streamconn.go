@@ -1,0 +1,147 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// NewStreamConn returns a Conn over a byte stream: two pipe ends, or one
+// socket given as both r and w. Messages are written whole and read with
+// exactly the message size, so the stream's boundaries never matter.
+//
+// With IORaw the descriptors are switched to blocking mode and driven with
+// read(2)/write(2), retrying EINTR; with IOGo they go through os.File's
+// methods and the runtime poller (the descriptors must then be non-blocking,
+// which os.Pipe's and net's are, and the harness arranges for inherited ones).
+//
+// The Conn owns r and w and closes them.
+func NewStreamConn(r, w *os.File, mode IOMode) Conn {
+	if mode == IOGo {
+		return &goStream{r: r, w: w, rd: r, wr: w}
+	}
+	return &rawStream{r: r, w: w, rfd: int(r.Fd()), wfd: int(w.Fd())}
+}
+
+// NewReadWriterConn returns a Conn over a Go reader and writer, such as a
+// net.Conn, for IOGo. The closer is closed by Close.
+func NewReadWriterConn(rw io.ReadWriter, c io.Closer) Conn {
+	return &goStream{rd: rw, wr: rw, closer: c}
+}
+
+// rawStream moves bytes with blocking syscalls; the calling goroutine should
+// be locked to its thread (the harness does that in raw mode).
+type rawStream struct {
+	r, w     *os.File // kept so the descriptors stay open and are closed once
+	rfd, wfd int
+}
+
+func (c *rawStream) Send(frame []byte) error {
+	p := frame[Headroom:]
+	for len(p) > 0 {
+		n, err := unix.Write(c.wfd, p)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return streamErr("write", err)
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+func (c *rawStream) Recv(frame []byte) error {
+	p := frame[Headroom:]
+	for len(p) > 0 {
+		n, err := unix.Read(c.rfd, p)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return streamErr("read", err)
+		}
+		if n == 0 {
+			return ErrClosed
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+func (c *rawStream) Close() error { return closeFiles(c.r, c.w) }
+
+// goStream moves bytes through io.Reader/io.Writer, which for os.File and
+// net.Conn means the runtime poller.
+type goStream struct {
+	r, w   *os.File // nil for a net.Conn
+	rd     io.Reader
+	wr     io.Writer
+	closer io.Closer
+}
+
+func (c *goStream) Send(frame []byte) error {
+	// os.File and net.Conn writes loop until everything is written or fail.
+	if _, err := c.wr.Write(frame[Headroom:]); err != nil {
+		return streamErr("write", err)
+	}
+	return nil
+}
+
+func (c *goStream) Recv(frame []byte) error {
+	if _, err := io.ReadFull(c.rd, frame[Headroom:]); err != nil {
+		return streamErr("read", err)
+	}
+	return nil
+}
+
+func (c *goStream) Close() error {
+	if c.closer != nil {
+		return c.closer.Close()
+	}
+	return closeFiles(c.r, c.w)
+}
+
+// streamErr names what went wrong; the other side going away becomes ErrClosed.
+func streamErr(op string, err error) error {
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, unix.EPIPE), errors.Is(err, unix.ECONNRESET),
+		errors.Is(err, os.ErrClosed):
+		return ErrClosed
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// closeFiles closes r and w, once each even if they are the same file.
+func closeFiles(r, w *os.File) error {
+	var err error
+	if r != nil {
+		err = r.Close()
+	}
+	if w != nil && w != r {
+		if werr := w.Close(); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// peerFile turns a descriptor inherited through exec.Cmd.ExtraFiles into an
+// os.File. exec puts inherited descriptors in blocking mode, and os.NewFile
+// only uses the poller for non-blocking ones, so IOGo switches it back.
+func peerFile(fd uintptr, name string, mode IOMode) (*os.File, error) {
+	if mode == IOGo {
+		if err := unix.SetNonblock(int(fd), true); err != nil {
+			return nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)
+		}
+	}
+	f := os.NewFile(fd, name)
+	if f == nil {
+		return nil, fmt.Errorf("inherited descriptor %d is not valid", fd)
+	}
+	return f, nil
+}

@@ -1,0 +1,176 @@
+// Package results is ipcbench's data model and every way to show it: the
+// results.json file (load and save), tables for the terminal, Markdown and CSV,
+// and plots. It knows nothing about how the figures were measured; the harness
+// fills a File and hands it here.
+package results
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Schema is the version of results.json this build writes. Load reads this
+// version and every earlier one; a newer file is refused rather than misread.
+const Schema = 1
+
+// Workload names, as they appear in results.json and on the command line.
+const (
+	PingPong = "pingpong"
+	Stream   = "stream"
+)
+
+// File is one results.json: the facts about the machine and run, and one row
+// per measured (or failed) cell and round.
+type File struct {
+	Schema  int      `json:"schema"`
+	Meta    Meta     `json:"meta"`
+	Results []Result `json:"results"`
+}
+
+// Meta is what someone needs to reproduce a run or to judge whether two runs
+// are comparable.
+type Meta struct {
+	Started    time.Time `json:"started"`
+	Version    string    `json:"version"`
+	Command    string    `json:"command"`
+	Host       string    `json:"host"`
+	Kernel     string    `json:"kernel"`
+	CPUModel   string    `json:"cpu_model"`
+	NCPU       int       `json:"ncpu"`
+	GoVersion  string    `json:"go_version"`
+	GOMAXPROCS int       `json:"gomaxprocs"`
+	IO         string    `json:"io"`
+	// CPUs is the placement asked for and obtained: driver first, then peer.
+	// Empty means nothing was pinned and the scheduler placed both sides.
+	CPUs []int `json:"cpus"`
+	// Limits are the kernel and buffer sizes that shape the figures, such as
+	// kernel.msgmax (a larger System V message must be split).
+	Limits map[string]int64 `json:"limits"`
+
+	// Duration and Count say how long each cell was measured: one of them is set.
+	DurationNS int64 `json:"duration_ns,omitempty"`
+	Count      int64 `json:"count,omitempty"`
+	WarmupNS   int64 `json:"warmup_ns,omitempty"`
+	Rounds     int   `json:"rounds,omitempty"`
+	Seed       int64 `json:"seed,omitempty"`
+	Pairs      int   `json:"pairs,omitempty"`
+	// Incomplete is set when the run was interrupted before every cell ran.
+	Incomplete bool `json:"incomplete,omitempty"`
+}
+
+// Result is one cell (mechanism x workload x size) in one round.
+//
+// A cell that could not run still appears, with Error set and no figures, so
+// that nothing is silently dropped or capped.
+type Result struct {
+	Mechanism string `json:"mechanism"`
+	Workload  string `json:"workload"`
+	SizeBytes int    `json:"size_bytes"`
+	Round     int    `json:"round"`
+
+	Messages  int64 `json:"messages,omitempty"`
+	ElapsedNS int64 `json:"elapsed_ns,omitempty"`
+	// RTT is the round-trip time of one message and its same-size echo
+	// (pingpong only).
+	RTT *Stats `json:"rtt_ns,omitempty"`
+	// OneWay is the delay from the driver's send to the peer's receive,
+	// measured against a clock both processes share (pingpong only).
+	OneWay *Stats `json:"one_way_ns,omitempty"`
+	// MsgsPerS counts whole messages delivered one way per second and
+	// BytesPerS their payload bytes.
+	MsgsPerS  float64 `json:"msgs_per_s,omitempty"`
+	BytesPerS float64 `json:"bytes_per_s,omitempty"`
+
+	// Pieces is how many kernel messages carried each message when the
+	// mechanism could not carry it whole (System V queues above msgmax).
+	Pieces int `json:"pieces,omitempty"`
+	// Note says, in a few words, anything that shapes this cell's figures.
+	Note string `json:"note,omitempty"`
+	// RTTHistogram is the whole round-trip distribution, an HdrHistogram in
+	// its standard compressed, base64 encoding, for percentile plots.
+	RTTHistogram string `json:"rtt_hdr,omitempty"`
+
+	Error string `json:"error,omitempty"`
+}
+
+// Stats summarises a latency distribution in nanoseconds. Min, max, mean and
+// standard deviation are exact; percentiles come from an HDR histogram with
+// three significant digits (within 0.1%).
+type Stats struct {
+	Min    int64   `json:"min"`
+	Mean   float64 `json:"mean"`
+	Stddev float64 `json:"stddev"`
+	P50    int64   `json:"p50"`
+	P90    int64   `json:"p90"`
+	P99    int64   `json:"p99"`
+	P999   int64   `json:"p999"`
+	Max    int64   `json:"max"`
+}
+
+// Failed reports whether the cell has no figures because it could not run.
+func (r *Result) Failed() bool { return r.Error != "" }
+
+// Key names a cell independently of its round.
+func (r *Result) Key() Key { return Key{r.Mechanism, r.Workload, r.SizeBytes} }
+
+// Key identifies a cell: the same key in two rounds or two files is the same
+// measurement repeated.
+type Key struct {
+	Mechanism string
+	Workload  string
+	SizeBytes int
+}
+
+// ErrInput marks a results file that cannot be used as it is: truncated,
+// corrupt, or written by a newer ipcbench. Commands turn it into exit status 2.
+var ErrInput = errors.New("bad results file")
+
+// Write encodes f as indented JSON.
+func Write(w io.Writer, f *File) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
+
+// Read decodes a results.json. Every failure wraps ErrInput and says what is
+// wrong in one sentence.
+func Read(r io.Reader) (*File, error) {
+	dec := json.NewDecoder(r)
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: it is empty or truncated", ErrInput)
+		}
+		return nil, fmt.Errorf("%w: it is not valid results JSON (%v)", ErrInput, err)
+	}
+	switch {
+	case f.Schema == 0:
+		return nil, fmt.Errorf("%w: it has no \"schema\" field, so it was not written by ipcbench", ErrInput)
+	case f.Schema > Schema:
+		return nil, fmt.Errorf("%w: it has schema %d, newer than the %d this ipcbench reads; use a newer ipcbench", ErrInput, f.Schema, Schema)
+	case f.Schema < 0:
+		return nil, fmt.Errorf("%w: schema %d is not a valid version", ErrInput, f.Schema)
+	}
+	return &f, nil
+}
+
+// Load reads a results.json from disk.
+func Load(path string) (*File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrInput, path)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	defer fh.Close()
+	f, err := Read(fh)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
