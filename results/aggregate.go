@@ -1,0 +1,164 @@
+package results
+
+import (
+	"math"
+	"slices"
+	"sort"
+)
+
+// NoisyThreshold is the spread across rounds, as a fraction of the median,
+// above which a cell is marked noisy.
+const NoisyThreshold = 0.10
+
+// Cell is one mechanism x workload x size over all its rounds: what a table
+// row or a plot point shows.
+type Cell struct {
+	Key
+	// Rows are the rounds that produced figures, in round order.
+	Rows []*Result
+	// Errors are the distinct errors of the rounds that did not.
+	Errors []string
+	// Pieces and Note come from the rows (they are the same every round).
+	Pieces int
+	Note   string
+
+	RTTP50, RTTP99      Summary // pingpong: per-round p50 and p99 round trip, ns
+	OneWayP50           Summary // pingpong: per-round p50 one-way delay, ns
+	MsgsPerS, BytesPerS Summary // per-round throughput
+}
+
+// Summary is one figure across rounds: the median of the rounds and their
+// range. Honest about noise: the range is shown, never averaged away.
+type Summary struct {
+	N                int
+	Median, Min, Max float64
+}
+
+// Spread is the range of the rounds as a fraction of their median.
+func (s Summary) Spread() float64 {
+	if s.N < 2 || s.Median == 0 {
+		return 0
+	}
+	return (s.Max - s.Min) / s.Median
+}
+
+// Noisy reports whether the rounds disagree by more than NoisyThreshold.
+func (s Summary) Noisy() bool { return s.Spread() > NoisyThreshold }
+
+// Failed reports whether no round of the cell produced figures.
+func (c *Cell) Failed() bool { return len(c.Rows) == 0 }
+
+// Noisy reports whether the cell's headline figure varies too much across
+// rounds: the p50 round trip for pingpong, bytes/s for stream.
+func (c *Cell) Noisy() bool {
+	if c.Workload == PingPong {
+		return c.RTTP50.Noisy()
+	}
+	return c.BytesPerS.Noisy()
+}
+
+// Summarize computes a Summary of the values (NaNs are skipped).
+func Summarize(values []float64) Summary {
+	v := make([]float64, 0, len(values))
+	for _, x := range values {
+		if !math.IsNaN(x) {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return Summary{}
+	}
+	sort.Float64s(v)
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return Summary{N: len(v), Median: med, Min: v[0], Max: v[len(v)-1]}
+}
+
+// Matrix is a results file grouped into cells, with the axes in the order a
+// table or plot shows them.
+type Matrix struct {
+	Mechanisms []string // in order of first appearance in the file
+	Workloads  []string // pingpong before stream, then any other
+	Sizes      []int    // ascending
+	Cells      map[Key]*Cell
+}
+
+// Cell returns the cell for the key, or nil when the file has none.
+func (m *Matrix) Cell(mech, workload string, size int) *Cell {
+	return m.Cells[Key{mech, workload, size}]
+}
+
+// Aggregate groups the file's rows into cells.
+func Aggregate(f *File) *Matrix {
+	m := &Matrix{Cells: map[Key]*Cell{}}
+	for i := range f.Results {
+		r := &f.Results[i]
+		if !slices.Contains(m.Mechanisms, r.Mechanism) {
+			m.Mechanisms = append(m.Mechanisms, r.Mechanism)
+		}
+		if !slices.Contains(m.Workloads, r.Workload) {
+			m.Workloads = append(m.Workloads, r.Workload)
+		}
+		if !slices.Contains(m.Sizes, r.SizeBytes) {
+			m.Sizes = append(m.Sizes, r.SizeBytes)
+		}
+		c := m.Cells[r.Key()]
+		if c == nil {
+			c = &Cell{Key: r.Key()}
+			m.Cells[r.Key()] = c
+		}
+		if r.Pieces != 0 {
+			c.Pieces = r.Pieces
+		}
+		if r.Note != "" {
+			c.Note = r.Note
+		}
+		if r.Failed() {
+			if !slices.Contains(c.Errors, r.Error) {
+				c.Errors = append(c.Errors, r.Error)
+			}
+			continue
+		}
+		c.Rows = append(c.Rows, r)
+	}
+	sort.Ints(m.Sizes)
+	order := map[string]int{PingPong: 0, Stream: 1}
+	sort.SliceStable(m.Workloads, func(i, j int) bool {
+		oi, iok := order[m.Workloads[i]]
+		oj, jok := order[m.Workloads[j]]
+		if !iok {
+			oi = 2
+		}
+		if !jok {
+			oj = 2
+		}
+		return oi < oj
+	})
+	for _, c := range m.Cells {
+		sort.SliceStable(c.Rows, func(i, j int) bool { return c.Rows[i].Round < c.Rows[j].Round })
+		c.RTTP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTT, func(s *Stats) int64 { return s.P50 }) })
+		c.RTTP99 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTT, func(s *Stats) int64 { return s.P99 }) })
+		c.OneWayP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.OneWay, func(s *Stats) int64 { return s.P50 }) })
+		c.MsgsPerS = summarizeRows(c.Rows, func(r *Result) float64 { return r.MsgsPerS })
+		c.BytesPerS = summarizeRows(c.Rows, func(r *Result) float64 { return r.BytesPerS })
+	}
+	return m
+}
+
+func summarizeRows(rows []*Result, get func(*Result) float64) Summary {
+	v := make([]float64, 0, len(rows))
+	for _, r := range rows {
+		v = append(v, get(r))
+	}
+	return Summarize(v)
+}
+
+// statOf reads one figure of optional stats; NaN when there are none.
+func statOf(s *Stats, get func(*Stats) int64) float64 {
+	if s == nil {
+		return math.NaN()
+	}
+	return float64(get(s))
+}
