@@ -1,0 +1,275 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ipcbench/results"
+)
+
+// cell is one measurement: a mechanism, a workload and a size, in one round.
+type cell struct {
+	t        Transport
+	workload string
+	size     int
+	round    int
+}
+
+func (c cell) String() string {
+	return fmt.Sprintf("%s %s %s", c.t.Name(), c.workload, sizeString(c.size))
+}
+
+// pair is one driver/peer pair of a cell.
+type pair struct {
+	l        Listener
+	peer     *peerProc
+	d        *driver
+	n        int64
+	elapsed  int64
+	err      error
+	finished atomic.Bool // the driver has ended the cell with its peer
+}
+
+// runCell measures one cell and returns its row; a cell that cannot run
+// returns a row with Error set. Everything the cell created is gone when it
+// returns: queues, socket files, peer processes.
+func (o *Options) runCell(ctx context.Context, c cell) results.Result {
+	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
+	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout}
+	if d, ok := c.t.(Describer); ok {
+		desc := d.Describe(cfg)
+		res.Pieces, res.Note = desc.Pieces, desc.Note
+	}
+	pairs, err := o.startPairs(c, cfg)
+	defer closePairs(pairs)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if err := o.measure(ctx, c, pairs); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if err := o.collect(c, pairs, &res); err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	return res
+}
+
+// startPairs creates the channels and starts one peer per pair.
+func (o *Options) startPairs(c cell, cfg Config) ([]*pair, error) {
+	var pairs []*pair
+	for i := 0; i < o.Pairs; i++ {
+		l, err := c.t.Listen(cfg)
+		if err != nil {
+			return pairs, err
+		}
+		p := &pair{l: l}
+		pairs = append(pairs, p)
+		ep := l.Endpoint()
+		spec := peerSpec{
+			Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
+			TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
+			CPU: -1, Verify: o.Verify,
+		}
+		if len(o.CPUs) == 2 {
+			spec.CPU = o.CPUs[1]
+		}
+		p.peer, err = startPeer(spec, ep.Files, o.Timeout)
+		for _, f := range ep.Files {
+			f.Close() // the peer has its own copies
+		}
+		if err != nil {
+			return pairs, err
+		}
+		conn, err := l.Accept(time.Now().Add(o.Timeout))
+		if err != nil {
+			return pairs, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
+		}
+		p.d = newDriver(conn, c.size, o.Verify)
+	}
+	return pairs, nil
+}
+
+// closePairs removes everything the pairs created and reaps their peers.
+func closePairs(pairs []*pair) {
+	for _, p := range pairs {
+		if p.d != nil {
+			p.d.conn.Close()
+		}
+		p.l.Close()
+		if p.peer != nil {
+			p.peer.kill()
+		}
+	}
+}
+
+// measure runs the workload on every pair at once, under a watchdog that
+// ends the cell when a peer dies, stops answering for o.Timeout, or the run
+// is interrupted.
+func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, p := range pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.err = o.drive(c, p, start)
+		}()
+	}
+	done := make(chan struct{})
+	watched := make(chan error, 1)
+	go func() { watched <- o.watch(ctx, pairs, done) }()
+	close(start)
+	wg.Wait()
+	close(done)
+	reason := <-watched
+	for _, p := range pairs {
+		if p.err == nil {
+			continue
+		}
+		if reason != nil {
+			return reason
+		}
+		// A peer that died explains a broken channel better than the
+		// channel's own error does.
+		if p.peer.wait(time.Second) {
+			return p.peer.deathError()
+		}
+		return p.err
+	}
+	return nil
+}
+
+// drive is one pair's measuring goroutine: warm up, measure, end the cell.
+func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
+	if o.IO == IORaw || len(o.CPUs) == 2 {
+		// Unlocked again before returning: a locked goroutine that exits
+		// takes its thread with it, and a peer started from that thread
+		// would get its parent-death signal.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	if len(o.CPUs) == 2 {
+		restore, err := pinThread(o.CPUs[0])
+		if err != nil {
+			return err
+		}
+		defer restore()
+	}
+	<-start
+	run := p.d.stream
+	if c.workload == results.PingPong {
+		run = p.d.pingpong
+	}
+	if o.Warmup > 0 {
+		if _, _, err := run(limit{until: Now() + int64(o.Warmup)}); err != nil {
+			return err
+		}
+		p.d.rec.Reset()
+	}
+	lim := limit{count: o.Count}
+	if o.Count == 0 {
+		lim.until = Now() + int64(o.Duration)
+	}
+	var err error
+	p.n, p.elapsed, err = run(lim)
+	if err != nil {
+		return err
+	}
+	if err := p.d.finish(); err != nil {
+		return err
+	}
+	p.finished.Store(true)
+	return nil
+}
+
+// watch is the cell's watchdog. It returns why it ended the cell, or nil
+// when the cell ended by itself (done closed).
+func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}) error {
+	abort := func(err error) error {
+		for _, p := range pairs {
+			p.peer.cmd.Process.Kill()
+			p.l.Close() // wakes a driver blocked on a System V queue
+		}
+		return err
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last int64 = -1
+	lastChange := time.Now()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return abort(errors.New("interrupted"))
+		case <-tick.C:
+		}
+		var sum int64
+		for _, p := range pairs {
+			sum += p.d.progress.Load()
+			if p.finished.Load() {
+				sum++ // a finished pair counts as progress; its peer may exit
+				continue
+			}
+			select {
+			case <-p.peer.exited:
+				return abort(p.peer.deathError())
+			default:
+			}
+		}
+		if sum != last {
+			last, lastChange = sum, time.Now()
+		} else if time.Since(lastChange) > o.Timeout {
+			return abort(fmt.Errorf("the peer stopped answering for %v (-timeout)", o.Timeout))
+		}
+	}
+}
+
+// collect reads every peer's final report, checks that it exited cleanly,
+// and fills in the row's figures.
+func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
+	rtt, oneWay := NewRecorder(), NewRecorder()
+	var maxElapsed int64
+	for _, p := range pairs {
+		rep, err := p.peer.report(o.Timeout)
+		if err != nil {
+			return err
+		}
+		if !rep.Done {
+			return fmt.Errorf("the peer sent %+v instead of its final report", rep)
+		}
+		if !p.peer.wait(o.Timeout) {
+			return fmt.Errorf("the peer did not exit after the cell")
+		}
+		if p.peer.waitErr != nil {
+			return p.peer.deathError()
+		}
+		if rep.OneWay != nil {
+			oneWay.Merge(rep.OneWay)
+		}
+		rtt.Merge(p.d.rec)
+		res.Messages += p.n
+		maxElapsed = max(maxElapsed, p.elapsed)
+		if p.elapsed > 0 {
+			res.MsgsPerS += float64(p.n) / (float64(p.elapsed) / 1e9)
+		}
+	}
+	res.ElapsedNS = maxElapsed
+	res.BytesPerS = res.MsgsPerS * float64(c.size)
+	if c.workload == results.PingPong {
+		res.RTT = rtt.Stats()
+		res.OneWay = oneWay.Stats()
+		if h, err := rtt.Encode(); err == nil && res.RTT != nil {
+			res.RTTHistogram = h
+		}
+	}
+	return nil
+}

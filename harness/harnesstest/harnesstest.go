@@ -1,0 +1,179 @@
+// Package harnesstest is the conformance suite every mechanism runs: the
+// real workloads between two real processes, every payload byte verified,
+// and nothing left behind.
+//
+// A mechanism's tests use it like this:
+//
+//	func TestMain(m *testing.M) {
+//		harness.MaybeRunPeer([]harness.Transport{pipe.New()})
+//		os.Exit(m.Run())
+//	}
+//
+//	func TestConformance(t *testing.T) { harnesstest.Run(t, pipe.New()) }
+package harnesstest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ipcbench/harness"
+	"ipcbench/results"
+)
+
+// Sizes cover the edges that bite: the smallest message, one above
+// kernel.msgmax (8192 on a default kernel, so System V messages are split),
+// one above the 64 KiB default pipe buffer, and 1 MiB.
+var Sizes = []int{harness.MinSize, 64, 4096, 8193, 65536 + 1, 1 << 20}
+
+// Count is the number of messages per cell: enough to fill every buffer.
+const Count = 200
+
+// Run runs the conformance suite for one mechanism.
+func Run(t *testing.T, tr harness.Transport) {
+	for _, mode := range []harness.IOMode{harness.IORaw, harness.IOGo} {
+		t.Run("io="+string(mode), func(t *testing.T) {
+			before := Snapshot(t)
+			f, err := harness.Run(context.Background(), harness.Options{
+				Transports: []harness.Transport{tr},
+				Workloads:  []string{results.PingPong, results.Stream},
+				Sizes:      Sizes,
+				Count:      Count,
+				Rounds:     1,
+				IO:         mode,
+				Pairs:      1,
+				Timeout:    30 * time.Second,
+				Verify:     true,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(f.Results), 2*len(Sizes); got != want {
+				t.Fatalf("got %d rows, want %d", got, want)
+			}
+			for _, r := range f.Results {
+				CheckRow(t, r, Count)
+			}
+			before.CheckNothingLeft(t)
+		})
+	}
+}
+
+// CheckRow checks that a row holds a complete, plausible measurement of
+// count messages.
+func CheckRow(t *testing.T, r results.Result, count int64) {
+	t.Helper()
+	name := fmt.Sprintf("%s %s %d B", r.Mechanism, r.Workload, r.SizeBytes)
+	if r.Error != "" {
+		t.Errorf("%s: %s", name, r.Error)
+		return
+	}
+	if r.Messages != count {
+		t.Errorf("%s: %d messages, want %d", name, r.Messages, count)
+	}
+	if r.ElapsedNS <= 0 || r.MsgsPerS <= 0 {
+		t.Errorf("%s: elapsed %d ns, %v msgs/s: want positive figures", name, r.ElapsedNS, r.MsgsPerS)
+	}
+	if want := r.MsgsPerS * float64(r.SizeBytes); r.BytesPerS != want {
+		t.Errorf("%s: %v bytes/s, want msgs/s x size = %v", name, r.BytesPerS, want)
+	}
+	switch r.Workload {
+	case results.PingPong:
+		if r.RTT == nil || r.OneWay == nil {
+			t.Fatalf("%s: round-trip or one-way figures missing", name)
+		}
+		s := r.RTT
+		if !(0 < s.Min && s.Min <= s.P50 && s.P50 <= s.P90 && s.P90 <= s.P99 && s.P99 <= s.P999 && s.P999 <= s.Max+s.Max/500) {
+			t.Errorf("%s: round-trip figures out of order: %+v", name, *s)
+		}
+		if r.OneWay.P50 <= 0 || r.OneWay.P50 > s.Max {
+			t.Errorf("%s: one-way p50 %d ns is not within (0, round-trip max %d]", name, r.OneWay.P50, s.Max)
+		}
+		if r.RTTHistogram == "" {
+			t.Errorf("%s: no histogram kept", name)
+		}
+	case results.Stream:
+		if r.RTT != nil {
+			t.Errorf("%s: a stream row has round-trip figures", name)
+		}
+	}
+}
+
+// State is what a test may leave behind if it leaks: System V queues,
+// ipcbench's temporary directories, and child processes.
+type State struct {
+	queues   []string
+	tempDirs []string
+}
+
+// Snapshot records the state before a test.
+func Snapshot(t *testing.T) State {
+	t.Helper()
+	return State{queues: Queues(t), tempDirs: TempDirs(t)}
+}
+
+// CheckNothingLeft fails the test if a queue or temporary directory
+// appeared since the snapshot, or a child process is still running.
+func (s State) CheckNothingLeft(t *testing.T) {
+	t.Helper()
+	for _, q := range Queues(t) {
+		if !slices.Contains(s.queues, q) {
+			t.Errorf("a System V queue was left behind: %s", q)
+		}
+	}
+	for _, d := range TempDirs(t) {
+		if !slices.Contains(s.tempDirs, d) {
+			t.Errorf("a temporary directory was left behind: %s", d)
+		}
+	}
+	if kids := Children(t); len(kids) > 0 {
+		t.Errorf("child processes still running: %v", kids)
+	}
+}
+
+// Queues lists the System V message queues on the machine by id.
+func Queues(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sysvipc/msg")
+	if err != nil {
+		t.Fatalf("cannot list System V queues: %v", err)
+	}
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 1 {
+			ids = append(ids, f[1])
+		}
+	}
+	return ids
+}
+
+// TempDirs lists the directories this process's runs made (named after
+// harness.TempDirPrefix and this process's id).
+func TempDirs(t *testing.T) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", harness.TempDirPrefix, os.Getpid())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// Children lists the process ids of this process's living children.
+func Children(t *testing.T) []string {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
+	var kids []string
+	for _, task := range tasks {
+		b, err := os.ReadFile(task)
+		if err != nil {
+			continue
+		}
+		kids = append(kids, strings.Fields(string(b))...)
+	}
+	return kids
+}

@@ -1,0 +1,186 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file is the part of a stream-socket Transport that does not depend on
+// the address family: accepting with a deadline, turning a connected socket
+// into a Conn for the cell's IO mode, and a Listener that cleans up after
+// itself. The unixsocket and tcpsocket packages are thin layers over it.
+
+// NetConn returns a Conn over a connected stream socket, which it owns from
+// then on (also when it fails).
+//
+// With IOGo the net.Conn is used as it is, through the runtime poller. With
+// IORaw the socket is taken out of the poller: File() duplicates the
+// descriptor (still non-blocking at that point), the net.Conn is closed, and
+// NewStreamConn's Fd() call puts the duplicate into blocking mode for plain
+// read(2)/write(2).
+func NetConn(c net.Conn, mode IOMode) (Conn, error) {
+	conn, _, err := netConn(c, mode)
+	return conn, err
+}
+
+// netConn is NetConn that also returns a function that shuts the socket
+// down in both directions, which wakes a Send or Recv blocked on it in
+// another thread (close(2) would not). The function is safe to call after
+// the Conn is closed: it then does nothing.
+func netConn(c net.Conn, mode IOMode) (Conn, func(), error) {
+	switch mode {
+	case IOGo:
+		return NewReadWriterConn(c, c), shutdownFunc(c), nil
+	case IORaw:
+		fc, ok := c.(interface{ File() (*os.File, error) })
+		if !ok {
+			c.Close()
+			return nil, nil, fmt.Errorf("a %T cannot give up its descriptor for raw io", c)
+		}
+		f, err := fc.File()
+		c.Close() // the duplicate in f keeps the socket open
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot take the socket's descriptor: %w", err)
+		}
+		return NewStreamConn(f, f, IORaw), shutdownFunc(f), nil
+	}
+	c.Close()
+	return nil, nil, fmt.Errorf("unknown io mode %q", mode)
+}
+
+// shutdownFunc returns a function that shuts down the socket behind c (a
+// net.Conn or os.File). RawConn.Control holds a reference to the descriptor
+// while it runs and fails once the descriptor is closed, so the call can
+// never reach another file that reused its number.
+func shutdownFunc(c any) func() {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return func() {}
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return func() {}
+	}
+	return func() {
+		rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RDWR) })
+	}
+}
+
+// deadlineListener is what net.UnixListener and net.TCPListener have in common.
+type deadlineListener interface {
+	net.Listener
+	SetDeadline(t time.Time) error
+}
+
+// NetListener is a Listener over a listening stream socket.
+type NetListener struct {
+	ln      deadlineListener
+	ep      Endpoint
+	mode    IOMode
+	prepare func(net.Conn) error
+	cleanup func() error
+
+	once     sync.Once
+	closeErr error
+
+	mu       sync.Mutex
+	closed   bool
+	shutdown []func() // one per accepted socket
+}
+
+// NewNetListener returns a Listener over ln, which must have a SetDeadline
+// method (net.UnixListener and net.TCPListener do). Endpoint returns ep.
+// prepare, if not nil, runs on every accepted socket before it becomes a
+// Conn, to set socket options. cleanup, if not nil, runs once in Close after
+// ln is closed, to remove anything else Listen made (a directory).
+//
+// The Listener owns ln and closes it in Close, and Close also shuts down the
+// sockets it accepted, waking a Conn blocked on one: Close ends the cell.
+func NewNetListener(ln net.Listener, ep Endpoint, mode IOMode, prepare func(net.Conn) error, cleanup func() error) (Listener, error) {
+	dl, ok := ln.(deadlineListener)
+	if !ok {
+		ln.Close()
+		if cleanup != nil {
+			cleanup()
+		}
+		return nil, fmt.Errorf("a %T has no accept deadline", ln)
+	}
+	return &NetListener{ln: dl, ep: ep, mode: mode, prepare: prepare, cleanup: cleanup}, nil
+}
+
+// Endpoint is what the peer needs to dial.
+func (l *NetListener) Endpoint() Endpoint { return l.ep }
+
+// Accept waits for the peer to connect until deadline. A deadline that has
+// passed fails at once unless the peer is already waiting to be accepted.
+func (l *NetListener) Accept(deadline time.Time) (Conn, error) {
+	wait := max(time.Until(deadline), 0).Round(time.Millisecond)
+	if err := l.ln.SetDeadline(deadline); err != nil {
+		return nil, l.acceptErr(err, wait)
+	}
+	c, err := l.ln.Accept()
+	if err != nil {
+		return nil, l.acceptErr(err, wait)
+	}
+	if l.prepare != nil {
+		if err := l.prepare(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	conn, shutdown, err := netConn(c, l.mode)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed { // Close ran while Accept was returning
+		conn.Close()
+		return nil, errListenerClosed
+	}
+	l.shutdown = append(l.shutdown, shutdown)
+	return conn, nil
+}
+
+var errListenerClosed = errors.New("the listener was closed while waiting for the peer to connect")
+
+func (l *NetListener) acceptErr(err error, wait time.Duration) error {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("the peer did not connect within %v: %w", wait, err)
+	case errors.Is(err, net.ErrClosed):
+		return errListenerClosed
+	}
+	return fmt.Errorf("accept: %w", err)
+}
+
+// Close closes the listening socket, shuts down the accepted ones and runs
+// cleanup. It may be called more than once and from any goroutine; every
+// call returns the first call's result.
+func (l *NetListener) Close() error {
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		shutdown := l.shutdown
+		l.shutdown = nil
+		l.mu.Unlock()
+
+		l.closeErr = l.ln.Close()
+		for _, s := range shutdown {
+			s()
+		}
+		if l.cleanup != nil {
+			if err := l.cleanup(); l.closeErr == nil {
+				l.closeErr = err
+			}
+		}
+	})
+	return l.closeErr
+}

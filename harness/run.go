@@ -1,0 +1,173 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"ipcbench/results"
+)
+
+// Options is one whole run: which cells, how long each, and how.
+type Options struct {
+	Transports []Transport // in the order the user listed them
+	Workloads  []string    // results.PingPong, results.Stream
+	Sizes      []int
+
+	// Count, when set, is the number of messages per cell (per pair);
+	// otherwise each cell is measured for Duration.
+	Count    int64
+	Duration time.Duration
+	// Warmup runs the workload unmeasured before each cell.
+	Warmup time.Duration
+	// Rounds repeats the whole matrix, cells in a new shuffled order each
+	// round, drawn from Seed (0: pick one and record it).
+	Rounds int
+	Seed   int64
+
+	IO IOMode
+	// CPUs, when set, is {driver CPU, peer CPU}: each side's measuring
+	// thread is pinned there. The same CPU twice is allowed.
+	CPUs []int
+	// Pairs is the number of driver/peer pairs run at once in every cell.
+	Pairs int
+	// Timeout bounds every wait on a peer: starting, joining, and any
+	// stretch of the cell in which it makes no progress.
+	Timeout time.Duration
+	// Verify checks every payload byte, not just the header (slower).
+	Verify bool
+
+	// Progress, when not nil, gets one line per cell.
+	Progress io.Writer
+	// Command and Version go into the results' meta as they are.
+	Command, Version string
+}
+
+func (o *Options) check() error {
+	switch {
+	case len(o.Transports) == 0:
+		return errors.New("no mechanism to measure")
+	case len(o.Workloads) == 0:
+		return errors.New("no workload to run")
+	case len(o.Sizes) == 0:
+		return errors.New("no message size to measure")
+	case o.Count < 0:
+		return errors.New("the message count must be at least 1")
+	case o.Count == 0 && o.Duration <= 0:
+		return errors.New("the duration must be positive")
+	case o.Warmup < 0:
+		return errors.New("the warm-up cannot be negative")
+	case o.Rounds < 1:
+		return errors.New("the number of rounds must be at least 1")
+	case o.Pairs < 1:
+		return errors.New("the number of pairs must be at least 1")
+	case o.Timeout <= 0:
+		return errors.New("the timeout must be positive")
+	case o.IO != IORaw && o.IO != IOGo:
+		return fmt.Errorf("unknown io mode %q: use raw or go", o.IO)
+	case len(o.CPUs) != 0 && len(o.CPUs) != 2:
+		return errors.New("give two CPUs: the driver's and the peer's")
+	}
+	for _, w := range o.Workloads {
+		if w != results.PingPong && w != results.Stream {
+			return fmt.Errorf("unknown workload %q: use pingpong or stream", w)
+		}
+	}
+	for _, s := range o.Sizes {
+		if err := checkSize(int64(s)); err != nil {
+			return err
+		}
+	}
+	return CheckCPUs(o.CPUs)
+}
+
+// Run measures every cell o asks for and returns the results. A cell that
+// fails is a row with its error; Run's own error is for a run that could
+// not start. When ctx is cancelled, Run stops within the current cell and
+// returns what it has, marked incomplete.
+func Run(ctx context.Context, o Options) (*results.File, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	if o.Seed == 0 {
+		o.Seed = time.Now().UnixNano()
+	}
+	f := &results.File{Schema: results.Schema, Meta: o.meta()}
+	var cells []cell
+	for _, t := range o.Transports {
+		for _, w := range o.Workloads {
+			for _, s := range o.Sizes {
+				cells = append(cells, cell{t: t, workload: w, size: s})
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x1bc))
+	total, done := len(cells)*o.Rounds, 0
+	for round := 1; round <= o.Rounds; round++ {
+		order := slices.Clone(cells)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, c := range order {
+			if ctx.Err() != nil {
+				f.Meta.Incomplete = true
+				break
+			}
+			c.round = round
+			r := o.runCell(ctx, c)
+			if ctx.Err() != nil {
+				f.Meta.Incomplete = true // the cell was cut short: not a figure
+				break
+			}
+			done++
+			o.progress(done, total, c, &r)
+			f.Results = append(f.Results, r)
+		}
+	}
+	sortRows(f.Results, o)
+	return f, nil
+}
+
+// sortRows puts rows in a stable order that does not depend on the
+// shuffle: round, then mechanism as listed, workload, size.
+func sortRows(rows []results.Result, o Options) {
+	rank := func(list []string, s string) int { return slices.Index(list, s) }
+	var mechs []string
+	for _, t := range o.Transports {
+		mechs = append(mechs, t.Name())
+	}
+	slices.SortStableFunc(rows, func(a, b results.Result) int {
+		switch {
+		case a.Round != b.Round:
+			return a.Round - b.Round
+		case a.Mechanism != b.Mechanism:
+			return rank(mechs, a.Mechanism) - rank(mechs, b.Mechanism)
+		case a.Workload != b.Workload:
+			return rank(o.Workloads, a.Workload) - rank(o.Workloads, b.Workload)
+		}
+		return a.SizeBytes - b.SizeBytes
+	})
+}
+
+func (o *Options) progress(done, total int, c cell, r *results.Result) {
+	if o.Progress == nil {
+		return
+	}
+	var what string
+	switch {
+	case r.Failed():
+		what = "error: " + r.Error
+	case r.RTT != nil:
+		what = fmt.Sprintf("round trip p50 %v  p99 %v", time.Duration(r.RTT.P50), time.Duration(r.RTT.P99))
+	default:
+		what = fmt.Sprintf("%.1f MB/s  %.0f msg/s", r.BytesPerS/1e6, r.MsgsPerS)
+	}
+	round := ""
+	if o.Rounds > 1 {
+		round = fmt.Sprintf(" round %d", c.round)
+	}
+	fmt.Fprintf(o.Progress, "[%*d/%d] %-10s %-8s %8s%s  %s\n", len(fmt.Sprint(total)), done, total,
+		c.t.Name(), c.workload, sizeString(c.size), round, what)
+}

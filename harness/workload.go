@@ -1,0 +1,200 @@
+package harness
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"ipcbench/results"
+)
+
+// driver is one measuring side: a Conn and everything its timed loop
+// touches, allocated before the loop starts. It belongs to one goroutine.
+type driver struct {
+	conn     Conn
+	out, in  []byte // separate frames, so an echo can't pass for the original
+	seq      uint64 // the next sequence number to send
+	rec      *Recorder
+	verify   bool
+	progress *atomic.Int64 // messages done, read by the watchdog
+}
+
+func newDriver(conn Conn, size int, verify bool) *driver {
+	d := &driver{
+		conn:     conn,
+		out:      NewFrame(size),
+		in:       NewFrame(size),
+		rec:      NewRecorder(),
+		verify:   verify,
+		progress: new(atomic.Int64),
+	}
+	fillPayload(d.out[Headroom:], 0)
+	return d
+}
+
+// limit says when a phase ends: after count messages, or when the clock
+// passes until (count 0).
+type limit struct {
+	count int64
+	until int64
+}
+
+func (l limit) done(n, now int64) bool {
+	if l.count > 0 {
+		return n >= l.count
+	}
+	return now >= l.until
+}
+
+// pingpong sends a message, waits for its same-size echo, and records the
+// round trip, until the limit. It returns the round trips done and the time
+// they took. Nothing in the loop allocates.
+func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
+	out, in := d.out[Headroom:], d.in[Headroom:]
+	start := Now()
+	now := start
+	for !lim.done(n, now) {
+		seq := d.seq
+		if d.verify {
+			fillPayload(out, seq)
+		}
+		t0 := Now()
+		putHeader(out, seq, 0, t0)
+		if err = d.conn.Send(d.out); err != nil {
+			return n, now - start, err
+		}
+		if err = d.conn.Recv(d.in); err != nil {
+			return n, now - start, err
+		}
+		now = Now()
+		if got, _, _ := header(in); got != seq {
+			return n, now - start, &SequenceError{Side: "driver", Want: seq, Got: got}
+		}
+		if d.verify {
+			if err = checkPayload(in, seq); err != nil {
+				return n, now - start, err
+			}
+		}
+		d.rec.Record(now - t0)
+		d.seq++
+		n++
+		if n&15 == 0 {
+			d.progress.Store(n)
+		}
+	}
+	return n, now - start, nil
+}
+
+// stream sends messages as fast as the mechanism takes them until the
+// limit; the last one asks for an acknowledgement, and the time runs from
+// the first send until it arrives, so every message is known delivered.
+func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
+	out := d.out[Headroom:]
+	start := Now()
+	for {
+		seq := d.seq
+		n++
+		var flags uint64
+		if lim.done(n, Now()) {
+			flags = flagAck
+		}
+		if d.verify {
+			fillPayload(out, seq)
+		}
+		putHeader(out, seq, flags, 0)
+		if err = d.conn.Send(d.out); err != nil {
+			return n - 1, Now() - start, err
+		}
+		d.seq++
+		if n&15 == 0 {
+			d.progress.Store(n)
+		}
+		if flags != 0 {
+			if err = d.awaitAck(seq); err != nil {
+				return n, Now() - start, err
+			}
+			return n, Now() - start, nil
+		}
+	}
+}
+
+// finish tells the peer the cell is over and waits for its acknowledgement.
+func (d *driver) finish() error {
+	seq := d.seq
+	putHeader(d.out[Headroom:], seq, flagEnd, 0)
+	if err := d.conn.Send(d.out); err != nil {
+		return err
+	}
+	d.seq++
+	return d.awaitAck(seq)
+}
+
+func (d *driver) awaitAck(seq uint64) error {
+	if err := d.conn.Recv(d.in); err != nil {
+		return err
+	}
+	got, flags, _ := header(d.in[Headroom:])
+	if got != seq || flags&flagAck == 0 {
+		return fmt.Errorf("driver expected the acknowledgement of message %d, got message %d (flags %#x)", seq, got, flags>>56)
+	}
+	return nil
+}
+
+// peer is the other process's side: it receives every message, checks its
+// sequence number (and payload when verifying), echoes it for pingpong, and
+// acknowledges what asks for it.
+type peer struct {
+	conn     Conn
+	frame    []byte
+	seq      uint64
+	echo     bool
+	verify   bool
+	oneWay   *Recorder
+	received int64 // data messages, control messages excluded
+}
+
+func newPeer(conn Conn, size int, echo, verify bool) *peer {
+	return &peer{conn: conn, frame: NewFrame(size), echo: echo, verify: verify, oneWay: NewRecorder()}
+}
+
+// serve runs until the driver ends the cell or something fails.
+func (p *peer) serve() error {
+	msg := p.frame[Headroom:]
+	for {
+		if err := p.conn.Recv(p.frame); err != nil {
+			return err
+		}
+		now := Now()
+		seq, flags, stamp := header(msg)
+		if seq != p.seq {
+			return &SequenceError{Side: "peer", Want: p.seq, Got: seq}
+		}
+		p.seq++
+		if flags&flagEnd != 0 {
+			putHeader(msg, seq, flagAck, 0)
+			return p.conn.Send(p.frame)
+		}
+		p.received++
+		if p.verify {
+			if err := checkPayload(msg, seq); err != nil {
+				return err
+			}
+		}
+		switch {
+		case flags&flagAck != 0:
+			putHeader(msg, seq, flagAck, 0)
+			if err := p.conn.Send(p.frame); err != nil {
+				return err
+			}
+		case p.echo:
+			if stamp != 0 {
+				p.oneWay.Record(now - stamp)
+			}
+			if err := p.conn.Send(p.frame); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// isEcho says whether the workload's peer echoes every message.
+func isEcho(workload string) bool { return workload == results.PingPong }

@@ -1,0 +1,77 @@
+// Package pipe measures anonymous pipes: two of them, one per direction,
+// created by the driver and inherited by the peer, as a shell pipeline or a
+// parent and its child would use them.
+package pipe
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"ipcbench/harness"
+)
+
+// New returns the pipe mechanism.
+func New() harness.Transport { return transport{} }
+
+type transport struct{}
+
+func (transport) Name() string { return "pipe" }
+
+// Listen makes both pipes. The peer's ends go to it as inherited
+// descriptors: its read end of the driver-to-peer pipe first, then its write
+// end of the peer-to-driver pipe.
+func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
+	downR, downW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("creating a pipe: %w", err)
+	}
+	upR, upW, err := os.Pipe()
+	if err != nil {
+		downR.Close()
+		downW.Close()
+		return nil, fmt.Errorf("creating a pipe: %w", err)
+	}
+	return &listener{cfg: cfg, peerR: downR, peerW: upW, myR: upR, myW: downW}, nil
+}
+
+func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+	if len(ep.Files) != 2 {
+		return nil, fmt.Errorf("expected 2 inherited pipe ends, got %d", len(ep.Files))
+	}
+	return harness.NewStreamConn(ep.Files[0], ep.Files[1], cfg.IO), nil
+}
+
+type listener struct {
+	cfg          harness.Config
+	peerR, peerW *os.File // the peer's ends; the harness closes them once it has started
+	myR, myW     *os.File // the driver's ends, owned by the Conn after Accept
+	once         sync.Once
+	accepted     bool
+}
+
+func (l *listener) Endpoint() harness.Endpoint {
+	return harness.Endpoint{Files: []*os.File{l.peerR, l.peerW}}
+}
+
+// Accept returns the driver's ends at once: a pipe needs no connecting.
+func (l *listener) Accept(time.Time) (harness.Conn, error) {
+	l.accepted = true
+	return harness.NewStreamConn(l.myR, l.myW, l.cfg.IO), nil
+}
+
+// Close releases whatever is still the listener's: the peer's ends, and
+// the driver's if no Conn took them. Closing a pipe end does not wake a
+// blocked reader; the peer's exit does.
+func (l *listener) Close() error {
+	l.once.Do(func() {
+		l.peerR.Close()
+		l.peerW.Close()
+		if !l.accepted {
+			l.myR.Close()
+			l.myW.Close()
+		}
+	})
+	return nil
+}
