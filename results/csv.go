@@ -1,0 +1,104 @@
+package results
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+)
+
+// csvStats are the names of the Stats fields, in column order.
+var csvStats = []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "max"}
+
+// csvColumns is the header line WriteCSV writes first.
+var csvColumns = csvHeader()
+
+func csvHeader() []string {
+	h := []string{"mechanism", "workload", "size_bytes", "round", "messages", "elapsed_ns"}
+	for _, s := range csvStats {
+		h = append(h, "rtt_"+s+"_ns")
+	}
+	for _, s := range csvStats {
+		h = append(h, "one_way_"+s+"_ns")
+	}
+	return append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error")
+}
+
+// WriteCSV writes f in long format, one line per results row (each cell in
+// each round), after a header line. A figure the row lacks is an empty field.
+// Rows come in table order (mechanism as first seen, workload, size) and by
+// round within a cell, whatever order the rounds ran in.
+func WriteCSV(w io.Writer, f *File) error {
+	m := Aggregate(f)
+	rows := make([]*Result, len(f.Results))
+	for i := range f.Results {
+		rows[i] = &f.Results[i]
+	}
+	slices.SortStableFunc(rows, func(a, b *Result) int {
+		if c := slices.Index(m.Mechanisms, a.Mechanism) - slices.Index(m.Mechanisms, b.Mechanism); c != 0 {
+			return c
+		}
+		if c := slices.Index(m.Workloads, a.Workload) - slices.Index(m.Workloads, b.Workload); c != 0 {
+			return c
+		}
+		if a.SizeBytes != b.SizeBytes {
+			return a.SizeBytes - b.SizeBytes
+		}
+		return a.Round - b.Round
+	})
+
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvColumns); err != nil {
+		return fmt.Errorf("csv: %w", err)
+	}
+	for _, r := range rows {
+		if err := cw.Write(csvRecord(r)); err != nil {
+			return fmt.Errorf("csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("csv: %w", err)
+	}
+	return nil
+}
+
+func csvRecord(r *Result) []string {
+	rec := make([]string, 0, len(csvColumns))
+	rec = append(rec, r.Mechanism, r.Workload, strconv.Itoa(r.SizeBytes), strconv.Itoa(r.Round),
+		csvInt(r.Messages), csvInt(r.ElapsedNS))
+	rec = append(rec, csvStatsFields(r.RTT)...)
+	rec = append(rec, csvStatsFields(r.OneWay)...)
+	return append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
+		csvInt(int64(r.Pieces)), r.Note, r.Error)
+}
+
+// csvStatsFields are the eight fields of a distribution, all empty when the
+// row has none. Present stats are written in full, zeros included.
+func csvStatsFields(s *Stats) []string {
+	if s == nil {
+		return make([]string, len(csvStats))
+	}
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	g := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return []string{i(s.Min), g(s.Mean), g(s.Stddev), i(s.P50), i(s.P90), i(s.P99), i(s.P999), i(s.Max)}
+}
+
+// csvInt and csvFloat leave a zero field empty: results.json omits these
+// figures when zero, so zero means absent (a failed row has none).
+func csvInt(v int64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+// csvFloat writes the shortest decimal that reads back as the same float64,
+// never in exponent form, so the text is stable and spreadsheet-friendly.
+func csvFloat(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}

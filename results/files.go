@@ -1,0 +1,40 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// WriteFiles writes everything a run leaves in its output directory:
+// results.json, results.csv, results.md and the plots. `run -o` and
+// `report -o` both come through here, so the same results always give the
+// same files. It returns the paths it wrote.
+func WriteFiles(dir string, f *File) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the output directory: %w", err)
+	}
+	var written []string
+	for _, out := range []struct {
+		name   string
+		render func(*bytes.Buffer, *File) error
+	}{
+		{"results.json", func(b *bytes.Buffer, f *File) error { return Write(b, f) }},
+		{"results.csv", func(b *bytes.Buffer, f *File) error { return WriteCSV(b, f) }},
+		{"results.md", func(b *bytes.Buffer, f *File) error { return WriteMarkdown(b, f) }},
+	} {
+		var b bytes.Buffer
+		if err := out.render(&b, f); err != nil {
+			return written, fmt.Errorf("rendering %s: %w", out.name, err)
+		}
+		path := filepath.Join(dir, out.name)
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	plots, err := WritePlots(dir, f)
+	written = append(written, plots...)
+	return written, err
+}

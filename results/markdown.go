@@ -1,0 +1,224 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// WriteMarkdown writes f as a results.md: a short header saying what was
+// measured where and how, then the same tables as WriteTable in GitHub
+// Markdown, each followed by its notes as a bullet list.
+//
+// The tables are built here rather than with tablewriter's Markdown renderer
+// so that every cell is escaped and the layout stays byte-for-byte stable.
+func WriteMarkdown(w io.Writer, f *File) error {
+	v := buildView(f)
+	ew := &errWriter{w: w}
+	ew.printf("# ipcbench results\n\n")
+	ew.printf("Two processes on one machine exchange messages through each IPC mechanism. " +
+		"`pingpong` measures the round-trip time of a message and its same-size echo; " +
+		"`stream` measures one-way throughput.\n\n")
+	for _, line := range metaLines(&f.Meta, v.Rounds) {
+		ew.printf("- %s\n", line)
+	}
+	if v.Incomplete {
+		ew.printf("\n**Incomplete run:** it was interrupted before every cell ran; a cell it never reached shows -.\n")
+	}
+	if len(v.Tables) == 0 {
+		ew.printf("\nNo results.\n")
+	}
+	for _, t := range v.Tables {
+		ew.printf("\n## %s\n\n", mdEscape(t.Title))
+		writeMarkdownTable(ew, &t)
+		if len(t.Notes) > 0 {
+			ew.printf("\n")
+		}
+		for _, n := range t.Notes {
+			if n.Marker != "" {
+				ew.printf("- %s %s\n", mdEscape(n.Marker), mdEscape(n.Text))
+			} else {
+				ew.printf("- %s\n", mdEscape(n.Text))
+			}
+		}
+	}
+	return ew.err
+}
+
+// metaLines are the header's facts, each a Markdown bullet's text; a fact the
+// file lacks is left out rather than shown empty.
+func metaLines(m *Meta, rounds int) []string {
+	var lines []string
+	if m.Command != "" {
+		lines = append(lines, "Command: "+mdCode(m.Command))
+	}
+	var machine []string
+	if m.Host != "" {
+		machine = append(machine, "host "+mdEscape(m.Host))
+	}
+	if m.Kernel != "" {
+		machine = append(machine, "kernel "+mdEscape(m.Kernel))
+	}
+	if m.CPUModel != "" {
+		cpu := "CPU " + mdEscape(m.CPUModel)
+		if m.NCPU > 0 {
+			cpu += fmt.Sprintf(" (%d CPUs)", m.NCPU)
+		}
+		machine = append(machine, cpu)
+	} else if m.NCPU > 0 {
+		machine = append(machine, fmt.Sprintf("%d CPUs", m.NCPU))
+	}
+	if len(machine) > 0 {
+		lines = append(lines, "Machine: "+strings.Join(machine, ", "))
+	}
+
+	var setup []string
+	if m.IO != "" {
+		setup = append(setup, "io="+mdEscape(m.IO))
+	}
+	if len(m.CPUs) > 0 {
+		cpus := make([]string, len(m.CPUs))
+		for i, c := range m.CPUs {
+			cpus[i] = strconv.Itoa(c)
+		}
+		setup = append(setup, "pinned to CPUs "+strings.Join(cpus, ",")+" (driver, peer)")
+	} else {
+		setup = append(setup, "not pinned")
+	}
+	if m.GoVersion != "" {
+		setup = append(setup, mdEscape(m.GoVersion))
+	}
+	if m.GOMAXPROCS > 0 {
+		setup = append(setup, fmt.Sprintf("GOMAXPROCS=%d", m.GOMAXPROCS))
+	}
+	lines = append(lines, "Setup: "+strings.Join(setup, ", "))
+
+	var each []string
+	switch {
+	case m.DurationNS > 0:
+		each = append(each, time.Duration(m.DurationNS).String()+" per cell")
+	case m.Count > 0:
+		each = append(each, strconv.FormatInt(m.Count, 10)+" messages per cell")
+	}
+	if m.WarmupNS > 0 {
+		each = append(each, "after "+time.Duration(m.WarmupNS).String()+" of warm-up")
+	}
+	if rounds > 1 {
+		r := strconv.Itoa(rounds) + " rounds in shuffled order"
+		if m.Seed != 0 {
+			r += fmt.Sprintf(" (seed %d)", m.Seed)
+		}
+		each = append(each, r)
+	}
+	if m.Pairs > 1 {
+		each = append(each, fmt.Sprintf("%d driver/peer pairs at once", m.Pairs))
+	}
+	if len(each) > 0 {
+		lines = append(lines, "Measured: "+strings.Join(each, ", "))
+	}
+
+	if len(m.Limits) > 0 {
+		keys := make([]string, 0, len(m.Limits))
+		for k := range m.Limits {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			keys[i] = mdEscape(k) + "=" + strconv.FormatInt(m.Limits[k], 10)
+		}
+		lines = append(lines, "Limits: "+strings.Join(keys, ", "))
+	}
+
+	var when []string
+	if !m.Started.IsZero() {
+		when = append(when, m.Started.UTC().Format(time.RFC3339))
+	}
+	if m.Version != "" {
+		when = append(when, "ipcbench "+mdEscape(m.Version))
+	}
+	if len(when) > 0 {
+		lines = append(lines, "Started: "+strings.Join(when, ", "))
+	}
+	return lines
+}
+
+// writeMarkdownTable writes a GitHub Markdown table, columns padded so the
+// source reads as a table too: sizes left-aligned, figures right-aligned.
+func writeMarkdownTable(ew *errWriter, t *viewTable) {
+	rows := make([][]string, 0, len(t.Rows)+1)
+	rows = append(rows, slices.Clone(t.Header))
+	for _, r := range t.Rows {
+		row := make([]string, len(r))
+		for i, c := range r {
+			row[i] = c.String()
+		}
+		rows = append(rows, row)
+	}
+	widths := make([]int, len(t.Header))
+	for r := range rows {
+		for i := range rows[r] {
+			rows[r][i] = mdEscape(rows[r][i])
+			widths[i] = max(widths[i], utf8.RuneCountInString(rows[r][i]), 3)
+		}
+	}
+	line := func(cells []string) {
+		var b strings.Builder
+		b.WriteString("|")
+		for i, c := range cells {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i == 0 {
+				b.WriteString(" " + c + pad + " |")
+			} else {
+				b.WriteString(" " + pad + c + " |")
+			}
+		}
+		ew.printf("%s\n", b.String())
+	}
+	line(rows[0])
+	seps := make([]string, len(widths))
+	for i, wd := range widths {
+		if i == 0 {
+			seps[i] = ":" + strings.Repeat("-", wd-1)
+		} else {
+			seps[i] = strings.Repeat("-", wd-1) + ":"
+		}
+	}
+	line(seps)
+	for _, r := range rows[1:] {
+		line(r)
+	}
+}
+
+// mdEscape backslash-escapes the characters that would change meaning in
+// Markdown text or break a table row.
+func mdEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '~', '#':
+			b.WriteByte('\\')
+		case '\n', '\r':
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// mdCode writes s as a code span, with a fence of backticks longer than any
+// run inside it.
+func mdCode(s string) string {
+	s = strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}

@@ -1,0 +1,850 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Plot geometry. The same drawing goes to SVG and PNG; the PNG is 960x600.
+const (
+	plotWidth  = 8 * vg.Inch
+	plotHeight = 5 * vg.Inch
+	plotDPI    = 120
+)
+
+// plotFont is the face of every text in the plots: Liberation Sans, which
+// gonum/plot embeds, so nothing is fetched and every machine draws the same.
+var plotFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// WritePlots draws the results as charts in dir, each as SVG and PNG:
+// latency (round-trip time against message size, from pingpong rows) and
+// throughput (payload bytes per second one way against message size, from
+// stream rows). A chart whose workload has no row, or whose rows have no
+// usable figure, is not written. It returns the paths written, in order.
+//
+// The output depends only on f: the same File gives byte-identical files, so
+// re-rendering saved results reproduces the plots of the original run.
+func WritePlots(dir string, f *File) ([]string, error) {
+	m := Aggregate(f)
+	var charts []*plotChart
+	if c := plotLatencyChart(f, m); c != nil {
+		charts = append(charts, c)
+	}
+	if c := plotThroughputChart(f, m); c != nil {
+		charts = append(charts, c)
+	}
+	if len(charts) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the plot directory: %w", err)
+	}
+	var written []string
+	for _, c := range charts {
+		svg, png, err := c.render()
+		if err != nil {
+			return written, fmt.Errorf("cannot draw the %s plot: %w", c.name, err)
+		}
+		for _, out := range []struct {
+			ext  string
+			data []byte
+		}{{"svg", svg}, {"png", png}} {
+			path := filepath.Join(dir, c.name+"."+out.ext)
+			if err := os.WriteFile(path, out.data, 0o644); err != nil {
+				return written, fmt.Errorf("cannot write the %s plot: %w", c.name, err)
+			}
+			written = append(written, path)
+		}
+	}
+	return written, nil
+}
+
+// plotChart is everything one chart shows, in data units already scaled to
+// the axis unit.
+type plotChart struct {
+	name   string // file name without extension
+	title  string
+	xLabel string
+	yLabel string
+	logY   bool
+	series []plotSeries // in the order of the legend
+	// dashed says the chart has a second, dashed figure per mechanism
+	// (p99) and the legend needs a key for the two line styles.
+	dashed          bool
+	solidKey        string
+	dashedKey       string
+	notes           []string // small print under the legend
+	xMin, xMax      float64
+	yMin, yMax      float64
+	xTicks, yTicker plot.Ticker
+}
+
+// plotSeries is one mechanism: its solid (headline) points and, for
+// latency, its dashed (tail) points, each as runs of consecutive sizes: a
+// size with no usable figure breaks the line rather than bridging it.
+type plotSeries struct {
+	mech   string
+	style  plotStyle
+	solid  []plotter.XYs
+	dashed []plotter.XYs
+}
+
+// plotStyle is a mechanism's colour and marker shape, the same in every chart.
+type plotStyle struct {
+	color color.Color
+	shape int
+}
+
+// plotKnownStyles fixes the look of the four mechanisms so a reader learns
+// it once; the colours are the Okabe-Ito palette (safe for colour-blind
+// readers) and the marker shapes differ too, for greyscale prints.
+var plotKnownStyles = map[string]plotStyle{
+	"pipe":       {color.RGBA{0x00, 0x72, 0xB2, 0xFF}, plotShapeCircle},
+	"msgqueue":   {color.RGBA{0xD5, 0x5E, 0x00, 0xFF}, plotShapeSquare},
+	"unixsocket": {color.RGBA{0x00, 0x9E, 0x73, 0xFF}, plotShapeTriangle},
+	"tcpsocket":  {color.RGBA{0x7B, 0x32, 0x94, 0xFF}, plotShapeDiamond},
+}
+
+// plotExtraStyles go, in turn, to mechanisms not in plotKnownStyles.
+var plotExtraStyles = []plotStyle{
+	{color.RGBA{0xE6, 0x9F, 0x00, 0xFF}, plotShapeCircle},
+	{color.RGBA{0x56, 0xB4, 0xE9, 0xFF}, plotShapeSquare},
+	{color.RGBA{0x00, 0x00, 0x00, 0xFF}, plotShapeTriangle},
+	{color.RGBA{0x99, 0x99, 0x99, 0xFF}, plotShapeDiamond},
+}
+
+// plotStyles assigns styles to the mechanisms in the matrix's order.
+func plotStyles(mechs []string) map[string]plotStyle {
+	out := map[string]plotStyle{}
+	next := 0
+	for _, m := range mechs {
+		if s, ok := plotKnownStyles[m]; ok {
+			out[m] = s
+			continue
+		}
+		out[m] = plotExtraStyles[next%len(plotExtraStyles)]
+		next++
+	}
+	return out
+}
+
+// plotValid reports whether v can go on a log axis.
+func plotValid(v float64) bool { return v > 0 && !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// plotWorkload returns the mechanisms and sizes that have a row of the
+// workload, in the matrix's order. A size below one byte cannot go on a
+// log axis; no run writes one, so such rows are left out.
+func plotWorkload(m *Matrix, workload string) (mechs []string, sizes []int) {
+	for _, s := range m.Sizes {
+		if s > 0 {
+			sizes = append(sizes, s)
+		}
+	}
+	sizes = slices.DeleteFunc(sizes, func(s int) bool {
+		for _, mech := range m.Mechanisms {
+			if m.Cell(mech, workload, s) != nil {
+				return false
+			}
+		}
+		return true
+	})
+	for _, mech := range m.Mechanisms {
+		for _, s := range sizes {
+			if m.Cell(mech, workload, s) != nil {
+				mechs = append(mechs, mech)
+				break
+			}
+		}
+	}
+	return mechs, sizes
+}
+
+// plotSegments splits the figures of one mechanism at its sizes into runs
+// of usable points; it also returns the sizes without a usable figure.
+func plotSegments(sizes []int, value func(size int) float64, scale float64) (segs []plotter.XYs, missing []int) {
+	var cur plotter.XYs
+	for _, s := range sizes {
+		v := value(s)
+		if !plotValid(v) || !plotValid(v/scale) {
+			missing = append(missing, s)
+			if len(cur) > 0 {
+				segs = append(segs, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, plotter.XY{X: float64(s), Y: v / scale})
+	}
+	if len(cur) > 0 {
+		segs = append(segs, cur)
+	}
+	return segs, missing
+}
+
+// plotMedian returns a summary's median, or NaN for a cell that is absent
+// or failed.
+func plotMedian(c *Cell, get func(*Cell) Summary) float64 {
+	if c == nil || c.Failed() {
+		return math.NaN()
+	}
+	s := get(c)
+	if s.N == 0 {
+		return math.NaN()
+	}
+	return s.Median
+}
+
+// plotRounds describes how many rounds each point is the median of.
+func plotRounds(m *Matrix, mechs []string, sizes []int, workload string, get func(*Cell) Summary) string {
+	lo, hi := 0, 0
+	for _, mech := range mechs {
+		for _, s := range sizes {
+			c := m.Cell(mech, workload, s)
+			if c == nil || c.Failed() {
+				continue
+			}
+			n := get(c).N
+			if n == 0 {
+				continue
+			}
+			if lo == 0 || n < lo {
+				lo = n
+			}
+			hi = max(hi, n)
+		}
+	}
+	switch {
+	case hi == 0:
+		return ""
+	case hi == 1:
+		return "points: 1 round each"
+	case lo == hi:
+		return fmt.Sprintf("points: median of %d rounds", hi)
+	default:
+		return fmt.Sprintf("points: median of %d to %d rounds", lo, hi)
+	}
+}
+
+// plotLatencyChart describes the pingpong chart, or returns nil when there
+// is nothing to draw.
+func plotLatencyChart(f *File, m *Matrix) *plotChart {
+	mechs, sizes := plotWorkload(m, PingPong)
+	if len(mechs) == 0 {
+		return nil
+	}
+	p50 := func(c *Cell) Summary { return c.RTTP50 }
+	p99 := func(c *Cell) Summary { return c.RTTP99 }
+
+	// The unit: microseconds, unless every figure is at least a millisecond.
+	lo := math.Inf(1)
+	for _, mech := range mechs {
+		for _, s := range sizes {
+			for _, get := range []func(*Cell) Summary{p50, p99} {
+				if v := plotMedian(m.Cell(mech, PingPong, s), get); plotValid(v) {
+					lo = min(lo, v)
+				}
+			}
+		}
+	}
+	unit, scale := "µs", 1e3
+	if lo >= 1e6 && !math.IsInf(lo, 1) {
+		unit, scale = "ms", 1e6
+	}
+
+	styles := plotStyles(m.Mechanisms)
+	ch := &plotChart{
+		name:      "latency",
+		title:     "Round-trip time vs message size (pingpong)",
+		xLabel:    "message size (bytes)",
+		yLabel:    "round-trip time (" + unit + ")",
+		logY:      true,
+		dashed:    true,
+		solidKey:  "p50",
+		dashedKey: "p99",
+	}
+	var missing []string
+	for _, mech := range mechs {
+		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(m.Cell(mech, PingPong, s), p50) }, scale)
+		dashed, _ := plotSegments(sizes, func(s int) float64 { return plotMedian(m.Cell(mech, PingPong, s), p99) }, scale)
+		if len(solid) == 0 && len(dashed) == 0 {
+			missing = append(missing, mech+": no data")
+			continue
+		}
+		if len(miss) > 0 {
+			missing = append(missing, mech+": "+plotSizeList(sizes, miss))
+		}
+		ch.series = append(ch.series, plotSeries{mech: mech, style: styles[mech], solid: solid, dashed: dashed})
+	}
+	if len(ch.series) == 0 {
+		return nil
+	}
+	head := []string{plotRounds(m, mechs, sizes, PingPong, p50)}
+	if f.Meta.Pairs > 1 {
+		head = append(head, fmt.Sprintf("%d pairs at once; times per pair", f.Meta.Pairs))
+	}
+	ch.notes = plotNotes(head, missing)
+	ch.finish(sizes)
+	return ch
+}
+
+// plotThroughputChart describes the stream chart, or returns nil when there
+// is nothing to draw.
+func plotThroughputChart(f *File, m *Matrix) *plotChart {
+	mechs, sizes := plotWorkload(m, Stream)
+	if len(mechs) == 0 {
+		return nil
+	}
+	bps := func(c *Cell) Summary { return c.BytesPerS }
+	styles := plotStyles(m.Mechanisms)
+	ch := &plotChart{
+		name:   "throughput",
+		title:  "Throughput vs message size (stream)",
+		xLabel: "message size (bytes)",
+		yLabel: "throughput (MB/s, payload one way)",
+	}
+	var missing []string
+	for _, mech := range mechs {
+		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(m.Cell(mech, Stream, s), bps) }, 1e6)
+		if len(solid) == 0 {
+			missing = append(missing, mech+": no data")
+			continue
+		}
+		if len(miss) > 0 {
+			missing = append(missing, mech+": "+plotSizeList(sizes, miss))
+		}
+		ch.series = append(ch.series, plotSeries{mech: mech, style: styles[mech], solid: solid})
+	}
+	if len(ch.series) == 0 {
+		return nil
+	}
+	head := []string{plotRounds(m, mechs, sizes, Stream, bps), "MB = 1,000,000 bytes"}
+	if f.Meta.Pairs > 1 {
+		head = append(head, fmt.Sprintf("summed over %d pairs at once", f.Meta.Pairs))
+	}
+	ch.notes = plotNotes(head, missing)
+	ch.finish(sizes)
+	return ch
+}
+
+// plotNotes is the small print under the legend: what the points are,
+// then which cells have no point and why.
+func plotNotes(head, missing []string) []string {
+	var notes []string
+	for _, h := range head {
+		if h != "" {
+			notes = append(notes, h)
+		}
+	}
+	if len(missing) > 0 {
+		notes = append(notes, "", "not plotted (failed, or no figure):")
+		for _, m := range missing {
+			notes = append(notes, "  "+m)
+		}
+	}
+	return notes
+}
+
+// finish sets the axes' ranges and ticks from the points.
+func (ch *plotChart) finish(sizes []int) {
+	ch.yMin, ch.yMax = math.Inf(1), math.Inf(-1)
+	for _, s := range ch.series {
+		for _, seg := range slices.Concat(s.solid, s.dashed) {
+			for _, p := range seg {
+				ch.yMin, ch.yMax = min(ch.yMin, p.Y), max(ch.yMax, p.Y)
+			}
+		}
+	}
+	// Every size measured is on the x axis, with or without a point, so a
+	// failed cell shows as a gap where it belongs.
+	ch.xMin, ch.xMax = float64(sizes[0]), float64(sizes[len(sizes)-1])
+	if ch.xMin == ch.xMax {
+		ch.xMin, ch.xMax = ch.xMin/2, ch.xMax*2
+	}
+	// Throughput spans decades when small messages are syscall-bound; a
+	// linear axis would flatten them against zero, so it goes log then.
+	if !ch.dashed && ch.yMax/ch.yMin > 10 {
+		ch.logY = true
+	}
+	if ch.logY {
+		if ch.yMin == ch.yMax {
+			ch.yMin, ch.yMax = ch.yMin/2, ch.yMax*2
+		}
+		ch.yTicker = plotLogTicks{}
+	} else {
+		ch.yMin, ch.yMax = 0, ch.yMax*1.05
+		ch.yTicker = plotLinearTicks{}
+	}
+	ch.xTicks = plot.ConstantTicks(plotSizeTicks(sizes, ch.xMin, ch.xMax))
+}
+
+// render draws the chart as SVG and as PNG.
+func (ch *plotChart) render() (svg, png []byte, err error) {
+	sc := vgsvg.New(plotWidth, plotHeight)
+	if err := ch.draw(draw.New(sc)); err != nil {
+		return nil, nil, err
+	}
+	var sb bytes.Buffer
+	if _, err := sc.WriteTo(&sb); err != nil {
+		return nil, nil, err
+	}
+	// vgsvg names the font without a fallback; a viewer without Liberation
+	// Sans would fall back to a serif face. Arial has the same metrics.
+	svg = bytes.ReplaceAll(sb.Bytes(), []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+
+	ic := vgimg.NewWith(vgimg.UseWH(plotWidth, plotHeight), vgimg.UseDPI(plotDPI))
+	if err := ch.draw(draw.New(ic)); err != nil {
+		return nil, nil, err
+	}
+	var pb bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: ic}).WriteTo(&pb); err != nil {
+		return nil, nil, err
+	}
+	return svg, pb.Bytes(), nil
+}
+
+func plotText(size vg.Length) text.Style {
+	return text.Style{
+		Color:   color.Black,
+		Font:    font.From(plotFont, size),
+		Handler: plot.DefaultTextHandler,
+	}
+}
+
+const (
+	plotLineWidth = 2
+	plotDashWidth = 1.5
+	plotMarkerR   = 3.5
+)
+
+var plotDashes = []vg.Length{vg.Points(6), vg.Points(3)}
+
+// draw renders the chart on c: the plot on the left and, in a strip on the
+// right, the legend and notes, so that no legend ever covers a point.
+func (ch *plotChart) draw(c draw.Canvas) (err error) {
+	defer func() {
+		// gonum/plot panics on values it cannot scale; the points are
+		// checked beforehand, so this is a last guard, not a code path.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("gonum/plot: %v", r)
+		}
+	}()
+
+	// The SVG canvas starts transparent; the plot only fills its own part.
+	c.SetColor(color.White)
+	c.Fill(c.Rectangle.Path())
+
+	p := plot.New()
+	p.Title.Text = ch.title
+	p.Title.TextStyle = plotText(14)
+	p.Title.TextStyle.XAlign = draw.XCenter
+	p.Title.TextStyle.YAlign = draw.YTop
+	p.Title.Padding = vg.Points(8)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(plotFont, 12)
+		a.Tick.Label.Font = font.From(plotFont, 10)
+		a.Label.Padding = vg.Points(4)
+	}
+	p.X.Label.Text = ch.xLabel
+	// The y label is drawn here rather than by gonum/plot, which reserves
+	// room above the axis for a long rotated label as if it were not
+	// centred, leaving a gap under the title.
+	yLabel := plotText(12)
+	yLabel.Rotation = math.Pi / 2
+	yLabel.XAlign = draw.XCenter
+	yLabel.YAlign = draw.YTop
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = ch.xTicks
+	p.X.Min, p.X.Max = ch.xMin, ch.xMax
+	if ch.logY {
+		p.Y.Scale = plot.LogScale{}
+	}
+	p.Y.Tick.Marker = ch.yTicker
+
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{Y: 200}
+	grid.Horizontal.Color = color.Gray{Y: 200}
+	grid.Vertical.Width = vg.Points(0.5)
+	grid.Horizontal.Width = vg.Points(0.5)
+	p.Add(grid)
+
+	leg := plot.NewLegend()
+	leg.TextStyle = plotText(11)
+	leg.Top, leg.Left = true, true
+	leg.ThumbnailWidth = vg.Points(30)
+	leg.Padding = vg.Points(3)
+
+	// Tails first, so the headline lines are drawn on top of them.
+	for _, s := range ch.series {
+		for _, seg := range s.dashed {
+			l, pts, err := plotLine(seg, s.style, true)
+			if err != nil {
+				return err
+			}
+			p.Add(l, pts)
+		}
+	}
+	for _, s := range ch.series {
+		var thumbL *plotter.Line
+		var thumbP *plotter.Scatter
+		for _, seg := range s.solid {
+			l, pts, err := plotLine(seg, s.style, false)
+			if err != nil {
+				return err
+			}
+			p.Add(l, pts)
+			thumbL, thumbP = l, pts
+		}
+		if thumbL == nil { // only a tail figure: show its style
+			thumbL, thumbP = plotThumb(s.style, true)
+		}
+		leg.Add(s.mech, thumbL, thumbP)
+	}
+	if ch.dashed {
+		black := plotStyle{color: color.Black, shape: plotShapeCircle}
+		leg.Add("")
+		l, pts := plotThumb(black, false)
+		leg.Add(ch.solidKey, l, pts)
+		l, pts = plotThumb(black, true)
+		leg.Add(ch.dashedKey, l, pts)
+	}
+	// The axis ranges are fixed after Add, which widens them to the data.
+	p.X.Min, p.X.Max = ch.xMin, ch.xMax
+	p.Y.Min, p.Y.Max = ch.yMin, ch.yMax
+
+	// The strip is as wide as its widest line, within reason.
+	pad := vg.Points(10)
+	note := plotText(9)
+	noteMax := c.Size().X * 0.3
+	notes := plotWrap(note, ch.notes, noteMax)
+	stripW := leg.Rectangle(c).Size().X
+	for _, n := range notes {
+		stripW = max(stripW, note.Width(n))
+	}
+	stripW += 2 * pad
+	left := draw.Crop(c, 0, -stripW, 0, 0)
+	strip := draw.Crop(c, c.Size().X-stripW+pad, -pad, 0, 0)
+
+	yLabelW := yLabel.Height(ch.yLabel) + vg.Points(4)
+	area := draw.Crop(left, yLabelW, 0, 0, 0)
+	p.Draw(area)
+	data := p.DataCanvas(area)
+	left.FillText(yLabel, vg.Point{X: left.Min.X, Y: data.Center().Y}, ch.yLabel)
+
+	// Align the legend with the top of the data area.
+	strip.Max.Y = data.Max.Y
+	leg.Draw(strip)
+	y := strip.Max.Y - leg.Rectangle(strip).Size().Y - vg.Points(14)
+	lineH := note.Height("Mg") * 1.25
+	for _, n := range notes {
+		y -= lineH
+		if y < c.Min.Y {
+			break
+		}
+		strip.FillText(note, vg.Point{X: strip.Min.X, Y: y}, n)
+	}
+	return nil
+}
+
+// plotWrap breaks notes wider than w at ", ".
+func plotWrap(sty text.Style, notes []string, w vg.Length) []string {
+	var out []string
+	for _, n := range notes {
+		if sty.Width(n) <= w {
+			out = append(out, n)
+			continue
+		}
+		parts := strings.Split(n, ", ")
+		line := ""
+		for i, part := range parts {
+			sep := ""
+			if i < len(parts)-1 {
+				sep = ","
+			}
+			cand := part + sep
+			if line != "" {
+				cand = line + " " + part + sep
+			}
+			if line != "" && sty.Width(cand) > w {
+				out = append(out, line)
+				cand = "    " + part + sep
+			}
+			line = cand
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// plotLine makes the line and markers of one run of points.
+func plotLine(xys plotter.XYs, st plotStyle, dashed bool) (*plotter.Line, *plotter.Scatter, error) {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, nil, err
+	}
+	pts, err := plotter.NewScatter(xys)
+	if err != nil {
+		return nil, nil, err
+	}
+	plotApply(l, pts, st, dashed)
+	return l, pts, nil
+}
+
+// plotThumb makes a legend sample of a style.
+func plotThumb(st plotStyle, dashed bool) (*plotter.Line, *plotter.Scatter) {
+	l := &plotter.Line{}
+	pts := &plotter.Scatter{}
+	plotApply(l, pts, st, dashed)
+	return l, pts
+}
+
+func plotApply(l *plotter.Line, pts *plotter.Scatter, st plotStyle, dashed bool) {
+	l.LineStyle = draw.LineStyle{Color: st.color, Width: vg.Points(plotLineWidth)}
+	pts.GlyphStyle = draw.GlyphStyle{
+		Color:  st.color,
+		Radius: vg.Points(plotMarkerR),
+		Shape:  plotMarker{shape: st.shape},
+	}
+	if dashed {
+		l.LineStyle.Width = vg.Points(plotDashWidth)
+		l.LineStyle.Dashes = plotDashes
+		pts.GlyphStyle.Radius = vg.Points(plotMarkerR - 0.5)
+		pts.GlyphStyle.Shape = plotMarker{shape: st.shape, hollow: true}
+	}
+}
+
+// Marker shapes.
+const (
+	plotShapeCircle = iota
+	plotShapeSquare
+	plotShapeTriangle
+	plotShapeDiamond
+)
+
+// plotMarker draws a filled marker (a headline figure) or a hollow one
+// with a white inside (a tail figure), so the two read apart where the
+// lines cross.
+type plotMarker struct {
+	shape  int
+	hollow bool
+}
+
+func (g plotMarker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+	r := sty.Radius
+	var p vg.Path
+	switch g.shape {
+	case plotShapeSquare:
+		s := r * 0.9
+		p.Move(vg.Point{X: pt.X - s, Y: pt.Y - s})
+		p.Line(vg.Point{X: pt.X + s, Y: pt.Y - s})
+		p.Line(vg.Point{X: pt.X + s, Y: pt.Y + s})
+		p.Line(vg.Point{X: pt.X - s, Y: pt.Y + s})
+	case plotShapeTriangle:
+		s := r * 1.25
+		p.Move(vg.Point{X: pt.X, Y: pt.Y + s})
+		p.Line(vg.Point{X: pt.X - s*0.866, Y: pt.Y - s*0.5})
+		p.Line(vg.Point{X: pt.X + s*0.866, Y: pt.Y - s*0.5})
+	case plotShapeDiamond:
+		s := r * 1.25
+		p.Move(vg.Point{X: pt.X, Y: pt.Y + s})
+		p.Line(vg.Point{X: pt.X - s, Y: pt.Y})
+		p.Line(vg.Point{X: pt.X, Y: pt.Y - s})
+		p.Line(vg.Point{X: pt.X + s, Y: pt.Y})
+	default:
+		p.Move(vg.Point{X: pt.X + r, Y: pt.Y})
+		p.Arc(pt, r, 0, 2*math.Pi)
+	}
+	p.Close()
+	if g.hollow {
+		c.SetColor(color.White)
+		c.Fill(p)
+		c.SetLineStyle(draw.LineStyle{Color: sty.Color, Width: vg.Points(1.2)})
+		c.Stroke(p)
+		return
+	}
+	c.SetColor(sty.Color)
+	c.Fill(p)
+}
+
+// plotSizeLabel writes a byte count as 64, 1K, 4K, 1M: binary suffixes,
+// exact (or to a quarter) or not at all.
+func plotSizeLabel(n int) string {
+	for _, u := range []struct {
+		size   int
+		suffix string
+	}{{1 << 30, "G"}, {1 << 20, "M"}, {1 << 10, "K"}} {
+		if n >= u.size && (n*4)%u.size == 0 {
+			return strconv.FormatFloat(float64(n)/float64(u.size), 'f', -1, 64) + u.suffix
+		}
+	}
+	return strconv.Itoa(n)
+}
+
+// plotSizeList names sizes compactly: runs of three or more consecutive
+// sizes (in the chart's size list) become "16K–1M".
+func plotSizeList(all, some []int) string {
+	var parts []string
+	for i := 0; i < len(all); {
+		if !slices.Contains(some, all[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(all) && slices.Contains(some, all[j+1]) {
+			j++
+		}
+		if j-i >= 2 {
+			parts = append(parts, plotSizeLabel(all[i])+"–"+plotSizeLabel(all[j]))
+		} else {
+			for k := i; k <= j; k++ {
+				parts = append(parts, plotSizeLabel(all[k]))
+			}
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plotSizeTicks labels the sizes on the plot, leaving out (as minor ticks)
+// those too close to the previous label to be read, and adds unlabelled
+// ticks at the powers of two in between.
+func plotSizeTicks(sizes []int, lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	if len(sizes) > 0 {
+		span := math.Log2(hi) - math.Log2(lo)
+		gap := max(0.9, span/10)
+		last := math.Inf(-1)
+		for _, s := range sizes {
+			l := math.Log2(float64(s))
+			if l-last >= gap-1e-9 {
+				ticks = append(ticks, plot.Tick{Value: float64(s), Label: plotSizeLabel(s)})
+				last = l
+			} else {
+				ticks = append(ticks, plot.Tick{Value: float64(s)})
+			}
+		}
+	}
+	for e := math.Ceil(math.Log2(lo)); e <= math.Floor(math.Log2(hi)); e++ {
+		v := math.Exp2(e)
+		if !slices.ContainsFunc(ticks, func(t plot.Tick) bool { return t.Value == v }) {
+			ticks = append(ticks, plot.Tick{Value: v})
+		}
+	}
+	slices.SortStableFunc(ticks, func(a, b plot.Tick) int {
+		switch {
+		case a.Value < b.Value:
+			return -1
+		case a.Value > b.Value:
+			return 1
+		}
+		return 0
+	})
+	return ticks
+}
+
+// plotNumber writes a tick value in plain decimal: 0.5, 20, 1000, never 1e+03.
+func plotNumber(v float64, decimals int) string {
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// plotDecade returns m * 10^k without the rounding noise of 3 * 0.1.
+func plotDecade(m float64, k int) float64 {
+	if k < 0 {
+		return m / math.Pow10(-k)
+	}
+	return m * math.Pow10(k)
+}
+
+// plotLogTicks labels a log axis at 1, 10, 100 when it spans decades, at
+// 1, 2, 5 times those when it spans fewer, and falls back to evenly spaced
+// labels when it is narrower still.
+type plotLogTicks struct{}
+
+func (plotLogTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !plotValid(lo) || !plotValid(hi) || lo >= hi {
+		return nil
+	}
+	const eps = 1e-9
+	k0 := int(math.Floor(math.Log10(lo)))
+	k1 := int(math.Ceil(math.Log10(hi)))
+	in := func(v float64) bool { return v >= lo*(1-eps) && v <= hi*(1+eps) }
+	for _, set := range [][]float64{{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}} {
+		var labelled []float64
+		for k := k0; k <= k1; k++ {
+			for _, m := range set {
+				if v := plotDecade(m, k); in(v) {
+					labelled = append(labelled, v)
+				}
+			}
+		}
+		if len(labelled) < 3 {
+			continue
+		}
+		// Very wide ranges: label every n-th decade only.
+		every := 1
+		if len(set) == 1 && len(labelled) > 10 {
+			every = (len(labelled) + 7) / 8
+		}
+		var ticks []plot.Tick
+		for k := k0; k <= k1; k++ {
+			for m := 1; m <= 9; m++ {
+				v := plotDecade(float64(m), k)
+				if !in(v) {
+					continue
+				}
+				t := plot.Tick{Value: v}
+				if slices.Contains(set, float64(m)) && (m != 1 || (k-k0)%every == 0) {
+					t.Label = plotNumber(v, max(0, -k))
+				}
+				ticks = append(ticks, t)
+			}
+		}
+		return ticks
+	}
+	return plotLinearTicks{}.Ticks(lo, hi)
+}
+
+// plotLinearTicks labels a linear axis at steps of 1, 2 or 5 times a power
+// of ten, about five labels in all.
+type plotLinearTicks struct{}
+
+func (plotLinearTicks) Ticks(lo, hi float64) []plot.Tick {
+	if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || lo >= hi {
+		return nil
+	}
+	raw := (hi - lo) / 5
+	k := int(math.Floor(math.Log10(raw)))
+	step := plotDecade(1, k)
+	for _, m := range []float64{2, 5, 10} {
+		if step >= raw {
+			break
+		}
+		step = plotDecade(m, k)
+	}
+	if step >= 10*plotDecade(1, k) {
+		k++
+	}
+	decimals := max(0, -k)
+	var ticks []plot.Tick
+	for i := math.Ceil(lo / step); i*step <= hi*(1+1e-9); i++ {
+		v := i * step
+		ticks = append(ticks, plot.Tick{Value: v, Label: plotNumber(v, decimals)})
+	}
+	return ticks
+}

@@ -1,0 +1,335 @@
+package results
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// go test ./results -run Plots -plotdir /tmp/x keeps the sample plots (and
+// those of the edge cases, in subdirectories) for a look.
+var plotDirFlag = flag.String("plotdir", "", "also write the sample plots of TestWritePlots to this directory")
+
+var plotTestSizes = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
+
+// plotTestFile is a realistic run: four mechanisms, both workloads, sizes
+// 64..1M, two rounds, one failed cell (msgqueue pingpong 1M, above msgmax)
+// and one zero figure (tcpsocket stream 64).
+func plotTestFile() *File {
+	f := &File{Schema: Schema, Meta: Meta{Rounds: 2, IO: "raw"}}
+	base := map[string]float64{"pipe": 9000, "msgqueue": 11000, "unixsocket": 14000, "tcpsocket": 30000} // ns
+	bw := map[string]float64{"pipe": 2.5, "msgqueue": 1.2, "unixsocket": 1.8, "tcpsocket": 1.0}          // bytes/ns
+	for round := 1; round <= 2; round++ {
+		jitter := 1 + 0.04*float64(round-1)
+		for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
+			for _, size := range plotTestSizes {
+				r := Result{Mechanism: mech, Workload: PingPong, SizeBytes: size, Round: round}
+				if mech == "msgqueue" && size == 1<<20 {
+					r.Error = "message larger than kernel.msgmnb (16384)"
+				} else {
+					rtt := (base[mech] + 2*float64(size)/bw[mech]) * jitter
+					r.Messages = 1000
+					r.ElapsedNS = int64(rtt * 1000)
+					r.RTT = &Stats{Min: int64(rtt * 0.8), Mean: rtt * 1.1, P50: int64(rtt), P90: int64(rtt * 1.5), P99: int64(rtt * 3.2), P999: int64(rtt * 6), Max: int64(rtt * 20)}
+				}
+				f.Results = append(f.Results, r)
+
+				s := Result{Mechanism: mech, Workload: Stream, SizeBytes: size, Round: round}
+				per := (base[mech]/4 + float64(size)/bw[mech]) * jitter // ns per message
+				s.Messages = 1000
+				s.MsgsPerS = 1e9 / per
+				s.BytesPerS = s.MsgsPerS * float64(size)
+				if mech == "tcpsocket" && size == 64 {
+					s.MsgsPerS, s.BytesPerS = 0, 0
+				}
+				f.Results = append(f.Results, s)
+			}
+		}
+	}
+	return f
+}
+
+func plotCheckFiles(t *testing.T, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Ext(p) {
+		case ".png":
+			img, err := png.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if b := img.Bounds(); b.Dx() != 960 || b.Dy() != 600 {
+				t.Errorf("%s: %dx%d, want 960x600", p, b.Dx(), b.Dy())
+			}
+		case ".svg":
+			var root struct{ XMLName xml.Name }
+			if err := xml.Unmarshal(data, &root); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if root.XMLName.Local != "svg" {
+				t.Errorf("%s: root element <%s>, want <svg>", p, root.XMLName.Local)
+			}
+			for _, bad := range []string{"e+0", "NaN", "Inf"} {
+				if bytes.Contains(data, []byte(bad)) {
+					t.Errorf("%s contains %q", p, bad)
+				}
+			}
+		default:
+			t.Errorf("unexpected file %s", p)
+		}
+	}
+}
+
+func plotBases(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		out = append(out, filepath.Base(p))
+	}
+	return out
+}
+
+func TestWritePlots(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := WritePlots(dir, plotTestFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}
+	if got := plotBases(paths); !slices.Equal(got, want) {
+		t.Fatalf("wrote %v, want %v", got, want)
+	}
+	for _, p := range paths {
+		if filepath.Dir(p) != dir {
+			t.Errorf("%s is not in %s", p, dir)
+		}
+	}
+	plotCheckFiles(t, paths)
+
+	svg, _ := os.ReadFile(filepath.Join(dir, "latency.svg"))
+	for _, s := range []string{
+		"Round-trip time vs message size (pingpong)", "round-trip time (µs)", "message size (bytes)",
+		">64<", ">1K<", ">64K<", ">1M<", ">pipe<", ">tcpsocket<", ">p99<",
+		"msgqueue: 1M", // the failed cell is named, not hidden
+	} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("latency.svg lacks %q", s)
+		}
+	}
+	svg, _ = os.ReadFile(filepath.Join(dir, "throughput.svg"))
+	for _, s := range []string{"throughput (MB/s, payload one way)", "tcpsocket: 64", ">256K<"} {
+		if !bytes.Contains(svg, []byte(s)) {
+			t.Errorf("throughput.svg lacks %q", s)
+		}
+	}
+
+	if *plotDirFlag != "" {
+		if _, err := WritePlots(*plotDirFlag, plotTestFile()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestWritePlotsDeterministic(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	pa, err := WritePlots(a, plotTestFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := WritePlots(b, plotTestFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(plotBases(pa), plotBases(pb)) {
+		t.Fatalf("%v vs %v", pa, pb)
+	}
+	for i := range pa {
+		da, _ := os.ReadFile(pa[i])
+		db, _ := os.ReadFile(pb[i])
+		if len(da) == 0 || !bytes.Equal(da, db) {
+			t.Errorf("%s differs between two renderings of the same file", filepath.Base(pa[i]))
+		}
+	}
+}
+
+func TestWritePlotsEdgeCases(t *testing.T) {
+	only := func(workload string) *File {
+		f := plotTestFile()
+		f.Results = slices.DeleteFunc(f.Results, func(r Result) bool { return r.Workload != workload })
+		return f
+	}
+	single := plotTestFile()
+	single.Results = slices.DeleteFunc(single.Results, func(r Result) bool { return r.SizeBytes != 4096 })
+	allFailed := plotTestFile()
+	for i := range allFailed.Results {
+		r := &allFailed.Results[i]
+		*r = Result{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Round: r.Round, Error: "peer did not start"}
+	}
+	zeros := plotTestFile()
+	for i := range zeros.Results {
+		r := &zeros.Results[i]
+		r.BytesPerS = 0
+		if r.RTT != nil {
+			r.RTT = &Stats{}
+		}
+	}
+	weird := plotTestFile() // values no run produces, but a hand-edited or in-memory file might
+	for i := range weird.Results {
+		r := &weird.Results[i]
+		switch r.SizeBytes {
+		case 64:
+			r.BytesPerS = math.NaN()
+		case 256:
+			r.BytesPerS = math.Inf(1)
+		case 1024:
+			r.BytesPerS = -5
+			if r.RTT != nil {
+				r.RTT.P50, r.RTT.P99 = -1, -1
+			}
+		}
+	}
+	badSizes := &File{Schema: Schema}
+	for _, s := range []int{0, -64} {
+		badSizes.Results = append(badSizes.Results,
+			Result{Mechanism: "pipe", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: 5000, P99: 9000}},
+			Result{Mechanism: "pipe", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8})
+	}
+	oneMech := plotTestFile()
+	oneMech.Results = slices.DeleteFunc(oneMech.Results, func(r Result) bool { return r.Mechanism != "pipe" })
+	flat := &File{Schema: Schema}
+	for _, s := range []int{64, 128} {
+		flat.Results = append(flat.Results,
+			Result{Mechanism: "pipe", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: 5000, P99: 5000}},
+			Result{Mechanism: "pipe", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8})
+	}
+	odd := &File{Schema: Schema, Meta: Meta{Pairs: 4}} // sizes that are not powers of two, a mechanism not known
+	for _, s := range []int{100, 1000, 1024, 3000, 1500000} {
+		odd.Results = append(odd.Results,
+			Result{Mechanism: "shm", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: int64(2e6 + s), P99: int64(3e6 + s)}},
+			Result{Mechanism: "shm", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 5e8 + float64(s)})
+	}
+
+	for _, tc := range []struct {
+		name string
+		f    *File
+		want []string
+	}{
+		{"only pingpong", only(PingPong), []string{"latency.svg", "latency.png"}},
+		{"only stream", only(Stream), []string{"throughput.svg", "throughput.png"}},
+		{"single size", single, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"all failed", allFailed, nil},
+		{"all zero", zeros, nil},
+		{"NaN, Inf and negative", weird, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"one mechanism", oneMech, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"flat figures", flat, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"odd sizes", odd, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"sizes below one byte", badSizes, nil},
+		{"empty", &File{Schema: Schema}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			paths, err := WritePlots(dir, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := plotBases(paths); !slices.Equal(got, tc.want) {
+				t.Fatalf("wrote %v, want %v", got, tc.want)
+			}
+			plotCheckFiles(t, paths)
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != len(tc.want) {
+				t.Errorf("%d files in the directory, %d reported", len(entries), len(tc.want))
+			}
+			if *plotDirFlag != "" && len(paths) > 0 {
+				name := strings.ReplaceAll(tc.name, " ", "-")
+				if _, err := WritePlots(filepath.Join(*plotDirFlag, name), tc.f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestPlotSizeLabel(t *testing.T) {
+	for n, want := range map[int]string{
+		1: "1", 64: "64", 100: "100", 1000: "1000", 1024: "1K", 1536: "1.5K", 3000: "3000",
+		4096: "4K", 65536: "64K", 1 << 20: "1M", 3 << 19: "1.5M", 1 << 30: "1G",
+	} {
+		if got := plotSizeLabel(n); got != want {
+			t.Errorf("plotSizeLabel(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestPlotSizeTicks(t *testing.T) {
+	labels := func(sizes []int) []string {
+		var out []string
+		for _, tk := range plotSizeTicks(sizes, float64(sizes[0]), float64(sizes[len(sizes)-1])) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	if got, want := labels(plotTestSizes), []string{"64", "256", "1K", "4K", "16K", "64K", "256K", "1M"}; !slices.Equal(got, want) {
+		t.Errorf("labels %v, want %v", got, want)
+	}
+	var pow2 []int
+	for s := 64; s <= 1<<20; s *= 2 {
+		pow2 = append(pow2, s)
+	}
+	if got, want := labels(pow2), []string{"64", "256", "1K", "4K", "16K", "64K", "256K", "1M"}; !slices.Equal(got, want) {
+		t.Errorf("every power of two: labels %v, want %v", got, want)
+	}
+	if got := labels([]int{1000, 1024}); len(got) != 1 {
+		t.Errorf("1000 and 1024 would overlap: labels %v", got)
+	}
+}
+
+func TestPlotTicksReadable(t *testing.T) {
+	for _, r := range [][2]float64{
+		{3, 850}, {0.004, 0.09}, {12, 30}, {41, 49}, {1e-3, 1e9}, {800, 120000}, {5, 6},
+	} {
+		var labels []string
+		for _, tk := range (plotLogTicks{}).Ticks(r[0], r[1]) {
+			if tk.Value < r[0]*(1-1e-9) || tk.Value > r[1]*(1+1e-9) {
+				t.Errorf("log %v: tick %v out of range", r, tk.Value)
+			}
+			if tk.Label != "" {
+				labels = append(labels, tk.Label)
+			}
+		}
+		if len(labels) < 2 || len(labels) > 12 {
+			t.Errorf("log %v: labels %v", r, labels)
+		}
+		for _, l := range labels {
+			if strings.ContainsAny(l, "eE") || strings.Contains(l, "0000000000") {
+				t.Errorf("log %v: label %q", r, l)
+			}
+		}
+	}
+	for _, r := range [][2]float64{{0, 1.05}, {0, 4321}, {0, 0.0031}, {0, 98765}} {
+		var labels []string
+		for _, tk := range (plotLinearTicks{}).Ticks(r[0], r[1]) {
+			labels = append(labels, tk.Label)
+		}
+		if len(labels) < 3 || len(labels) > 11 {
+			t.Errorf("linear %v: labels %v", r, labels)
+		}
+		for _, l := range labels {
+			if strings.ContainsAny(l, "eE") || strings.Contains(l, "000000000") {
+				t.Errorf("linear %v: label %q", r, l)
+			}
+		}
+	}
+}

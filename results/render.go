@@ -1,0 +1,297 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Formats are the names Render accepts, in the order usage text lists them.
+var Formats = []string{"table", "markdown", "csv", "json"}
+
+// reporters maps each of Formats to the function that writes it. A reporter
+// is a small function over an io.Writer, so adding a format is one line here
+// and one in Formats.
+var reporters = map[string]func(io.Writer, *File) error{
+	"table":    WriteTable,
+	"markdown": WriteMarkdown,
+	"csv":      WriteCSV,
+	"json":     Write,
+}
+
+// Render writes f to w in the named format: "table" (for a terminal),
+// "markdown", "csv" or "json". An unknown name is an error that lists the
+// formats there are.
+func Render(w io.Writer, format string, f *File) error {
+	rep, ok := reporters[format]
+	if !ok {
+		return fmt.Errorf("unknown format %q: the formats are %s", format, strings.Join(Formats, ", "))
+	}
+	if f == nil {
+		return fmt.Errorf("no results to write as %s", format)
+	}
+	return rep(w, f)
+}
+
+// Markers flag a table cell whose figure needs a second look; a note below
+// the table, starting with the same marker, says why.
+const (
+	markSplit  = "*" // each message went as several kernel messages (Cell.Pieces > 1)
+	markFailed = "!" // the cell, or some of its rounds, could not run
+	markNoisy  = "~" // the rounds disagree by more than NoisyThreshold
+)
+
+// view is a results file laid out for reading: one table per workload, with
+// the mechanisms side by side. The terminal and Markdown reporters both draw
+// it, so they always say the same thing.
+type view struct {
+	Rounds     int // distinct rounds in the file
+	Incomplete bool
+	Tables     []viewTable
+}
+
+// viewTable is one workload's table.
+type viewTable struct {
+	Workload string
+	Title    string
+	Header   []string     // "size", then the mechanisms
+	Rows     [][]viewCell // one per size; first column the size
+	Notes    []viewNote
+}
+
+// viewCell is a cell's text and its markers, kept apart so that the terminal
+// table can line the figures up whether or not a cell is marked.
+type viewCell struct {
+	Text  string
+	Marks string
+}
+
+// String is the cell as Markdown shows it: the figures, then any markers.
+func (c viewCell) String() string {
+	if c.Marks == "" {
+		return c.Text
+	}
+	return c.Text + " " + c.Marks
+}
+
+// viewNote is one line below a table: a marker (or none, for a plain note)
+// and its text.
+type viewNote struct {
+	Marker string
+	Text   string
+}
+
+// buildView aggregates f and lays it out.
+func buildView(f *File) *view {
+	m := Aggregate(f)
+	v := &view{Rounds: countRounds(f), Incomplete: f.Meta.Incomplete}
+	for _, wl := range m.Workloads {
+		v.Tables = append(v.Tables, buildTable(m, &f.Meta, wl, v.Rounds))
+	}
+	return v
+}
+
+// countRounds is how many distinct rounds the rows come from: what the
+// medians are taken over, whatever the run asked for.
+func countRounds(f *File) int {
+	var seen []int
+	for i := range f.Results {
+		if r := f.Results[i].Round; !slices.Contains(seen, r) {
+			seen = append(seen, r)
+		}
+	}
+	return len(seen)
+}
+
+func buildTable(m *Matrix, meta *Meta, workload string, rounds int) viewTable {
+	t := viewTable{Workload: workload, Title: tableTitle(meta, workload, rounds)}
+
+	// Only the mechanisms and sizes this workload has.
+	var mechs []string
+	for _, mech := range m.Mechanisms {
+		for _, size := range m.Sizes {
+			if m.Cell(mech, workload, size) != nil {
+				mechs = append(mechs, mech)
+				break
+			}
+		}
+	}
+	var sizes []int
+	for _, size := range m.Sizes {
+		for _, mech := range mechs {
+			if m.Cell(mech, workload, size) != nil {
+				sizes = append(sizes, size)
+				break
+			}
+		}
+	}
+
+	t.Header = append([]string{"size"}, mechs...)
+	for _, size := range sizes {
+		row := []viewCell{{Text: FormatSize(size)}}
+		for _, mech := range mechs {
+			row = append(row, viewCellOf(m.Cell(mech, workload, size)))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	t.Notes = tableNotes(m, workload, mechs, sizes)
+	return t
+}
+
+func tableTitle(meta *Meta, workload string, rounds int) string {
+	var title string
+	var extra []string
+	switch workload {
+	case PingPong:
+		title = "Round-trip time (pingpong): p50 / p99"
+	case Stream:
+		title = "Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s"
+	default:
+		title = "Workload " + workload
+	}
+	if meta.IO != "" {
+		extra = append(extra, "io="+meta.IO)
+	}
+	if meta.Pairs > 1 {
+		if workload == Stream {
+			extra = append(extra, strconv.Itoa(meta.Pairs)+" pairs, summed")
+		} else {
+			extra = append(extra, strconv.Itoa(meta.Pairs)+" pairs, round trip per pair")
+		}
+	}
+	if rounds > 1 {
+		extra = append(extra, "median of "+strconv.Itoa(rounds)+" rounds")
+	}
+	if len(extra) > 0 {
+		title += ", " + strings.Join(extra, ", ")
+	}
+	return title
+}
+
+// viewCellOf is what a table shows for a cell: its figures (the median of
+// the rounds) and its markers, "error" when no round ran, "-" when it is
+// absent.
+func viewCellOf(c *Cell) viewCell {
+	if c == nil {
+		return viewCell{Text: "-"}
+	}
+	if c.Failed() {
+		return viewCell{Text: "error", Marks: cellMarkers(c)}
+	}
+	return viewCell{Text: cellFigures(c), Marks: cellMarkers(c)}
+}
+
+func cellFigures(c *Cell) string {
+	if c.Workload == PingPong || (c.Workload != Stream && c.RTTP50.N > 0) {
+		if c.RTTP50.N == 0 {
+			return "n/a"
+		}
+		return formatDurationPair(c.RTTP50.Median, c.RTTP99.Median, " / ")
+	}
+	if c.BytesPerS.N == 0 && c.MsgsPerS.N == 0 {
+		return "n/a"
+	}
+	return FormatMBps(c.BytesPerS.Median) + ", " + FormatCount(c.MsgsPerS.Median) + " msg/s"
+}
+
+func cellMarkers(c *Cell) string {
+	var marks string
+	if c.Pieces > 1 {
+		marks += markSplit
+	}
+	if len(c.Errors) > 0 {
+		marks += markFailed
+	}
+	if !c.Failed() && c.Noisy() {
+		marks += markNoisy
+	}
+	return marks
+}
+
+// tableNotes lists, in this order: split cells, failed cells, noisy cells,
+// other per-cell notes, then the notes a mechanism has for every size (said
+// once rather than on every row).
+func tableNotes(m *Matrix, workload string, mechs []string, sizes []int) []viewNote {
+	var split, failed, noisy, cellNotes, mechNotes []viewNote
+	for _, mech := range mechs {
+		common := commonNote(m, mech, workload, sizes)
+		if common != "" {
+			mechNotes = append(mechNotes, viewNote{Text: mech + ": " + common})
+		}
+		for _, size := range sizes {
+			c := m.Cell(mech, workload, size)
+			if c == nil {
+				continue
+			}
+			name := mech + " " + FormatSize(size)
+			note := c.Note
+			if note == common {
+				note = ""
+			}
+			if c.Pieces > 1 {
+				text := fmt.Sprintf("%s: split, each message sent as %d kernel messages", name, c.Pieces)
+				if note != "" {
+					text += " (" + note + ")"
+				}
+				split = append(split, viewNote{markSplit, text})
+				note = ""
+			}
+			if len(c.Errors) > 0 {
+				text := name + ": failed: " + strings.Join(c.Errors, "; ")
+				if !c.Failed() {
+					text = fmt.Sprintf("%s: failed in some rounds, figures from %d: %s",
+						name, len(c.Rows), strings.Join(c.Errors, "; "))
+				}
+				failed = append(failed, viewNote{markFailed, text})
+			}
+			if !c.Failed() && c.Noisy() {
+				noisy = append(noisy, viewNote{markNoisy, noisyText(name, c)})
+			}
+			if note != "" {
+				cellNotes = append(cellNotes, viewNote{Text: name + ": " + note})
+			}
+		}
+	}
+	return slices.Concat(split, failed, noisy, cellNotes, mechNotes)
+}
+
+// commonNote is the note every cell of the mechanism that ran shares, or ""
+// when they differ. A failed cell may lack it without breaking the rule.
+func commonNote(m *Matrix, mech, workload string, sizes []int) string {
+	common, ran := "", 0
+	for _, size := range sizes {
+		c := m.Cell(mech, workload, size)
+		if c == nil || c.Failed() {
+			continue
+		}
+		if ran == 0 {
+			common = c.Note
+		} else if c.Note != common {
+			return ""
+		}
+		ran++
+	}
+	if ran == 0 {
+		return ""
+	}
+	for _, size := range sizes {
+		if c := m.Cell(mech, workload, size); c != nil && c.Failed() && c.Note != "" && c.Note != common {
+			return ""
+		}
+	}
+	return common
+}
+
+func noisyText(name string, c *Cell) string {
+	if c.Workload == PingPong || (c.Workload != Stream && c.RTTP50.N > 0) {
+		s := c.RTTP50
+		return fmt.Sprintf("%s: noisy, p50 round trip ranges %s across %d rounds",
+			name, formatDurationPair(s.Min, s.Max, "–"), s.N)
+	}
+	s := c.BytesPerS
+	lo, hi := FormatMBps(s.Min), FormatMBps(s.Max)
+	return fmt.Sprintf("%s: noisy, throughput ranges %s–%s across %d rounds",
+		name, strings.TrimSuffix(lo, " MB/s"), hi, s.N)
+}

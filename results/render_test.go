@@ -1,0 +1,211 @@
+package results
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The -update flag rewrites the golden files from the current output:
+//
+//	go test ./results -run Golden -update
+//
+// It is registered only if no other test file in the package has done so,
+// so that the plot tests may have the same flag.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata/")
+	}
+}
+
+func goldenUpdate() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	on, _ := g.Get().(bool)
+	return on
+}
+
+// goldenFixtures are the hand-written inputs in testdata/, as NAME.results.json.
+var goldenFixtures = []string{
+	"one-round",    // 4 mechanisms x 2 workloads x 3 sizes, split, failed and noted cells
+	"three-rounds", // one noisy cell and one quiet one
+}
+
+var goldenFormats = []struct{ format, ext string }{
+	{"table", "table"},
+	{"markdown", "md"},
+	{"csv", "csv"},
+}
+
+func TestGolden(t *testing.T) {
+	for _, name := range goldenFixtures {
+		f, err := Load(filepath.Join("testdata", name+".results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, gf := range goldenFormats {
+			t.Run(name+"/"+gf.format, func(t *testing.T) {
+				var buf bytes.Buffer
+				if err := Render(&buf, gf.format, f); err != nil {
+					t.Fatalf("Render(%q): %v", gf.format, err)
+				}
+				golden := filepath.Join("testdata", name+"."+gf.ext+".golden")
+				if goldenUpdate() {
+					if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v\n(create it with: go test ./results -run Golden -update)", err)
+				}
+				if got := buf.Bytes(); !bytes.Equal(got, want) {
+					t.Errorf("%s output differs from %s\n%s\nIf the change is intended, update the golden files with:\n\tgo test ./results -run Golden -update",
+						gf.format, golden, firstDiff(string(got), string(want)))
+				}
+			})
+		}
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return "line " + strconv.Itoa(i+1) + ":\n got: " + gl + "\nwant: " + wl
+		}
+	}
+	return "(same lines, different bytes)"
+}
+
+// The output must not depend on the order the rounds ran in: here the last
+// round comes first (its first row is the same mechanism as the file's, so
+// the columns keep their order).
+func TestRoundOrder(t *testing.T) {
+	f, err := Load(filepath.Join("testdata", "three-rounds.results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := *f
+	rev.Results = slices.Clone(f.Results)
+	slices.SortStableFunc(rev.Results, func(a, b Result) int { return b.Round - a.Round })
+	if rev.Results[0].Mechanism != f.Results[0].Mechanism {
+		t.Fatal("fixture changed: the reordered file no longer starts with the same mechanism")
+	}
+	for _, format := range []string{"table", "markdown", "csv"} {
+		var a, b bytes.Buffer
+		if err := Render(&a, format, f); err != nil {
+			t.Fatal(err)
+		}
+		if err := Render(&b, format, &rev); err != nil {
+			t.Fatal(err)
+		}
+		if a.String() != b.String() {
+			t.Errorf("%s output changes with the order of rounds:\n%s", format, firstDiff(b.String(), a.String()))
+		}
+	}
+}
+
+func TestRenderUnknownFormat(t *testing.T) {
+	f := &File{Schema: Schema}
+	tests := []string{"", "xml", "Table", "bench "}
+	for _, format := range tests {
+		var buf bytes.Buffer
+		err := Render(&buf, format, f)
+		if err == nil {
+			t.Errorf("Render(%q) = nil error, want one", format)
+			continue
+		}
+		for _, name := range Formats {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("Render(%q) error %q does not list format %q", format, err, name)
+			}
+		}
+		if buf.Len() != 0 {
+			t.Errorf("Render(%q) wrote %q", format, buf.String())
+		}
+	}
+}
+
+func TestRenderEveryFormat(t *testing.T) {
+	if got, want := strings.Join(Formats, ","), "table,markdown,csv,json"; got != want {
+		t.Errorf("Formats = %s, want %s", got, want)
+	}
+	f, err := Load(filepath.Join("testdata", "one-round.results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range Formats {
+		var buf bytes.Buffer
+		if err := Render(&buf, format, f); err != nil {
+			t.Errorf("Render(%q): %v", format, err)
+		}
+		if buf.Len() == 0 {
+			t.Errorf("Render(%q) wrote nothing", format)
+		}
+	}
+	// json is the file itself: it reads back.
+	var buf bytes.Buffer
+	if err := Render(&buf, "json", f); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Results) != len(f.Results) {
+		t.Errorf("json round trip: %d rows, want %d", len(back.Results), len(f.Results))
+	}
+}
+
+func TestRenderEmptyFile(t *testing.T) {
+	f := &File{Schema: Schema}
+	for _, format := range Formats {
+		var buf bytes.Buffer
+		if err := Render(&buf, format, f); err != nil {
+			t.Errorf("Render(%q) of an empty file: %v", format, err)
+		}
+	}
+	if err := Render(new(bytes.Buffer), "table", nil); err == nil {
+		t.Error("Render of a nil file: no error")
+	}
+}
+
+type failingWriter struct{}
+
+var errWrite = errors.New("disk full")
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errWrite }
+
+func TestRenderWriteError(t *testing.T) {
+	f, err := Load(filepath.Join("testdata", "one-round.results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range Formats {
+		if err := Render(failingWriter{}, format, f); !errors.Is(err, errWrite) {
+			t.Errorf("Render(%q) to a failing writer = %v, want %v", format, err, errWrite)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// WriteTable writes f for a terminal: one table per workload with the
+// mechanisms side by side and one row per message size, each followed by its
+// notes. The output depends only on f: no colour, no terminal width.
+func WriteTable(w io.Writer, f *File) error {
+	v := buildView(f)
+	ew := &errWriter{w: w}
+	if v.Incomplete {
+		ew.printf("Incomplete run: it was interrupted before every cell ran; a cell it never reached shows -.\n\n")
+	}
+	if len(v.Tables) == 0 {
+		ew.printf("No results.\n")
+	}
+	for i, t := range v.Tables {
+		if i > 0 {
+			ew.printf("\n")
+		}
+		ew.printf("%s\n", t.Title)
+		if ew.err != nil {
+			return ew.err
+		}
+		if err := renderTerminalTable(w, &t); err != nil {
+			return err
+		}
+		for _, n := range t.Notes {
+			marker := n.Marker
+			if marker == "" {
+				marker = "-"
+			}
+			ew.printf("%s %s\n", marker, n.Text)
+		}
+	}
+	return ew.err
+}
+
+func renderTerminalTable(w io.Writer, t *viewTable) error {
+	// Sizes read left-aligned, figures right-aligned so digits line up.
+	aligns := make([]tw.Align, len(t.Header))
+	for i := range aligns {
+		aligns[i] = tw.AlignRight
+	}
+	aligns[0] = tw.AlignLeft
+
+	table := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Symbols: tw.NewSymbols(tw.StyleLight),
+		})),
+		// Keep "msgqueue" as it is: the default would print "MSGQUEUE".
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		// Measure "µ" and "–" as one column whatever the locale says.
+		tablewriter.WithEastAsian(tw.Off),
+		// Keep the spaces that pad the markers.
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	// Pad the markers of each column to one width, so that the figures of
+	// marked and unmarked cells stay aligned on the right.
+	marks := make([]int, len(t.Header))
+	for _, row := range t.Rows {
+		for i, c := range row {
+			marks[i] = max(marks[i], utf8.RuneCountInString(c.Marks))
+		}
+	}
+	table.Header(t.Header) // v1.1.5's Header returns nothing; errors surface in Render.
+	for _, row := range t.Rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = c.Text
+			if marks[i] > 0 {
+				cells[i] += " " + c.Marks + strings.Repeat(" ", marks[i]-utf8.RuneCountInString(c.Marks))
+			}
+		}
+		if err := table.Append(cells); err != nil {
+			return fmt.Errorf("table: %w", err)
+		}
+	}
+	if err := table.Render(); err != nil {
+		return fmt.Errorf("table: %w", err)
+	}
+	return nil
+}
+
+// errWriter keeps the first write error so that a run of prints can be
+// checked once (the pattern of bufio.Writer and text/tabwriter).
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err != nil {
+		return
+	}
+	_, e.err = fmt.Fprintf(e.w, format, args...)
+}
