@@ -34,6 +34,12 @@ func NewReadWriterConn(rw io.ReadWriter, c io.Closer) Conn {
 
 // rawStream moves bytes with blocking syscalls; the calling goroutine should
 // be locked to its thread (the harness does that in raw mode).
+//
+// It holds bare descriptor numbers: Close must not run while another
+// goroutine is inside Send or Recv, or that call could reach a file that
+// reused the number. The harness closes Conns only after the measuring
+// goroutines have returned; to wake a blocked call, kill the peer or close
+// the Listener instead.
 type rawStream struct {
 	r, w     *os.File // kept so the descriptors stay open and are closed once
 	rfd, wfd int

@@ -17,21 +17,22 @@ import (
 // reproduce the figures or to judge whether two runs compare.
 func (o *Options) meta() results.Meta {
 	m := results.Meta{
-		Started:    time.Now().UTC().Truncate(time.Second),
-		Version:    o.Version,
-		Command:    o.Command,
-		CPUModel:   cpuModel(),
-		NCPU:       runtime.NumCPU(),
-		GoVersion:  runtime.Version(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0),
-		IO:         string(o.IO),
-		CPUs:       append([]int{}, o.CPUs...),
-		Limits:     Limits(),
-		Count:      o.Count,
-		WarmupNS:   int64(o.Warmup),
-		Rounds:     o.Rounds,
-		Seed:       o.Seed,
-		Pairs:      o.Pairs,
+		Started:         time.Now().UTC().Truncate(time.Second),
+		Version:         o.Version,
+		Command:         o.Command,
+		CPUModel:        cpuModel(),
+		NCPU:            runtime.NumCPU(),
+		GoVersion:       runtime.Version(),
+		GOMAXPROCS:      runtime.GOMAXPROCS(0),
+		IO:              string(o.IO),
+		CPUs:            append([]int{}, o.CPUs...),
+		Limits:          Limits(),
+		TimerOverheadNS: TimerOverhead(),
+		Count:           o.Count,
+		WarmupNS:        int64(o.Warmup),
+		Rounds:          o.Rounds,
+		Seed:            o.Seed,
+		Pairs:           o.Pairs,
 	}
 	if o.Count == 0 {
 		m.DurationNS = int64(o.Duration)

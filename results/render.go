@@ -231,9 +231,10 @@ func tableNotes(m *Matrix, workload string, mechs []string, sizes []int) []viewN
 				note = ""
 			}
 			if c.Pieces > 1 {
+				// The mechanism's own note says how it split, when it has one.
 				text := fmt.Sprintf("%s: split, each message sent as %d kernel messages", name, c.Pieces)
 				if note != "" {
-					text += " (" + note + ")"
+					text = name + ": " + note
 				}
 				split = append(split, viewNote{markSplit, text})
 				note = ""

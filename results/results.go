@@ -50,6 +50,9 @@ type Meta struct {
 	// Limits are the kernel and buffer sizes that shape the figures, such as
 	// kernel.msgmax (a larger System V message must be split).
 	Limits map[string]int64 `json:"limits"`
+	// TimerOverheadNS is what reading the clock once costs: no latency
+	// below it can be told apart.
+	TimerOverheadNS float64 `json:"timer_overhead_ns,omitempty"`
 
 	// Duration and Count say how long each cell was measured: one of them is set.
 	DurationNS int64 `json:"duration_ns,omitempty"`

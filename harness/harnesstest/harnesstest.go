@@ -105,25 +105,33 @@ func CheckRow(t *testing.T, r results.Result, count int64) {
 }
 
 // State is what a test may leave behind if it leaks: System V queues,
-// ipcbench's temporary directories, and child processes.
+// ipcbench's temporary directories, and child processes. Only what this
+// test process made counts: `go test ./...` runs packages in parallel.
 type State struct {
-	queues   []string
 	tempDirs []string
 }
 
 // Snapshot records the state before a test.
 func Snapshot(t *testing.T) State {
 	t.Helper()
-	return State{queues: Queues(t), tempDirs: TempDirs(t)}
+	return State{tempDirs: TempDirs(t)}
 }
 
-// CheckNothingLeft fails the test if a queue or temporary directory
-// appeared since the snapshot, or a child process is still running.
+// CheckNothingLeft fails the test if this process left a System V queue or
+// a temporary directory it did not have at the snapshot, or a child process
+// is still running.
 func (s State) CheckNothingLeft(t *testing.T) {
 	t.Helper()
-	for _, q := range Queues(t) {
-		if !slices.Contains(s.queues, q) {
-			t.Errorf("a System V queue was left behind: %s", q)
+	qs, err := harness.TrackedQueues(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	existing := Queues(t)
+	for _, q := range qs {
+		if slices.Contains(existing, fmt.Sprint(q.ID)) {
+			t.Errorf("a System V queue was left behind: %d", q.ID)
+		} else {
+			t.Errorf("queue %d was removed but its record %s was not", q.ID, q.File)
 		}
 	}
 	for _, d := range TempDirs(t) {
