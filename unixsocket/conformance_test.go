@@ -1,0 +1,18 @@
+package unixsocket_test
+
+import (
+	"os"
+	"testing"
+
+	"ipcbench/harness"
+	"ipcbench/harness/harnesstest"
+	"ipcbench/unixsocket"
+)
+
+func TestMain(m *testing.M) {
+	harness.MaybeRunPeer([]harness.Transport{unixsocket.New()})
+	os.Exit(m.Run())
+}
+
+// TestConformance runs both workloads at every size between two processes.
+func TestConformance(t *testing.T) { harnesstest.Run(t, unixsocket.New()) }
