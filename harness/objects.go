@@ -44,9 +44,14 @@ func ObjectDir() string {
 
 var objectMu sync.Mutex
 
-// TrackQueue records a System V queue this process created, with its
-// creation time (msg_ctime). Call UntrackQueue once the queue is removed.
-func TrackQueue(id int, ctime int64) error {
+// TrackQueue records a System V queue this process just created, with its
+// creation time. Call UntrackQueue once the queue is removed.
+func TrackQueue(id int) error {
+	q, err := findQueue(id)
+	if err != nil {
+		return fmt.Errorf("cannot record the queue for cleaning up: %w", err)
+	}
+	ctime := q.CTime
 	objectMu.Lock()
 	defer objectMu.Unlock()
 	dir := ObjectDir()
@@ -111,4 +116,64 @@ func OwnerPID(dir string) (int, bool) {
 	}
 	pid, err := strconv.Atoi(num)
 	return pid, err == nil && pid > 0
+}
+
+// QueueInfo is one line of /proc/sysvipc/msg.
+type QueueInfo struct {
+	Key   int64
+	ID    int
+	Mode  uint32 // permission bits, e.g. 0600
+	UID   int
+	CTime int64 // when the queue was created (or last changed by IPC_SET)
+}
+
+// SysVQueues lists every System V message queue on the machine.
+func SysVQueues() ([]QueueInfo, error) {
+	b, err := os.ReadFile("/proc/sysvipc/msg")
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) == 0 {
+		return nil, errors.New("/proc/sysvipc/msg is empty")
+	}
+	col := map[string]int{}
+	for i, name := range strings.Fields(lines[0]) {
+		col[name] = i
+	}
+	for _, name := range []string{"key", "msqid", "perms", "uid", "ctime"} {
+		if _, ok := col[name]; !ok {
+			return nil, fmt.Errorf("/proc/sysvipc/msg has no %s column", name)
+		}
+	}
+	var qs []QueueInfo
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) < len(col) {
+			continue
+		}
+		key, err1 := strconv.ParseInt(f[col["key"]], 10, 64)
+		id, err2 := strconv.Atoi(f[col["msqid"]])
+		mode, err3 := strconv.ParseUint(f[col["perms"]], 8, 32)
+		uid, err4 := strconv.Atoi(f[col["uid"]])
+		ctime, err5 := strconv.ParseInt(f[col["ctime"]], 10, 64)
+		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+			return nil, fmt.Errorf("/proc/sysvipc/msg: %q: %w", line, err)
+		}
+		qs = append(qs, QueueInfo{Key: key, ID: id, Mode: uint32(mode), UID: uid, CTime: ctime})
+	}
+	return qs, nil
+}
+
+func findQueue(id int) (QueueInfo, error) {
+	qs, err := SysVQueues()
+	if err != nil {
+		return QueueInfo{}, err
+	}
+	for _, q := range qs {
+		if q.ID == id {
+			return q, nil
+		}
+	}
+	return QueueInfo{}, fmt.Errorf("queue %d does not exist", id)
 }

@@ -1,0 +1,12 @@
+package msgqueue_test
+
+import (
+	"testing"
+
+	"ipcbench/harness/harnesstest"
+	"ipcbench/msgqueue"
+)
+
+// TestConformance runs both workloads at every size between two processes,
+// including sizes above kernel.msgmax that must be split.
+func TestConformance(t *testing.T) { harnesstest.Run(t, msgqueue.New()) }
