@@ -1,0 +1,23 @@
+// Command ipcbench measures inter-process communication on Linux: anonymous
+// pipes, System V message queues, Unix domain sockets and TCP sockets, with
+// the same workload between two real processes. See `ipcbench help`.
+package main
+
+import (
+	"os"
+
+	"ipcbench/harness"
+	"ipcbench/msgqueue"
+	"ipcbench/pipe"
+	"ipcbench/tcpsocket"
+	"ipcbench/unixsocket"
+)
+
+// mechanisms is every mechanism ipcbench knows, in the order tables show
+// them. Adding one is a package and a line here.
+var mechanisms = []harness.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
+
+func main() {
+	harness.MaybeRunPeer(mechanisms) // a peer process never returns from here
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"ipcbench/harness"
+	"ipcbench/harness/harnesstest"
+	"ipcbench/results"
+)
+
+// binary is ipcbench built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	harness.MaybeRunPeer(mechanisms)
+	dir, err := os.MkdirTemp("", "ipcbench-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "ipcbench")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if out, err := exec.Command(goTool, "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		panic("building ipcbench: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestRunEndToEnd runs the built binary as a user would and checks every
+// file -o promises, the contract's JSON fields, and that nothing is left.
+func TestRunEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(binary, "run", "-count", "200", "-sizes", "64,64K", "-o", out, "-q")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ipcbench run: %v\nstderr: %s", err, stderr.String())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("-q run wrote to stderr: %s", stderr.String())
+	}
+	for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
+		if !strings.Contains(stdout.String(), mech) {
+			t.Errorf("the table does not show %s:\n%s", mech, stdout.String())
+		}
+	}
+
+	raw, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContractJSON(t, raw)
+	f, err := results.Load(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Results) != 4*2*2 {
+		t.Fatalf("got %d rows, want 4 mechanisms x 2 workloads x 2 sizes = 16", len(f.Results))
+	}
+	for _, r := range f.Results {
+		harnesstest.CheckRow(t, r, 200)
+		if r.Mechanism == "msgqueue" && r.SizeBytes == 65536 && r.Pieces < 2 {
+			t.Errorf("msgqueue 64 KiB is above kernel.msgmax but the row does not say it was split")
+		}
+	}
+
+	for _, name := range []string{"results.csv", "results.md"} {
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || len(b) == 0 {
+			t.Errorf("%s missing or empty (%v)", name, err)
+		}
+	}
+	for _, plot := range []string{"latency", "throughput"} {
+		checkPNG(t, filepath.Join(out, plot+".png"))
+		checkSVG(t, filepath.Join(out, plot+".svg"))
+	}
+	if kids := harnesstest.Children(t); len(kids) > 0 {
+		t.Errorf("processes left running: %v", kids)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), harness.TempDirPrefix+"*"))
+	for _, l := range leftovers {
+		if pid, ok := harness.OwnerPID(l); ok && pid == cmd.Process.Pid {
+			t.Errorf("the run left %s behind", l)
+		}
+	}
+	qs, _ := harness.TrackedQueues(cmd.Process.Pid)
+	if len(qs) > 0 {
+		t.Errorf("the run left System V queues behind: %+v", qs)
+	}
+}
+
+// checkContractJSON checks the field names shared/CONTRACT.md promises,
+// on the raw JSON rather than through our own types.
+func checkContractJSON(t *testing.T, raw []byte) {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["schema"] != float64(1) {
+		t.Errorf("schema = %v, want 1", doc["schema"])
+	}
+	meta, _ := doc["meta"].(map[string]any)
+	for _, k := range []string{"started", "version", "command", "host", "kernel", "cpu_model", "ncpu", "go_version", "gomaxprocs", "io", "cpus", "limits"} {
+		if _, ok := meta[k]; !ok {
+			t.Errorf("meta has no %q", k)
+		}
+	}
+	limits, _ := meta["limits"].(map[string]any)
+	for _, k := range []string{"kernel.msgmax", "kernel.msgmnb", "pipe_bytes"} {
+		if _, ok := limits[k]; !ok {
+			t.Errorf("meta.limits has no %q", k)
+		}
+	}
+	rows, _ := doc["results"].([]any)
+	for _, r := range rows {
+		row := r.(map[string]any)
+		for _, k := range []string{"mechanism", "workload", "size_bytes", "round", "messages", "elapsed_ns", "msgs_per_s", "bytes_per_s"} {
+			if _, ok := row[k]; !ok {
+				t.Errorf("a %v row has no %q", row["workload"], k)
+			}
+		}
+		if row["workload"] == "pingpong" {
+			rtt, _ := row["rtt_ns"].(map[string]any)
+			for _, k := range []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "max"} {
+				if _, ok := rtt[k]; !ok {
+					t.Errorf("rtt_ns has no %q", k)
+				}
+			}
+		}
+	}
+}
+
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Errorf("%s is not a valid PNG: %v", path, err)
+		return
+	}
+	if b := img.Bounds(); b.Dx() < 200 || b.Dy() < 100 {
+		t.Errorf("%s is only %dx%d", path, b.Dx(), b.Dy())
+	}
+}
+
+func checkSVG(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	var root struct{ XMLName xml.Name }
+	if err := dec.Decode(&root); err != nil || root.XMLName.Local != "svg" {
+		t.Errorf("%s is not an SVG document (root %q, %v)", path, root.XMLName.Local, err)
+	}
+}
+
+// TestBadInput checks that every mistake gets exit status 2 and one
+// sentence on stderr, before anything runs.
+func TestBadInput(t *testing.T) {
+	unwritable := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(unwritable, nil, 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // part of the message
+	}{
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"unknown flag", []string{"run", "-frob"}, "flag provided but not defined"},
+		{"stray argument", []string{"run", "extra"}, "unexpected argument"},
+		{"unknown mechanism", []string{"run", "-mech", "pipe,carrier-pigeon"}, `unknown mech "carrier-pigeon"`},
+		{"unknown workload", []string{"run", "-workload", "burst"}, `unknown workload "burst"`},
+		{"unknown format", []string{"run", "-format", "xml"}, "-format must be one of"},
+		{"size zero", []string{"run", "-sizes", "0"}, "not positive"},
+		{"size negative", []string{"run", "-sizes", "64,-5"}, "not positive"},
+		{"size malformed", []string{"run", "-sizes", "12Q"}, `"12Q" is not a size`},
+		{"size too large", []string{"run", "-sizes", "64G"}, "above the maximum"},
+		{"size absurd", []string{"run", "-sizes", "99999999999G"}, "larger than the maximum"},
+		{"size below header", []string{"run", "-sizes", "8"}, "below the minimum"},
+		{"size empty", []string{"run", "-sizes", "64,,1K"}, "empty size"},
+		{"bad duration", []string{"run", "-duration", "fast"}, "invalid value"},
+		{"zero duration", []string{"run", "-duration", "0s"}, "-duration must be positive"},
+		{"count zero", []string{"run", "-count", "0"}, "-count must be at least 1"},
+		{"count and duration", []string{"run", "-count", "5", "-duration", "1s"}, "not both"},
+		{"rounds zero", []string{"run", "-rounds", "0"}, "-rounds must be at least 1"},
+		{"pairs zero", []string{"run", "-pairs", "0"}, "-pairs must be at least 1"},
+		{"bad io", []string{"run", "-io", "async"}, "-io must be raw or go"},
+		{"cpu missing", []string{"run", "-cpus", "0,4096"}, "CPU 4096 does not exist"},
+		{"cpu malformed", []string{"run", "-cpus", "0,x"}, "not a CPU number"},
+		{"one cpu", []string{"run", "-cpus", "0"}, "takes two CPUs"},
+		{"unwritable -o", []string{"run", "-o", filepath.Join(unwritable, "out")}, "-o: cannot create"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			msg := stderr.String()
+			if code != exitUsage {
+				t.Errorf("exit status %d, want %d; stderr: %s", code, exitUsage, msg)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("stderr %q does not say %q", msg, tc.want)
+			}
+			if strings.Count(msg, "\n") != 1 || strings.Contains(msg, "goroutine") {
+				t.Errorf("want one line on stderr, got %q", msg)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{nil, {"help"}, {"version"}, {"run", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Errorf("%v: exit status %d, stderr %s", args, code, stderr.String())
+		}
+		if stdout.Len() == 0 || stderr.Len() != 0 {
+			t.Errorf("%v: want output on stdout only", args)
+		}
+	}
+	var stdout bytes.Buffer
+	run([]string{"run", "-h"}, &stdout, &stdout)
+	for _, flag := range []string{"-mech", "-workload", "-sizes", "-duration", "-count", "-warmup", "-rounds", "-cpus", "-io", "-pairs", "-timeout", "-remote", "-o", "-format", "-q"} {
+		if !slices.ContainsFunc(strings.Fields(stdout.String()), func(w string) bool { return w == flag }) {
+			t.Errorf("run -h does not document %s", flag)
+		}
+	}
+}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ipcbench/harness"
+	"ipcbench/results"
+)
+
+const runUsage = `Usage: ipcbench run [flags]
+
+Measures every mechanism x workload x size ("cell") between this process and a
+peer process it starts, prints a table with the mechanisms side by side, and
+with -o writes results.json, results.csv, results.md and plots.
+
+  pingpong  the driver sends S bytes, the peer echoes S bytes back; each round
+            trip is timed (p50, p99, ... of the ROUND-TRIP time)
+  stream    the driver sends S-byte messages as fast as they are taken; the
+            peer acknowledges the last; messages/s and payload bytes/s one way
+
+Examples:
+  ipcbench run
+  ipcbench run -mech pipe,tcpsocket -sizes 64,4K,64K,1M -duration 2s
+  ipcbench run -workload pingpong -count 100000 -o out/
+  ipcbench run -format csv -q > results.csv
+
+Flags:
+`
+
+// runConfig is what the run flags say, before it becomes harness.Options.
+type runConfig struct {
+	mech, workload, sizes, cpus, io, dir, format, remote string
+	duration, warmup, timeout                            time.Duration
+	count                                                int64
+	rounds, pairs                                        int
+	seed                                                 int64
+	quiet, verify                                        bool
+}
+
+func runFlags(c *runConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
+	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time) and/or stream (throughput)")
+	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
+	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
+	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
+	fs.DurationVar(&c.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each cell")
+	fs.IntVar(&c.rounds, "rounds", 1, "repeat the whole matrix this many times, cells shuffled each round")
+	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
+	fs.StringVar(&c.cpus, "cpus", "", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
+	fs.StringVar(&c.io, "io", "raw", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
+	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
+	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer")
+	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md and plots to this directory")
+	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
+	fs.BoolVar(&c.quiet, "q", false, "no progress output")
+	fs.BoolVar(&c.verify, "verify", false, "check every payload byte, not only each message's header (slower)")
+	return fs
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) int {
+	var c runConfig
+	fs := runFlags(&c)
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		if err != nil {
+			return report(stderr, "run", err)
+		}
+		return exitOK
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	opts, err := c.options(set)
+	if err != nil {
+		return report(stderr, "run", err)
+	}
+	opts.Command = commandLine("run", args)
+	opts.Version = fullVersion()
+	if !c.quiet {
+		opts.Progress = stderr
+	}
+	if c.dir != "" {
+		if err := checkWritable(c.dir); err != nil {
+			return report(stderr, "run", err)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f, err := harness.Run(ctx, opts)
+	if err != nil {
+		return report(stderr, "run", usagef("%v", err))
+	}
+	status := exitOK
+	if err := results.Render(stdout, c.format, f); err != nil {
+		status = report(stderr, "run", err)
+	}
+	if c.dir != "" {
+		files, err := results.WriteFiles(c.dir, f)
+		if err != nil {
+			status = report(stderr, "run", fmt.Errorf("writing results to %s: %w", c.dir, err))
+		} else if !c.quiet {
+			fmt.Fprintf(stderr, "wrote %s\n", strings.Join(files, ", "))
+		}
+	}
+	if f.Meta.Incomplete {
+		fmt.Fprintln(stderr, "ipcbench run: interrupted; the cells that finished are kept.")
+		return 130
+	}
+	for _, r := range f.Results {
+		if r.Failed() && status == exitOK {
+			fmt.Fprintf(stderr, "ipcbench run: %s %s %d B failed: %s.\n", r.Mechanism, r.Workload, r.SizeBytes, r.Error)
+			status = exitFailure
+		}
+	}
+	return status
+}
+
+// options checks the flags and turns them into harness options. Every
+// problem is a usage error: one sentence, exit status 2.
+func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
+	o := harness.Options{
+		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed,
+		IO: harness.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
+	}
+	var err error
+	if o.Transports, err = selectMechanisms(c.mech); err != nil {
+		return o, err
+	}
+	if o.Workloads, err = splitList("workload", c.workload, []string{results.PingPong, results.Stream}); err != nil {
+		return o, err
+	}
+	if o.Sizes, err = harness.ParseSizes(c.sizes); err != nil {
+		return o, usagef("-sizes: %v", err)
+	}
+	switch {
+	case set["count"] && c.count < 1:
+		return o, usagef("-count must be at least 1, not %d", c.count)
+	case set["count"] && set["duration"]:
+		return o, usagef("give -count or -duration, not both")
+	case c.duration <= 0:
+		return o, usagef("-duration must be positive, not %v", c.duration)
+	case c.warmup < 0:
+		return o, usagef("-warmup cannot be negative")
+	case c.rounds < 1:
+		return o, usagef("-rounds must be at least 1, not %d", c.rounds)
+	case c.pairs < 1:
+		return o, usagef("-pairs must be at least 1, not %d", c.pairs)
+	case c.timeout <= 0:
+		return o, usagef("-timeout must be positive, not %v", c.timeout)
+	case c.io != string(harness.IORaw) && c.io != string(harness.IOGo):
+		return o, usagef("-io must be raw or go, not %q", c.io)
+	case !slices.Contains(results.Formats, c.format):
+		return o, usagef("-format must be one of %s, not %q", strings.Join(results.Formats, ", "), c.format)
+	case c.remote != "":
+		return o, usagef("-remote is not available in this version of ipcbench")
+	}
+	o.Count = c.count
+	if c.cpus != "" {
+		if o.CPUs, err = parseCPUs(c.cpus); err != nil {
+			return o, err
+		}
+		if err := harness.CheckCPUs(o.CPUs); err != nil {
+			return o, usagef("-cpus: %v", err)
+		}
+	}
+	return o, nil
+}
+
+func mechanismNames() []string {
+	var names []string
+	for _, m := range mechanisms {
+		names = append(names, m.Name())
+	}
+	return names
+}
+
+// selectMechanisms picks the named mechanisms, in the order given.
+func selectMechanisms(list string) ([]harness.Transport, error) {
+	names, err := splitList("mech", list, mechanismNames())
+	if err != nil {
+		return nil, err
+	}
+	var ts []harness.Transport
+	for _, n := range names {
+		for _, m := range mechanisms {
+			if m.Name() == n {
+				ts = append(ts, m)
+			}
+		}
+	}
+	return ts, nil
+}
+
+// splitList reads a comma-separated list of known words, without repeats.
+func splitList(flagName, list string, known []string) ([]string, error) {
+	var out []string
+	for _, w := range strings.Split(list, ",") {
+		w = strings.TrimSpace(w)
+		if !slices.Contains(known, w) {
+			return nil, usagef("-%s: unknown %s %q; choose from %s", flagName, flagName, w, strings.Join(known, ", "))
+		}
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+func parseCPUs(s string) ([]int, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 2 {
+		return nil, usagef("-cpus takes two CPUs, the driver's and the peer's (e.g. 0,1 or 0,0), not %q", s)
+	}
+	var cpus []int
+	for _, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 0 {
+			return nil, usagef("-cpus: %q is not a CPU number", p)
+		}
+		cpus = append(cpus, n)
+	}
+	return cpus, nil
+}
+
+// checkWritable makes sure results can be written to dir before a long run
+// rather than after it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usagef("-o: cannot create %s: %v", dir, unwrapPath(err))
+	}
+	f, err := os.CreateTemp(dir, ".ipcbench-write-test-*")
+	if err != nil {
+		return usagef("-o: cannot write to %s: %v", dir, unwrapPath(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// commandLine is the command as a user would type it again.
+func commandLine(sub string, args []string) string {
+	words := []string{"ipcbench", sub}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			a = strconv.Quote(a)
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " ")
+}
