@@ -9,7 +9,7 @@ import (
 )
 
 // Formats are the names Render accepts, in the order usage text lists them.
-var Formats = []string{"table", "markdown", "csv", "json"}
+var Formats = []string{"table", "markdown", "csv", "json", "bench"}
 
 // reporters maps each of Formats to the function that writes it. A reporter
 // is a small function over an io.Writer, so adding a format is one line here
@@ -19,10 +19,11 @@ var reporters = map[string]func(io.Writer, *File) error{
 	"markdown": WriteMarkdown,
 	"csv":      WriteCSV,
 	"json":     Write,
+	"bench":    WriteBench,
 }
 
 // Render writes f to w in the named format: "table" (for a terminal),
-// "markdown", "csv" or "json". An unknown name is an error that lists the
+// "markdown", "csv", "json" or "bench" (Go benchmark format). An unknown name is an error that lists the
 // formats there are.
 func Render(w io.Writer, format string, f *File) error {
 	rep, ok := reporters[format]
