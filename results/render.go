@@ -60,7 +60,13 @@ type viewTable struct {
 	Header   []string     // "size", then the mechanisms
 	Rows     [][]viewCell // one per size; first column the size
 	Notes    []viewNote
+	// Labels is how many leading columns name the row rather than hold
+	// figures (they align left); zero means the first one.
+	Labels int
 }
+
+// labels is how many leading columns are labels: at least one.
+func (t *viewTable) labels() int { return max(t.Labels, 1) }
 
 // viewCell is a cell's text and its markers, kept apart so that the terminal
 // table can line the figures up whether or not a cell is marked.
