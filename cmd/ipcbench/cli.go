@@ -27,6 +27,7 @@ workload between two real processes.
 Usage:
   ipcbench run     [flags]                     measure, print a table, write results
   ipcbench report  [flags] RESULTS.json        re-render saved results (table, files, plots)
+  ipcbench compare [flags] OLD.json NEW.json   old and new side by side, with significance
   ipcbench version                             print the version
   ipcbench help                                print this help
 
@@ -36,9 +37,10 @@ Examples:
   ipcbench run -count 100000 -o out/             fixed message count; files in out/
   ipcbench run -format json > results.json
   ipcbench report -o again/ out/results.json     the same files again from saved results
+  ipcbench compare old/results.json new/results.json
   ipcbench run -rounds 10 -format bench > new.txt   then: benchstat old.txt new.txt
 
-Run 'ipcbench run -h' (or report -h) for every flag.
+Run 'ipcbench run -h' (or report -h, compare -h) for every flag.
 `
 
 // run is the whole program but for the process exit, so tests can call it.
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCmd(rest, stdout, stderr)
 	case "report":
 		return reportCmd(rest, stdout, stderr)
+	case "compare":
+		return compareCmd(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
 		return exitOK
