@@ -58,8 +58,8 @@ type CellChange struct {
 	// Old and New are the cell in each file; nil when that file lacks it.
 	Old, New *Cell
 	// Figures are the compared figures: p50 and p99 round trip for
-	// pingpong, throughput for stream. Empty unless both files have
-	// figures for the cell.
+	// pingpong, throughput for stream. A figure is here only when both
+	// files have it for the cell.
 	Figures []FigureChange
 }
 
@@ -178,14 +178,14 @@ func compareFigures(workload string, o, n *Cell) []FigureChange {
 	var out []FigureChange
 	for _, fig := range figs {
 		so, sn := figureSample(o, fig), figureSample(n, fig)
-		fc := FigureChange{Name: fig.name, Old: fig.summary(o), New: fig.summary(n), MinP: 1}
-		if len(so.Values) > 0 && len(sn.Values) > 0 {
-			fc.Test = benchmath.AssumeNothing.Compare(so, sn)
-			fc.MinP = minUTestP(len(so.Values), len(sn.Values))
-		} else {
-			fc.Test = benchmath.Comparison{P: 1, N1: len(so.Values), N2: len(sn.Values), Alpha: benchmath.DefaultThresholds.CompareAlpha}
+		if len(so.Values) == 0 || len(sn.Values) == 0 {
+			continue // rows without the figure: nothing to test
 		}
-		out = append(out, fc)
+		out = append(out, FigureChange{
+			Name: fig.name, Old: fig.summary(o), New: fig.summary(n),
+			Test: benchmath.AssumeNothing.Compare(so, sn),
+			MinP: minUTestP(len(so.Values), len(sn.Values)),
+		})
 	}
 	return out
 }
@@ -456,11 +456,21 @@ func compareFigureText(c *Cell, fig string, latency bool) (text, marks string) {
 	}
 	switch {
 	case fig == "p50" && latency:
-		return FormatDuration(c.RTTP50.Median), marks
+		return summaryText(c.RTTP50, FormatDuration), marks
 	case fig == "p99" && latency:
-		return FormatDuration(c.RTTP99.Median), marks
+		return summaryText(c.RTTP99, FormatDuration), marks
+	case c.BytesPerS.N == 0 && c.MsgsPerS.N == 0:
+		return "n/a", marks
 	}
 	return FormatMBps(c.BytesPerS.Median) + ", " + FormatCount(c.MsgsPerS.Median) + " msg/s", marks
+}
+
+// summaryText formats a summary's median, or "n/a" when no round has it.
+func summaryText(s Summary, format func(float64) string) string {
+	if s.N == 0 {
+		return "n/a"
+	}
+	return format(s.Median)
 }
 
 // changeText is a figure's change column: benchstat's delta and test, or

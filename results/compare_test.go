@@ -200,6 +200,20 @@ func TestRenderComparisonErrors(t *testing.T) {
 	if err := RenderComparison(new(bytes.Buffer), "table", nil); err == nil {
 		t.Error("a nil comparison: no error")
 	}
+	// Rows without the figure (no round trip in a pingpong row) give n/a,
+	// not a test of nothing.
+	noRTT := &File{Schema: Schema, Results: []Result{{Mechanism: "pipe", Workload: PingPong, SizeBytes: 64, Round: 1, Messages: 5}}}
+	nc := Compare(noRTT, noRTT)
+	if len(nc.Cells) != 1 || len(nc.Cells[0].Figures) != 0 {
+		t.Fatalf("cells %+v, want one without figures", nc.Cells)
+	}
+	var buf bytes.Buffer
+	if err := RenderComparison(&buf, "table", nc); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(buf.String(), "n/a") != 6 || strings.Contains(buf.String(), "Too few") {
+		t.Errorf("want n/a for every old, new and change, and no verdict on rounds:\n%s", buf.String())
+	}
 	// Two empty files compare to an empty comparison, not a panic.
 	empty := Compare(&File{Schema: Schema}, &File{Schema: Schema})
 	for _, format := range CompareFormats {
