@@ -23,8 +23,8 @@ var reporters = map[string]func(io.Writer, *File) error{
 }
 
 // Render writes f to w in the named format: "table" (for a terminal),
-// "markdown", "csv", "json" or "bench" (Go benchmark format). An unknown name is an error that lists the
-// formats there are.
+// "markdown", "csv", "json" or "bench" (Go benchmark format). An unknown
+// name is an error that lists the formats there are.
 func Render(w io.Writer, format string, f *File) error {
 	rep, ok := reporters[format]
 	if !ok {
