@@ -24,6 +24,8 @@ func (o *Options) meta() results.Meta {
 		NCPU:            runtime.NumCPU(),
 		GoVersion:       runtime.Version(),
 		GOMAXPROCS:      runtime.GOMAXPROCS(0),
+		GOOS:            runtime.GOOS,
+		GOARCH:          runtime.GOARCH,
 		IO:              string(o.IO),
 		CPUs:            append([]int{}, o.CPUs...),
 		Limits:          Limits(),

@@ -90,6 +90,18 @@ func (m *Matrix) Cell(mech, workload string, size int) *Cell {
 	return m.Cells[Key{mech, workload, size}]
 }
 
+// workloadRank puts pingpong before stream before any other workload, the
+// order tables and comparisons show them in.
+func workloadRank(w string) int {
+	switch w {
+	case PingPong:
+		return 0
+	case Stream:
+		return 1
+	}
+	return 2
+}
+
 // Aggregate groups the file's rows into cells.
 func Aggregate(f *File) *Matrix {
 	m := &Matrix{Cells: map[Key]*Cell{}}
@@ -124,18 +136,7 @@ func Aggregate(f *File) *Matrix {
 		c.Rows = append(c.Rows, r)
 	}
 	sort.Ints(m.Sizes)
-	order := map[string]int{PingPong: 0, Stream: 1}
-	sort.SliceStable(m.Workloads, func(i, j int) bool {
-		oi, iok := order[m.Workloads[i]]
-		oj, jok := order[m.Workloads[j]]
-		if !iok {
-			oi = 2
-		}
-		if !jok {
-			oj = 2
-		}
-		return oi < oj
-	})
+	sort.SliceStable(m.Workloads, func(i, j int) bool { return workloadRank(m.Workloads[i]) < workloadRank(m.Workloads[j]) })
 	for _, c := range m.Cells {
 		sort.SliceStable(c.Rows, func(i, j int) bool { return c.Rows[i].Round < c.Rows[j].Round })
 		c.RTTP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTT, func(s *Stats) int64 { return s.P50 }) })

@@ -30,6 +30,27 @@ func csvHeader() []string {
 // Rows come in table order (mechanism as first seen, workload, size) and by
 // round within a cell, whatever order the rounds ran in.
 func WriteCSV(w io.Writer, f *File) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvColumns); err != nil {
+		return fmt.Errorf("csv: %w", err)
+	}
+	for _, r := range rowsInOrder(f) {
+		if err := cw.Write(csvRecord(r)); err != nil {
+			return fmt.Errorf("csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("csv: %w", err)
+	}
+	return nil
+}
+
+// rowsInOrder is every row of f in table order: mechanism as first seen,
+// workload (pingpong first), size, then round. The long formats (CSV,
+// bench) list rows this way so that their output does not depend on the
+// shuffled order the cells ran in.
+func rowsInOrder(f *File) []*Result {
 	m := Aggregate(f)
 	rows := make([]*Result, len(f.Results))
 	for i := range f.Results {
@@ -47,21 +68,7 @@ func WriteCSV(w io.Writer, f *File) error {
 		}
 		return a.Round - b.Round
 	})
-
-	cw := csv.NewWriter(w)
-	if err := cw.Write(csvColumns); err != nil {
-		return fmt.Errorf("csv: %w", err)
-	}
-	for _, r := range rows {
-		if err := cw.Write(csvRecord(r)); err != nil {
-			return fmt.Errorf("csv: %w", err)
-		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("csv: %w", err)
-	}
-	return nil
+	return rows
 }
 
 func csvRecord(r *Result) []string {

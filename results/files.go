@@ -8,7 +8,8 @@ import (
 )
 
 // WriteFiles writes everything a run leaves in its output directory:
-// results.json, results.csv, results.md and the plots. `run -o` and
+// results.json, results.csv, results.md, results.bench.txt (Go benchmark
+// format, for benchstat) and the plots. `run -o` and
 // `report -o` both come through here, so the same results always give the
 // same files. It returns the paths it wrote.
 func WriteFiles(dir string, f *File) ([]string, error) {
@@ -23,6 +24,7 @@ func WriteFiles(dir string, f *File) ([]string, error) {
 		{"results.json", func(b *bytes.Buffer, f *File) error { return Write(b, f) }},
 		{"results.csv", func(b *bytes.Buffer, f *File) error { return WriteCSV(b, f) }},
 		{"results.md", func(b *bytes.Buffer, f *File) error { return WriteMarkdown(b, f) }},
+		{"results.bench.txt", func(b *bytes.Buffer, f *File) error { return WriteBench(b, f) }},
 	} {
 		var b bytes.Buffer
 		if err := out.render(&b, f); err != nil {

@@ -32,7 +32,15 @@ func WriteMarkdown(w io.Writer, f *File) error {
 	if len(v.Tables) == 0 {
 		ew.printf("\nNo results.\n")
 	}
-	for _, t := range v.Tables {
+	writeMarkdownTables(ew, v.Tables)
+	return ew.err
+}
+
+// writeMarkdownTables writes each table as a section: its title as a
+// heading, the table, and its notes as a bullet list. WriteMarkdown and the
+// comparison reporter share it.
+func writeMarkdownTables(ew *errWriter, tables []viewTable) {
+	for _, t := range tables {
 		ew.printf("\n## %s\n\n", mdEscape(t.Title))
 		writeMarkdownTable(ew, &t)
 		if len(t.Notes) > 0 {
@@ -46,7 +54,6 @@ func WriteMarkdown(w io.Writer, f *File) error {
 			}
 		}
 	}
-	return ew.err
 }
 
 // metaLines are the header's facts, each a Markdown bullet's text; a fact the
@@ -147,7 +154,8 @@ func metaLines(m *Meta, rounds int) []string {
 }
 
 // writeMarkdownTable writes a GitHub Markdown table, columns padded so the
-// source reads as a table too: sizes left-aligned, figures right-aligned.
+// source reads as a table too: labels (sizes, names) left-aligned, figures
+// right-aligned.
 func writeMarkdownTable(ew *errWriter, t *viewTable) {
 	rows := make([][]string, 0, len(t.Rows)+1)
 	rows = append(rows, slices.Clone(t.Header))
@@ -170,7 +178,7 @@ func writeMarkdownTable(ew *errWriter, t *viewTable) {
 		b.WriteString("|")
 		for i, c := range cells {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
-			if i == 0 {
+			if i < t.labels() {
 				b.WriteString(" " + c + pad + " |")
 			} else {
 				b.WriteString(" " + pad + c + " |")
@@ -181,7 +189,7 @@ func writeMarkdownTable(ew *errWriter, t *viewTable) {
 	line(rows[0])
 	seps := make([]string, len(widths))
 	for i, wd := range widths {
-		if i == 0 {
+		if i < t.labels() {
 			seps[i] = ":" + strings.Repeat("-", wd-1)
 		} else {
 			seps[i] = strings.Repeat("-", wd-1) + ":"

@@ -9,7 +9,7 @@ import (
 )
 
 // Formats are the names Render accepts, in the order usage text lists them.
-var Formats = []string{"table", "markdown", "csv", "json"}
+var Formats = []string{"table", "markdown", "csv", "json", "bench"}
 
 // reporters maps each of Formats to the function that writes it. A reporter
 // is a small function over an io.Writer, so adding a format is one line here
@@ -19,11 +19,12 @@ var reporters = map[string]func(io.Writer, *File) error{
 	"markdown": WriteMarkdown,
 	"csv":      WriteCSV,
 	"json":     Write,
+	"bench":    WriteBench,
 }
 
 // Render writes f to w in the named format: "table" (for a terminal),
-// "markdown", "csv" or "json". An unknown name is an error that lists the
-// formats there are.
+// "markdown", "csv", "json" or "bench" (Go benchmark format). An unknown
+// name is an error that lists the formats there are.
 func Render(w io.Writer, format string, f *File) error {
 	rep, ok := reporters[format]
 	if !ok {
@@ -59,7 +60,13 @@ type viewTable struct {
 	Header   []string     // "size", then the mechanisms
 	Rows     [][]viewCell // one per size; first column the size
 	Notes    []viewNote
+	// Labels is how many leading columns name the row rather than hold
+	// figures (they align left); zero means the first one.
+	Labels int
 }
+
+// labels is how many leading columns are labels: at least one.
+func (t *viewTable) labels() int { return max(t.Labels, 1) }
 
 // viewCell is a cell's text and its markers, kept apart so that the terminal
 // table can line the figures up whether or not a cell is marked.

@@ -47,6 +47,7 @@ var goldenFormats = []struct{ format, ext string }{
 	{"table", "table"},
 	{"markdown", "md"},
 	{"csv", "csv"},
+	{"bench", "bench"},
 }
 
 func TestGolden(t *testing.T) {
@@ -113,7 +114,7 @@ func TestRoundOrder(t *testing.T) {
 	if rev.Results[0].Mechanism != f.Results[0].Mechanism {
 		t.Fatal("fixture changed: the reordered file no longer starts with the same mechanism")
 	}
-	for _, format := range []string{"table", "markdown", "csv"} {
+	for _, format := range []string{"table", "markdown", "csv", "bench"} {
 		var a, b bytes.Buffer
 		if err := Render(&a, format, f); err != nil {
 			t.Fatal(err)
@@ -149,7 +150,7 @@ func TestRenderUnknownFormat(t *testing.T) {
 }
 
 func TestRenderEveryFormat(t *testing.T) {
-	if got, want := strings.Join(Formats, ","), "table,markdown,csv,json"; got != want {
+	if got, want := strings.Join(Formats, ","), "table,markdown,csv,json,bench"; got != want {
 		t.Errorf("Formats = %s, want %s", got, want)
 	}
 	f, err := Load(filepath.Join("testdata", "one-round.results.json"))

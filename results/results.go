@@ -53,6 +53,11 @@ type Meta struct {
 	// TimerOverheadNS is what reading the clock once costs: no latency
 	// below it can be told apart.
 	TimerOverheadNS float64 `json:"timer_overhead_ns,omitempty"`
+	// GOOS and GOARCH are the platform the run was built for, as Go names
+	// it, so that Go benchmark output can carry its goos and goarch lines.
+	// Files from before they were recorded lack them.
+	GOOS   string `json:"goos,omitempty"`
+	GOARCH string `json:"goarch,omitempty"`
 
 	// Duration and Count say how long each cell was measured: one of them is set.
 	DurationNS int64 `json:"duration_ns,omitempty"`

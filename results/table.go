@@ -23,16 +23,25 @@ func WriteTable(w io.Writer, f *File) error {
 	if len(v.Tables) == 0 {
 		ew.printf("No results.\n")
 	}
-	for i, t := range v.Tables {
+	writeTerminalTables(ew, v.Tables)
+	return ew.err
+}
+
+// writeTerminalTables writes each table under its title, a blank line
+// between tables, and its notes below it, each after its marker ("-" for a
+// plain note). WriteTable and the comparison reporter share it.
+func writeTerminalTables(ew *errWriter, tables []viewTable) {
+	for i, t := range tables {
 		if i > 0 {
 			ew.printf("\n")
 		}
 		ew.printf("%s\n", t.Title)
 		if ew.err != nil {
-			return ew.err
+			return
 		}
-		if err := renderTerminalTable(w, &t); err != nil {
-			return err
+		if err := renderTerminalTable(ew.w, &t); err != nil {
+			ew.err = err
+			return
 		}
 		for _, n := range t.Notes {
 			marker := n.Marker
@@ -42,16 +51,18 @@ func WriteTable(w io.Writer, f *File) error {
 			ew.printf("%s %s\n", marker, n.Text)
 		}
 	}
-	return ew.err
 }
 
 func renderTerminalTable(w io.Writer, t *viewTable) error {
-	// Sizes read left-aligned, figures right-aligned so digits line up.
+	// Labels (sizes, names) read left-aligned, figures right-aligned so
+	// digits line up.
 	aligns := make([]tw.Align, len(t.Header))
 	for i := range aligns {
 		aligns[i] = tw.AlignRight
+		if i < t.labels() {
+			aligns[i] = tw.AlignLeft
+		}
 	}
-	aligns[0] = tw.AlignLeft
 
 	table := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{

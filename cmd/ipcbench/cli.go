@@ -25,17 +25,22 @@ System V message queues, Unix domain sockets and TCP sockets, with the same
 workload between two real processes.
 
 Usage:
-  ipcbench run     [flags]      measure, print a table, write results
-  ipcbench version              print the version
-  ipcbench help                 print this help
+  ipcbench run     [flags]                     measure, print a table, write results
+  ipcbench report  [flags] RESULTS.json        re-render saved results (table, files, plots)
+  ipcbench compare [flags] OLD.json NEW.json   old and new side by side, with significance
+  ipcbench version                             print the version
+  ipcbench help                                print this help
 
 Examples:
   ipcbench run                                   the whole matrix, about a minute
   ipcbench run -mech pipe,unixsocket -sizes 64,64K -workload pingpong
   ipcbench run -count 100000 -o out/             fixed message count; files in out/
   ipcbench run -format json > results.json
+  ipcbench report -o again/ out/results.json     the same files again from saved results
+  ipcbench compare old/results.json new/results.json
+  ipcbench run -rounds 10 -format bench > new.txt   then: benchstat old.txt new.txt
 
-Run 'ipcbench run -h' for every flag.
+Run 'ipcbench run -h' (or report -h, compare -h) for every flag.
 `
 
 // run is the whole program but for the process exit, so tests can call it.
@@ -47,6 +52,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "run":
 		return runCmd(rest, stdout, stderr)
+	case "report":
+		return reportCmd(rest, stdout, stderr)
+	case "compare":
+		return compareCmd(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
 		return exitOK

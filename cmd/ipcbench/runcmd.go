@@ -22,7 +22,8 @@ const runUsage = `Usage: ipcbench run [flags]
 
 Measures every mechanism x workload x size ("cell") between this process and a
 peer process it starts, prints a table with the mechanisms side by side, and
-with -o writes results.json, results.csv, results.md and plots.
+with -o writes results.json, results.csv, results.md, results.bench.txt and
+plots.
 
   pingpong  the driver sends S bytes, the peer echoes S bytes back; each round
             trip is timed (p50, p99, ... of the ROUND-TRIP time)
@@ -67,7 +68,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
 	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer")
-	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md and plots to this directory")
+	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt and plots to this directory")
 	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
 	fs.BoolVar(&c.quiet, "q", false, "no progress output")
 	fs.BoolVar(&c.verify, "verify", false, "check every payload byte, not only each message's header (slower)")
