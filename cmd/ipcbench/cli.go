@@ -26,6 +26,7 @@ workload between two real processes.
 
 Usage:
   ipcbench run     [flags]      measure, print a table, write results
+  ipcbench serve   -listen HOST:PORT   the remote peer for cross-host TCP runs
   ipcbench version              print the version
   ipcbench help                 print this help
 
@@ -34,6 +35,8 @@ Examples:
   ipcbench run -mech pipe,unixsocket -sizes 64,64K -workload pingpong
   ipcbench run -count 100000 -o out/             fixed message count; files in out/
   ipcbench run -format json > results.json
+  ipcbench serve -listen 0.0.0.0:7300            on machine B, then on machine A:
+  ipcbench run -mech tcpsocket -remote B:7300
 
 Run 'ipcbench run -h' for every flag.
 `
@@ -47,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "run":
 		return runCmd(rest, stdout, stderr)
+	case "serve":
+		return serveCmd(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
 		return exitOK
@@ -79,6 +84,16 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// newFlagSet makes a subcommand's FlagSet; -h prints usage, then the flags.
+func newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
 
 // parseFlags parses a subcommand's flags. -h prints its usage on stdout;
 // any other problem is one sentence naming the subcommand.
