@@ -40,7 +40,7 @@ type pair struct {
 // returns: queues, socket files, peer processes.
 func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
-	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout}
+	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
 	if d, ok := c.t.(Describer); ok {
 		desc := d.Describe(cfg)
 		res.Pieces, res.Note = desc.Pieces, desc.Note
@@ -66,6 +66,15 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 func (o *Options) startPairs(c cell, cfg Config) ([]*pair, error) {
 	var pairs []*pair
 	for i := 0; i < o.Pairs; i++ {
+		if o.Remote != "" {
+			h := hello{Version: ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
+			s, _, err := dialRemote(o.Remote, h, o.IO, o.Timeout)
+			if err != nil {
+				return pairs, err
+			}
+			pairs = append(pairs, &pair{l: s, d: newDriver(s.conn, c.size, o.Verify)})
+			continue
+		}
 		l, err := c.t.Listen(cfg)
 		if err != nil {
 			return pairs, err
@@ -139,6 +148,9 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
 		}
 		// A peer that died explains a broken channel better than the
 		// channel's own error does.
+		if p.peer == nil {
+			return fmt.Errorf("the server at %s closed the session (its log says why): %w", o.Remote, p.err)
+		}
 		if p.peer.wait(time.Second) {
 			return p.peer.deathError()
 		}
@@ -195,8 +207,10 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}) error {
 	abort := func(err error) error {
 		for _, p := range pairs {
-			p.peer.cmd.Process.Kill()
-			p.l.Close() // wakes a driver blocked on a System V queue
+			if p.peer != nil {
+				p.peer.cmd.Process.Kill()
+			}
+			p.l.Close() // wakes a driver blocked on a System V queue or a remote session
 		}
 		return err
 	}
@@ -219,6 +233,9 @@ func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}
 				sum++ // a finished pair counts as progress; its peer may exit
 				continue
 			}
+			if p.peer == nil {
+				continue // a remote session: a dead server shows as a broken connection
+			}
 			select {
 			case <-p.peer.exited:
 				return abort(p.peer.deathError())
@@ -239,21 +256,13 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	rtt, oneWay := NewRecorder(), NewRecorder()
 	var maxElapsed int64
 	for _, p := range pairs {
-		rep, err := p.peer.report(o.Timeout)
-		if err != nil {
-			return err
-		}
-		if !rep.Done {
-			return fmt.Errorf("the peer sent %+v instead of its final report", rep)
-		}
-		if !p.peer.wait(o.Timeout) {
-			return fmt.Errorf("the peer did not exit after the cell")
-		}
-		if p.peer.waitErr != nil {
-			return p.peer.deathError()
-		}
-		if rep.OneWay != nil {
-			oneWay.Merge(rep.OneWay)
+		// A remote session has no report: the server's end acknowledgement
+		// already confirmed every message, and its clock is not ours, so
+		// there is no one-way delay.
+		if p.peer != nil {
+			if err := p.peer.finalReport(o.Timeout, oneWay); err != nil {
+				return err
+			}
 		}
 		rtt.Merge(p.d.rec)
 		res.Messages += p.n

@@ -234,6 +234,28 @@ func (p *peerProc) report(timeout time.Duration) (*peerReport, error) {
 	return &rep, nil
 }
 
+// finalReport reads the peer's report at the end of a cell, checks that it
+// exited cleanly, and adds its one-way delays to oneWay.
+func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) error {
+	rep, err := p.report(timeout)
+	if err != nil {
+		return err
+	}
+	if !rep.Done {
+		return fmt.Errorf("the peer sent %+v instead of its final report", rep)
+	}
+	if !p.wait(timeout) {
+		return fmt.Errorf("the peer did not exit within %v after the cell", timeout)
+	}
+	if p.waitErr != nil {
+		return p.deathError()
+	}
+	if rep.OneWay != nil {
+		oneWay.Merge(rep.OneWay)
+	}
+	return nil
+}
+
 // deathError describes a peer that went away: its exit status and the
 // end of what it wrote on stderr.
 func (p *peerProc) deathError() error {

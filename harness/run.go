@@ -40,6 +40,11 @@ type Options struct {
 	Timeout time.Duration
 	// Verify checks every payload byte, not just the header (slower).
 	Verify bool
+	// Remote, when set, is the HOST:PORT of an `ipcbench serve` peer: every
+	// pair is a TCP session with it instead of a local peer process.
+	// RemoteInfo is what the server said about itself (Run asks if nil).
+	Remote     string
+	RemoteInfo *ServerInfo
 
 	// Progress, when not nil, gets one line per cell.
 	Progress io.Writer
@@ -96,7 +101,15 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	if o.Seed == 0 {
 		o.Seed = time.Now().UnixNano()
 	}
+	if o.Remote != "" && o.RemoteInfo == nil {
+		info, err := ProbeRemote(o.Remote, o.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		o.RemoteInfo = info
+	}
 	f := &results.File{Schema: results.Schema, Meta: o.meta()}
+	f.Meta.Remote = o.RemoteInfo
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {

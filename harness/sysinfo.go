@@ -40,11 +40,17 @@ func (o *Options) meta() results.Meta {
 		m.DurationNS = int64(o.Duration)
 	}
 	m.Host, _ = os.Hostname()
-	var u unix.Utsname
-	if unix.Uname(&u) == nil {
-		m.Kernel = unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
-	}
+	m.Kernel = kernelRelease()
 	return m
+}
+
+// kernelRelease is the kernel's name and release, such as "Linux 6.1.0".
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
 }
 
 // Limits reads the kernel settings that shape the figures. A setting that

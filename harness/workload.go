@@ -117,7 +117,8 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 	}
 }
 
-// finish tells the peer the cell is over and waits for its acknowledgement.
+// finish tells the peer the cell is over, waits for its acknowledgement,
+// and checks that the peer received every message sent.
 func (d *driver) finish() error {
 	seq := d.seq
 	putHeader(d.out[Headroom:], seq, flagEnd, 0)
@@ -125,7 +126,13 @@ func (d *driver) finish() error {
 		return err
 	}
 	d.seq++
-	return d.awaitAck(seq)
+	if err := d.awaitAck(seq); err != nil {
+		return err
+	}
+	if _, _, received := header(d.in[Headroom:]); received != int64(seq) {
+		return fmt.Errorf("the peer received %d messages, the driver sent %d", received, seq)
+	}
+	return nil
 }
 
 func (d *driver) awaitAck(seq uint64) error {
@@ -170,7 +177,9 @@ func (p *peer) serve() error {
 		}
 		p.seq++
 		if flags&flagEnd != 0 {
-			putHeader(msg, seq, flagAck, 0)
+			// The acknowledgement carries how many messages arrived, so the
+			// driver can confirm delivery even without a report (remote).
+			putHeader(msg, seq, flagAck, p.received)
 			return p.conn.Send(p.frame)
 		}
 		p.received++

@@ -68,6 +68,21 @@ type Meta struct {
 	Pairs      int   `json:"pairs,omitempty"`
 	// Incomplete is set when the run was interrupted before every cell ran.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// Remote, for a cross-host run, is the `ipcbench serve` peer: its address
+	// and the facts it sent about its machine.
+	Remote *RemoteInfo `json:"remote,omitempty"`
+}
+
+// RemoteInfo describes the other machine of a cross-host run.
+type RemoteInfo struct {
+	Address   string `json:"address,omitempty"`
+	Version   string `json:"version"`
+	Protocol  int    `json:"protocol"`
+	Host      string `json:"host"`
+	Kernel    string `json:"kernel"`
+	CPUModel  string `json:"cpu_model"`
+	NCPU      int    `json:"ncpu"`
+	GoVersion string `json:"go_version"`
 }
 
 // Result is one cell (mechanism x workload x size) in one round.

@@ -27,12 +27,16 @@ func (transport) Name() string { return "tcpsocket" }
 
 // Describe implements harness.Describer.
 func (transport) Describe(cfg harness.Config) harness.Description {
+	if cfg.Remote != "" {
+		return harness.Description{Note: "to ipcbench serve at " + cfg.Remote + ", TCP_NODELAY on; no one-way figure across hosts (their clocks differ)"}
+	}
 	return harness.Description{Note: "loopback, TCP_NODELAY on"}
 }
 
-// errRemote is returned for cfg.Remote until the cross-host mode (a peer run
-// by `ipcbench serve`) exists; measuring loopback instead would be wrong.
-var errRemote = errors.New("tcpsocket: a remote peer is not supported yet")
+// errRemote guards against measuring loopback when a remote peer was asked
+// for: the harness opens remote sessions itself and never calls Listen or
+// Dial for them.
+var errRemote = errors.New("tcpsocket: a remote peer is reached through the harness, not Listen or Dial")
 
 // Listen listens on an ephemeral loopback port; Endpoint.Addr is host:port.
 func (transport) Listen(cfg harness.Config) (harness.Listener, error) {

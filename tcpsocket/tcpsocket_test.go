@@ -367,7 +367,9 @@ func TestNoDelay(t *testing.T) {
 	}
 }
 
-func TestRemoteNotYet(t *testing.T) {
+// TestRemoteNeverListens: a remote run's sessions are the harness's; the
+// transport refuses to stand in for them with a loopback channel.
+func TestRemoteNeverListens(t *testing.T) {
 	cfg := config(harness.IORaw, 16)
 	cfg.Remote = "192.0.2.1:7300"
 	if l, err := New().Listen(cfg); err == nil {
@@ -377,5 +379,8 @@ func TestRemoteNotYet(t *testing.T) {
 	if c, err := New().Dial(harness.Endpoint{Addr: cfg.Remote}, cfg); err == nil {
 		c.Close()
 		t.Error("Dial with Remote set succeeded")
+	}
+	if note := New().(harness.Describer).Describe(cfg).Note; !strings.Contains(note, "ipcbench serve at 192.0.2.1:7300") {
+		t.Errorf("a remote cell's note %q does not name the server", note)
 	}
 }

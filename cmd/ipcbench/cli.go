@@ -28,6 +28,7 @@ Usage:
   ipcbench run     [flags]                     measure, print a table, write results
   ipcbench report  [flags] RESULTS.json        re-render saved results (table, files, plots)
   ipcbench compare [flags] OLD.json NEW.json   old and new side by side, with significance
+  ipcbench serve   -listen HOST:PORT           the remote peer for cross-host TCP runs
   ipcbench version                             print the version
   ipcbench help                                print this help
 
@@ -39,8 +40,10 @@ Examples:
   ipcbench report -o again/ out/results.json     the same files again from saved results
   ipcbench compare old/results.json new/results.json
   ipcbench run -rounds 10 -format bench > new.txt   then: benchstat old.txt new.txt
+  ipcbench serve -listen 0.0.0.0:7300            on machine B, then on machine A:
+  ipcbench run -mech tcpsocket -remote B:7300
 
-Run 'ipcbench run -h' (or report -h, compare -h) for every flag.
+Run 'ipcbench run -h' (or report -h, compare -h, serve -h) for every flag.
 `
 
 // run is the whole program but for the process exit, so tests can call it.
@@ -56,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return reportCmd(rest, stdout, stderr)
 	case "compare":
 		return compareCmd(rest, stdout, stderr)
+	case "serve":
+		return serveCmd(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
 		return exitOK
@@ -88,6 +93,16 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// newFlagSet makes a subcommand's FlagSet; -h prints usage, then the flags.
+func newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
 
 // parseFlags parses a subcommand's flags. -h prints its usage on stdout;
 // any other problem is one sentence naming the subcommand.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -34,11 +32,7 @@ Flags:
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
 	var format string
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), compareUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("compare", compareUsage)
 	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(results.CompareFormats, " or "))
 	files, help, err := parseFlagsAndFiles(fs, args, stdout, "OLD.json NEW.json")
 	if help {

@@ -32,11 +32,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		dir, format string
 		quiet       bool
 	)
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), reportUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("report", reportUsage)
 	fs.StringVar(&dir, "o", "", "also write the files a run writes to this directory")
 	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
 	fs.BoolVar(&quiet, "q", false, "do not list the files written")

@@ -50,11 +50,7 @@ type runConfig struct {
 }
 
 func runFlags(c *runConfig) *flag.FlagSet {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), runUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("run", runUsage)
 	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
 	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time) and/or stream (throughput)")
 	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
@@ -67,7 +63,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.StringVar(&c.io, "io", "raw", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
 	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
-	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer")
+	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer on another machine")
 	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt and plots to this directory")
 	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
 	fs.BoolVar(&c.quiet, "q", false, "no progress output")
@@ -101,6 +97,13 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if opts.Remote != "" {
+		// A server that cannot be reached is a run failure (exit 1), found
+		// before any cell runs.
+		if opts.RemoteInfo, err = harness.ProbeRemote(opts.Remote, opts.Timeout); err != nil {
+			return report(stderr, "run", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f, err := harness.Run(ctx, opts)
@@ -168,9 +171,10 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("-io must be raw or go, not %q", c.io)
 	case !slices.Contains(results.Formats, c.format):
 		return o, usagef("-format must be one of %s, not %q", strings.Join(results.Formats, ", "), c.format)
-	case c.remote != "":
-		return o, usagef("-remote is not available in this version of ipcbench")
+	case c.remote != "" && (len(o.Transports) != 1 || o.Transports[0].Name() != "tcpsocket"):
+		return o, usagef("-remote measures TCP only: use it with -mech tcpsocket")
 	}
+	o.Remote = c.remote
 	o.Count = c.count
 	if c.cpus != "" {
 		if o.CPUs, err = parseCPUs(c.cpus); err != nil {

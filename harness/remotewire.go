@@ -1,0 +1,187 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"ipcbench/results"
+)
+
+// The handshake between `ipcbench run -remote` and `ipcbench serve`. A
+// server anyone can reach reads only this fixed-size hello before it has
+// decided to serve, so a stranger can make it allocate nothing but the
+// hello's 32 bytes, and every field is checked against a bound.
+//
+//	hello (client to server), 32 bytes:
+//	  0-3   magic "IPCB"
+//	  4-5   protocol version, big-endian
+//	  6     workload: 1 pingpong, 2 stream
+//	  7     flags: bit 0 verify payloads
+//	  8-11  message size in bytes, big-endian
+//	  12-31 zero
+//
+//	reply (server to client): 10 bytes, then a JSON body of at most 4 KiB:
+//	  0-3   magic "IPCB"
+//	  4-5   the server's protocol version
+//	  6-7   status: 0 ok, else the request is refused (the body says why)
+//	  8-9   body length
+//
+// After an ok reply the connection carries the cell's messages, exactly
+// as between a local driver and peer.
+const (
+	ProtocolVersion = 1
+	helloSize       = 32
+	replyHeaderSize = 10
+	maxReplyBody    = 4096
+)
+
+var wireMagic = [4]byte{'I', 'P', 'C', 'B'}
+
+// Reply statuses.
+const (
+	statusOK uint16 = iota
+	statusVersion
+	statusBadRequest
+	statusTooLarge
+	statusBusy
+)
+
+// hello is a client's request for one session.
+type hello struct {
+	Version  uint16
+	Workload string
+	Verify   bool
+	Size     int
+}
+
+func (h hello) encode() []byte {
+	b := make([]byte, helloSize)
+	copy(b, wireMagic[:])
+	binary.BigEndian.PutUint16(b[4:], h.Version)
+	switch h.Workload {
+	case results.PingPong:
+		b[6] = 1
+	case results.Stream:
+		b[6] = 2
+	}
+	if h.Verify {
+		b[7] = 1
+	}
+	binary.BigEndian.PutUint32(b[8:], uint32(h.Size))
+	return b
+}
+
+// errBadMagic is a peer that does not speak ipcbench at all.
+var errBadMagic = errors.New("not an ipcbench client (bad magic)")
+
+// decodeHello checks a hello strictly. A wrong version is reported as
+// *VersionError so the server can answer with its own version.
+func decodeHello(b []byte) (hello, error) {
+	var h hello
+	if len(b) != helloSize {
+		return h, fmt.Errorf("hello is %d bytes, want %d", len(b), helloSize)
+	}
+	if !bytes.Equal(b[:4], wireMagic[:]) {
+		return h, errBadMagic
+	}
+	h.Version = binary.BigEndian.Uint16(b[4:])
+	if h.Version != ProtocolVersion {
+		return h, &VersionError{Client: h.Version, Server: ProtocolVersion}
+	}
+	switch b[6] {
+	case 1:
+		h.Workload = results.PingPong
+	case 2:
+		h.Workload = results.Stream
+	default:
+		return h, fmt.Errorf("unknown workload code %d", b[6])
+	}
+	if b[7]&^1 != 0 {
+		return h, fmt.Errorf("unknown flags %#x", b[7])
+	}
+	h.Verify = b[7]&1 != 0
+	size := binary.BigEndian.Uint32(b[8:])
+	if size < MinSize || size > MaxSize {
+		return h, fmt.Errorf("message size %d is outside %d..%d", size, MinSize, MaxSize)
+	}
+	h.Size = int(size)
+	for _, x := range b[12:] {
+		if x != 0 {
+			return h, errors.New("reserved bytes are not zero")
+		}
+	}
+	return h, nil
+}
+
+// VersionError is a client and server that speak different protocols.
+type VersionError struct{ Client, Server uint16 }
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("the client speaks ipcbench protocol %d and the server protocol %d: run the same ipcbench version on both machines", e.Client, e.Server)
+}
+
+// ServerInfo is what a server tells a client about itself; it goes into
+// the results' meta, so a cross-host run says what it ran against.
+type ServerInfo = results.RemoteInfo
+
+// replyBody is the JSON after a reply's header.
+type replyBody struct {
+	Server *ServerInfo `json:"server,omitempty"`
+	Error  string      `json:"error,omitempty"`
+}
+
+func encodeReply(status uint16, body replyBody) []byte {
+	js, _ := json.Marshal(body)
+	if len(js) > maxReplyBody {
+		js, _ = json.Marshal(replyBody{Error: "reply too long"})
+	}
+	b := make([]byte, replyHeaderSize, replyHeaderSize+len(js))
+	copy(b, wireMagic[:])
+	binary.BigEndian.PutUint16(b[4:], ProtocolVersion)
+	binary.BigEndian.PutUint16(b[6:], status)
+	binary.BigEndian.PutUint16(b[8:], uint16(len(js)))
+	return append(b, js...)
+}
+
+// readReply reads and checks a server's reply; a refusal is an error that
+// says why in the server's words.
+func readReply(r io.Reader) (*ServerInfo, error) {
+	var h [replyHeaderSize]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, fmt.Errorf("the server did not answer the handshake: %w", err)
+	}
+	if !bytes.Equal(h[:4], wireMagic[:]) {
+		return nil, errors.New("the address answered, but not as an ipcbench server")
+	}
+	version := binary.BigEndian.Uint16(h[4:])
+	status := binary.BigEndian.Uint16(h[6:])
+	n := binary.BigEndian.Uint16(h[8:])
+	if n > maxReplyBody {
+		return nil, fmt.Errorf("the server's reply is %d bytes, more than the %d allowed", n, maxReplyBody)
+	}
+	js := make([]byte, n)
+	if _, err := io.ReadFull(r, js); err != nil {
+		return nil, fmt.Errorf("the server's reply was cut short: %w", err)
+	}
+	if version != ProtocolVersion {
+		return nil, &VersionError{Client: ProtocolVersion, Server: version}
+	}
+	var body replyBody
+	if err := json.Unmarshal(js, &body); err != nil {
+		return nil, fmt.Errorf("the server's reply is garbled: %w", err)
+	}
+	if status != statusOK {
+		if body.Error == "" {
+			body.Error = fmt.Sprintf("status %d", status)
+		}
+		return nil, fmt.Errorf("the server refused: %s", body.Error)
+	}
+	if body.Server == nil {
+		return nil, errors.New("the server's reply has no server facts")
+	}
+	return body.Server, nil
+}
