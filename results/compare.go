@@ -258,6 +258,15 @@ func compareFileText(name string, m *Meta, rounds int) string {
 	return strings.Join(parts, ", ")
 }
 
+// peerOf says where a run's peer was: a local process, or an ipcbench
+// serve on another host (a loopback run and a cross-host run compare).
+func peerOf(m *Meta) string {
+	if m.Remote == nil {
+		return "local process"
+	}
+	return "ipcbench serve at " + m.Remote.Address + " (" + m.Remote.Host + ")"
+}
+
 // metaDifferences lists the facts of the setup that differ between the two
 // runs ("io raw → go"): a change in them may explain a change in the
 // figures. What always differs (start time, seed, command) is left out.
@@ -304,6 +313,7 @@ func metaDifferences(o, n *Meta) []string {
 	add("Go", o.GoVersion, n.GoVersion)
 	add("GOMAXPROCS", num(int64(o.GOMAXPROCS)), num(int64(n.GOMAXPROCS)))
 	add("io", o.IO, n.IO)
+	add("peer", peerOf(o), peerOf(n))
 	add("placement", cpus(o.CPUs), cpus(n.CPUs))
 	add("pairs", num(int64(max(o.Pairs, 1))), num(int64(max(n.Pairs, 1))))
 	add("duration per cell", dur(o.DurationNS), dur(n.DurationNS))

@@ -223,3 +223,14 @@ func TestRenderComparisonErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareNamesTheRemotePeer: a loopback run against a cross-host run is
+// the comparison issue 6 exists for, so the introduction must say it.
+func TestCompareNamesTheRemotePeer(t *testing.T) {
+	local := Meta{IO: "raw"}
+	remote := Meta{IO: "raw", Remote: &RemoteInfo{Address: "10.0.0.2:7300", Host: "b"}}
+	diff := strings.Join(metaDifferences(&local, &remote), "; ")
+	if want := "peer local process → ipcbench serve at 10.0.0.2:7300 (b)"; !strings.Contains(diff, want) {
+		t.Errorf("differences %q do not say %q", diff, want)
+	}
+}
