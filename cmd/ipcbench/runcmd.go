@@ -92,7 +92,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	opts.Command = commandLine("run", args)
 	opts.Version = fullVersion()
 	if !c.quiet {
-		opts.Progress = stderr
+		opts.Progress = func(p harness.CellProgress) {
+			if p.Result != nil {
+				fmt.Fprintln(stderr, p.Line())
+			}
+		}
 	}
 	if c.dir != "" {
 		if err := checkWritable(c.dir); err != nil {
