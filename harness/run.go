@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -46,8 +45,11 @@ type Options struct {
 	Remote     string
 	RemoteInfo *ServerInfo
 
-	// Progress, when not nil, gets one line per cell.
-	Progress io.Writer
+	// Progress, when not nil, is called as each cell starts (Result nil)
+	// and as it ends. It is called between cells, never while one is
+	// measured, so it may take its time. The harness only reports; how
+	// progress is shown (a bar, plain lines, nothing) is the caller's choice.
+	Progress func(CellProgress)
 	// Command and Version go into the results' meta as they are.
 	Command, Version string
 }
@@ -129,6 +131,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 				break
 			}
 			c.round = round
+			o.progress(done, total, c, nil)
 			r := o.runCell(ctx, c)
 			if ctx.Err() != nil {
 				f.Meta.Incomplete = true // the cell was cut short: not a figure
@@ -168,8 +171,46 @@ func (o *Options) progress(done, total int, c cell, r *results.Result) {
 	if o.Progress == nil {
 		return
 	}
+	p := CellProgress{Done: done, Total: total, Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, Result: r}
+	if o.Rounds > 1 {
+		p.Round = c.round
+	}
+	o.Progress(p)
+}
+
+// CellProgress is what Options.Progress learns about one cell.
+type CellProgress struct {
+	// Done is how many cells have ended, this one included once it has;
+	// Total is how many the run has, rounds included.
+	Done, Total int
+	Mechanism   string
+	Workload    string
+	Size        int
+	// Round is the cell's round, or 0 when the run has only one.
+	Round int
+	// Result is nil as the cell starts, and its row once it has ended.
+	Result *results.Result
+}
+
+// Name names the cell for a person: "pipe pingpong 64 B", with " round 2"
+// when the run has several rounds.
+func (p CellProgress) Name() string {
+	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
+	if p.Round > 0 {
+		name += fmt.Sprintf(" round %d", p.Round)
+	}
+	return name
+}
+
+// Line is an ended cell's progress as one plain line, columns aligned from
+// cell to cell, for a log or a stderr that is not a terminal:
+//
+//	[ 3/40] pipe       pingpong     64 B round 2  round trip p50 12µs  p99 40µs
+func (p CellProgress) Line() string {
 	var what string
-	switch {
+	switch r := p.Result; {
+	case r == nil:
+		what = "started"
 	case r.Failed():
 		what = "error: " + r.Error
 	case r.RTT != nil:
@@ -178,9 +219,9 @@ func (o *Options) progress(done, total int, c cell, r *results.Result) {
 		what = fmt.Sprintf("%.1f MB/s  %.0f msg/s", r.BytesPerS/1e6, r.MsgsPerS)
 	}
 	round := ""
-	if o.Rounds > 1 {
-		round = fmt.Sprintf(" round %d", c.round)
+	if p.Round > 0 {
+		round = fmt.Sprintf(" round %d", p.Round)
 	}
-	fmt.Fprintf(o.Progress, "[%*d/%d] %-10s %-8s %8s%s  %s\n", len(fmt.Sprint(total)), done, total,
-		c.t.Name(), c.workload, sizeString(c.size), round, what)
+	return fmt.Sprintf("[%*d/%d] %-10s %-8s %8s%s  %s", len(fmt.Sprint(p.Total)), p.Done, p.Total,
+		p.Mechanism, p.Workload, sizeString(p.Size), round, what)
 }

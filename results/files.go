@@ -9,9 +9,10 @@ import (
 
 // WriteFiles writes everything a run leaves in its output directory:
 // results.json, results.csv, results.md, results.bench.txt (Go benchmark
-// format, for benchstat) and the plots. `run -o` and
-// `report -o` both come through here, so the same results always give the
-// same files. It returns the paths it wrote.
+// format, for benchstat), the plots and report.html, which inlines the same
+// drawings as the plot files. `run -o` and `report -o` both come through
+// here, so the same results always give the same files. It returns the
+// paths it wrote.
 func WriteFiles(dir string, f *File) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the output directory: %w", err)
@@ -36,7 +37,22 @@ func WriteFiles(dir string, f *File) ([]string, error) {
 		}
 		written = append(written, path)
 	}
-	plots, err := WritePlots(dir, f)
+	charts, err := renderPlots(f)
+	if err != nil {
+		return written, err
+	}
+	plots, err := writePlotFiles(dir, charts)
 	written = append(written, plots...)
-	return written, err
+	if err != nil {
+		return written, err
+	}
+	var b bytes.Buffer
+	if err := writeHTML(&b, f, charts); err != nil {
+		return written, fmt.Errorf("rendering report.html: %w", err)
+	}
+	path := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return written, err
+	}
+	return append(written, path), nil
 }

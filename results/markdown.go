@@ -56,22 +56,44 @@ func writeMarkdownTables(ew *errWriter, tables []viewTable) {
 	}
 }
 
-// metaLines are the header's facts, each a Markdown bullet's text; a fact the
-// file lacks is left out rather than shown empty.
+// metaLines are the header's facts, each a Markdown bullet's text.
 func metaLines(m *Meta, rounds int) []string {
 	var lines []string
+	for _, f := range metaFacts(m, rounds) {
+		text := mdEscape(f.Text)
+		if f.Code {
+			text = mdCode(f.Text)
+		}
+		lines = append(lines, f.Label+": "+text)
+	}
+	return lines
+}
+
+// metaFact is one line of what a report says about the machine and the
+// run, as plain text: results.md and report.html each escape it their own
+// way, so both always state the same facts.
+type metaFact struct {
+	Label string
+	Text  string
+	Code  bool // a command line, shown as code
+}
+
+// metaFacts are the facts a report starts with; a fact the file lacks is
+// left out rather than shown empty.
+func metaFacts(m *Meta, rounds int) []metaFact {
+	var facts []metaFact
 	if m.Command != "" {
-		lines = append(lines, "Command: "+mdCode(m.Command))
+		facts = append(facts, metaFact{Label: "Command", Text: m.Command, Code: true})
 	}
 	var machine []string
 	if m.Host != "" {
-		machine = append(machine, "host "+mdEscape(m.Host))
+		machine = append(machine, "host "+m.Host)
 	}
 	if m.Kernel != "" {
-		machine = append(machine, "kernel "+mdEscape(m.Kernel))
+		machine = append(machine, "kernel "+m.Kernel)
 	}
 	if m.CPUModel != "" {
-		cpu := "CPU " + mdEscape(m.CPUModel)
+		cpu := "CPU " + m.CPUModel
 		if m.NCPU > 0 {
 			cpu += fmt.Sprintf(" (%d CPUs)", m.NCPU)
 		}
@@ -80,12 +102,12 @@ func metaLines(m *Meta, rounds int) []string {
 		machine = append(machine, fmt.Sprintf("%d CPUs", m.NCPU))
 	}
 	if len(machine) > 0 {
-		lines = append(lines, "Machine: "+strings.Join(machine, ", "))
+		facts = append(facts, metaFact{Label: "Machine", Text: strings.Join(machine, ", ")})
 	}
 
 	var setup []string
 	if m.IO != "" {
-		setup = append(setup, "io="+mdEscape(m.IO))
+		setup = append(setup, "io="+m.IO)
 	}
 	if len(m.CPUs) > 0 {
 		cpus := make([]string, len(m.CPUs))
@@ -97,12 +119,12 @@ func metaLines(m *Meta, rounds int) []string {
 		setup = append(setup, "not pinned")
 	}
 	if m.GoVersion != "" {
-		setup = append(setup, mdEscape(m.GoVersion))
+		setup = append(setup, m.GoVersion)
 	}
 	if m.GOMAXPROCS > 0 {
 		setup = append(setup, fmt.Sprintf("GOMAXPROCS=%d", m.GOMAXPROCS))
 	}
-	lines = append(lines, "Setup: "+strings.Join(setup, ", "))
+	facts = append(facts, metaFact{Label: "Setup", Text: strings.Join(setup, ", ")})
 
 	var each []string
 	switch {
@@ -125,7 +147,7 @@ func metaLines(m *Meta, rounds int) []string {
 		each = append(each, fmt.Sprintf("%d driver/peer pairs at once", m.Pairs))
 	}
 	if len(each) > 0 {
-		lines = append(lines, "Measured: "+strings.Join(each, ", "))
+		facts = append(facts, metaFact{Label: "Measured", Text: strings.Join(each, ", ")})
 	}
 
 	if len(m.Limits) > 0 {
@@ -135,9 +157,9 @@ func metaLines(m *Meta, rounds int) []string {
 		}
 		slices.Sort(keys)
 		for i, k := range keys {
-			keys[i] = mdEscape(k) + "=" + strconv.FormatInt(m.Limits[k], 10)
+			keys[i] = k + "=" + strconv.FormatInt(m.Limits[k], 10)
 		}
-		lines = append(lines, "Limits: "+strings.Join(keys, ", "))
+		facts = append(facts, metaFact{Label: "Limits", Text: strings.Join(keys, ", ")})
 	}
 
 	var when []string
@@ -145,12 +167,12 @@ func metaLines(m *Meta, rounds int) []string {
 		when = append(when, m.Started.UTC().Format(time.RFC3339))
 	}
 	if m.Version != "" {
-		when = append(when, "ipcbench "+mdEscape(m.Version))
+		when = append(when, "ipcbench "+m.Version)
 	}
 	if len(when) > 0 {
-		lines = append(lines, "Started: "+strings.Join(when, ", "))
+		facts = append(facts, metaFact{Label: "Started", Text: strings.Join(when, ", ")})
 	}
-	return lines
+	return facts
 }
 
 // writeMarkdownTable writes a GitHub Markdown table, columns padded so the

@@ -33,38 +33,75 @@ const (
 var plotFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
 // WritePlots draws the results as charts in dir, each as SVG and PNG:
-// latency (round-trip time against message size, from pingpong rows) and
-// throughput (payload bytes per second one way against message size, from
-// stream rows). A chart whose workload has no row, or whose rows have no
-// usable figure, is not written. It returns the paths written, in order.
+//
+//   - latency: round-trip time against message size (pingpong), p50 solid
+//     and p99 dashed;
+//   - latency-distribution-SIZE, one per message size: the round-trip time
+//     at every percentile (pingpong), from the rounds' merged histograms;
+//   - throughput: payload bytes per second one way against message size (stream);
+//   - message-rate: messages per second one way against message size (stream).
+//
+// With several rounds, each point is the median of the rounds and a bar
+// spans the lowest to the highest round. A chart whose workload has no row,
+// or whose rows have no usable figure, is not written. It returns the paths
+// written, in order.
 //
 // The output depends only on f: the same File gives byte-identical files, so
 // re-rendering saved results reproduces the plots of the original run.
 func WritePlots(dir string, f *File) ([]string, error) {
+	charts, err := renderPlots(f)
+	if err != nil || len(charts) == 0 {
+		return nil, err
+	}
+	return writePlotFiles(dir, charts)
+}
+
+// plotFile is one chart drawn: what WritePlots writes and report.html
+// inlines, so the two always show the same drawing.
+type plotFile struct {
+	name  string // file name without extension
+	title string
+	svg   []byte
+	png   []byte
+}
+
+// renderPlots draws every chart the results have, in the order WritePlots
+// documents.
+func renderPlots(f *File) ([]plotFile, error) {
 	m := Aggregate(f)
 	var charts []*plotChart
 	if c := plotLatencyChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
+	charts = append(charts, plotDistributionCharts(f, m)...)
 	if c := plotThroughputChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
-	if len(charts) == 0 {
-		return nil, nil
+	if c := plotMessageRateChart(f, m); c != nil {
+		charts = append(charts, c)
 	}
+	var out []plotFile
+	for _, c := range charts {
+		svg, png, err := c.render()
+		if err != nil {
+			return nil, fmt.Errorf("cannot draw the %s plot: %w", c.name, err)
+		}
+		out = append(out, plotFile{name: c.name, title: c.title, svg: svg, png: png})
+	}
+	return out, nil
+}
+
+// writePlotFiles writes each chart as NAME.svg and NAME.png in dir.
+func writePlotFiles(dir string, charts []plotFile) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the plot directory: %w", err)
 	}
 	var written []string
 	for _, c := range charts {
-		svg, png, err := c.render()
-		if err != nil {
-			return written, fmt.Errorf("cannot draw the %s plot: %w", c.name, err)
-		}
 		for _, out := range []struct {
 			ext  string
 			data []byte
-		}{{"svg", svg}, {"png", png}} {
+		}{{"svg", c.svg}, {"png", c.png}} {
 			path := filepath.Join(dir, c.name+"."+out.ext)
 			if err := os.WriteFile(path, out.data, 0o644); err != nil {
 				return written, fmt.Errorf("cannot write the %s plot: %w", c.name, err)
@@ -103,7 +140,17 @@ type plotSeries struct {
 	style  plotStyle
 	solid  []plotter.XYs
 	dashed []plotter.XYs
+	// marks, when set, are the only points of the solid line that get a
+	// marker: a line of a hundred points marks just its labelled ones.
+	marks plotter.XYs
+	// solidBars and dashedBars are the round spread at each point, when
+	// there are several rounds.
+	solidBars, dashedBars []plotBar
 }
+
+// plotBar is the range of a figure across rounds at one point: the lowest
+// and the highest round, in axis units.
+type plotBar struct{ X, Lo, Hi float64 }
 
 // plotStyle is a mechanism's colour and marker shape, the same in every chart.
 type plotStyle struct {
@@ -241,6 +288,35 @@ func plotRounds(m *Matrix, mechs []string, sizes []int, workload string, get fun
 	}
 }
 
+// plotSpread is the bars of one mechanism's figure: at each size whose
+// point is drawn and whose rounds differ, the lowest and highest round.
+func plotSpread(sizes []int, cell func(size int) *Cell, get func(*Cell) Summary, scale float64) []plotBar {
+	var bars []plotBar
+	for _, s := range sizes {
+		c := cell(s)
+		if !plotValid(plotMedian(c, get) / scale) {
+			continue
+		}
+		sum := get(c)
+		lo, hi := sum.Min/scale, sum.Max/scale
+		if sum.N < 2 || !plotValid(lo) || !plotValid(hi) || hi <= lo {
+			continue
+		}
+		bars = append(bars, plotBar{X: float64(s), Lo: lo, Hi: hi})
+	}
+	return bars
+}
+
+// plotDurationUnit picks the unit of a time axis: microseconds, unless
+// every figure is at least a millisecond. It returns the unit and the
+// nanoseconds in one.
+func plotDurationUnit(lo float64) (string, float64) {
+	if lo >= 1e6 && !math.IsInf(lo, 1) {
+		return "ms", 1e6
+	}
+	return "µs", 1e3
+}
+
 // plotLatencyChart describes the pingpong chart, or returns nil when there
 // is nothing to draw.
 func plotLatencyChart(f *File, m *Matrix) *plotChart {
@@ -251,7 +327,6 @@ func plotLatencyChart(f *File, m *Matrix) *plotChart {
 	p50 := func(c *Cell) Summary { return c.RTTP50 }
 	p99 := func(c *Cell) Summary { return c.RTTP99 }
 
-	// The unit: microseconds, unless every figure is at least a millisecond.
 	lo := math.Inf(1)
 	for _, mech := range mechs {
 		for _, s := range sizes {
@@ -262,10 +337,7 @@ func plotLatencyChart(f *File, m *Matrix) *plotChart {
 			}
 		}
 	}
-	unit, scale := "µs", 1e3
-	if lo >= 1e6 && !math.IsInf(lo, 1) {
-		unit, scale = "ms", 1e6
-	}
+	unit, scale := plotDurationUnit(lo)
 
 	styles := plotStyles(m.Mechanisms)
 	ch := &plotChart{
@@ -279,9 +351,11 @@ func plotLatencyChart(f *File, m *Matrix) *plotChart {
 		dashedKey: "p99",
 	}
 	var missing []string
+	bars := false
 	for _, mech := range mechs {
-		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(m.Cell(mech, PingPong, s), p50) }, scale)
-		dashed, _ := plotSegments(sizes, func(s int) float64 { return plotMedian(m.Cell(mech, PingPong, s), p99) }, scale)
+		cell := func(s int) *Cell { return m.Cell(mech, PingPong, s) }
+		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(cell(s), p50) }, scale)
+		dashed, _ := plotSegments(sizes, func(s int) float64 { return plotMedian(cell(s), p99) }, scale)
 		if len(solid) == 0 && len(dashed) == 0 {
 			missing = append(missing, mech+": no data")
 			continue
@@ -289,38 +363,68 @@ func plotLatencyChart(f *File, m *Matrix) *plotChart {
 		if len(miss) > 0 {
 			missing = append(missing, mech+": "+plotSizeList(sizes, miss))
 		}
-		ch.series = append(ch.series, plotSeries{mech: mech, style: styles[mech], solid: solid, dashed: dashed})
+		s := plotSeries{mech: mech, style: styles[mech], solid: solid, dashed: dashed,
+			solidBars:  plotSpread(sizes, cell, p50, scale),
+			dashedBars: plotSpread(sizes, cell, p99, scale),
+		}
+		bars = bars || len(s.solidBars) > 0 || len(s.dashedBars) > 0
+		ch.series = append(ch.series, s)
 	}
 	if len(ch.series) == 0 {
 		return nil
 	}
 	head := []string{plotRounds(m, mechs, sizes, PingPong, p50)}
+	if bars {
+		head = append(head, plotBarsNote)
+	}
 	if f.Meta.Pairs > 1 {
 		head = append(head, fmt.Sprintf("%d pairs at once; times per pair", f.Meta.Pairs))
 	}
 	ch.notes = plotNotes(head, missing)
-	ch.finish(sizes)
+	ch.finishY()
+	ch.sizeAxis(sizes)
 	return ch
 }
 
-// plotThroughputChart describes the stream chart, or returns nil when there
-// is nothing to draw.
+// plotBarsNote explains the error bars wherever a chart has them.
+const plotBarsNote = "bars: lowest to highest round"
+
+// plotThroughputChart describes the stream chart of payload bytes per
+// second, or returns nil when there is nothing to draw.
 func plotThroughputChart(f *File, m *Matrix) *plotChart {
-	mechs, sizes := plotWorkload(m, Stream)
-	if len(mechs) == 0 {
-		return nil
-	}
-	bps := func(c *Cell) Summary { return c.BytesPerS }
-	styles := plotStyles(m.Mechanisms)
-	ch := &plotChart{
+	return plotStreamChart(f, m, &plotChart{
 		name:   "throughput",
 		title:  "Throughput vs message size (stream)",
 		xLabel: "message size (bytes)",
 		yLabel: "throughput (MB/s, payload one way)",
+	}, func(c *Cell) Summary { return c.BytesPerS }, 1e6, "MB = 1,000,000 bytes")
+}
+
+// plotMessageRateChart describes the stream chart of messages per second:
+// the same runs as the throughput chart, read as a rate of messages, which
+// is what a small-message workload is limited by.
+func plotMessageRateChart(f *File, m *Matrix) *plotChart {
+	return plotStreamChart(f, m, &plotChart{
+		name:   "message-rate",
+		title:  "Messages per second vs message size (stream)",
+		xLabel: "message size (bytes)",
+		yLabel: "messages per second, thousands (one way)",
+	}, func(c *Cell) Summary { return c.MsgsPerS }, 1e3, "")
+}
+
+// plotStreamChart fills ch with one solid line per mechanism of the stream
+// figure get, divided by scale, or returns nil when there is nothing to draw.
+func plotStreamChart(f *File, m *Matrix, ch *plotChart, get func(*Cell) Summary, scale float64, unitNote string) *plotChart {
+	mechs, sizes := plotWorkload(m, Stream)
+	if len(mechs) == 0 {
+		return nil
 	}
+	styles := plotStyles(m.Mechanisms)
 	var missing []string
+	bars := false
 	for _, mech := range mechs {
-		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(m.Cell(mech, Stream, s), bps) }, 1e6)
+		cell := func(s int) *Cell { return m.Cell(mech, Stream, s) }
+		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(cell(s), get) }, scale)
 		if len(solid) == 0 {
 			missing = append(missing, mech+": no data")
 			continue
@@ -328,18 +432,33 @@ func plotThroughputChart(f *File, m *Matrix) *plotChart {
 		if len(miss) > 0 {
 			missing = append(missing, mech+": "+plotSizeList(sizes, miss))
 		}
-		ch.series = append(ch.series, plotSeries{mech: mech, style: styles[mech], solid: solid})
+		s := plotSeries{mech: mech, style: styles[mech], solid: solid, solidBars: plotSpread(sizes, cell, get, scale)}
+		bars = bars || len(s.solidBars) > 0
+		ch.series = append(ch.series, s)
 	}
 	if len(ch.series) == 0 {
 		return nil
 	}
-	head := []string{plotRounds(m, mechs, sizes, Stream, bps), "MB = 1,000,000 bytes"}
+	head := []string{plotRounds(m, mechs, sizes, Stream, get)}
+	if bars {
+		head = append(head, plotBarsNote)
+	}
+	head = append(head, unitNote)
 	if f.Meta.Pairs > 1 {
 		head = append(head, fmt.Sprintf("summed over %d pairs at once", f.Meta.Pairs))
 	}
 	ch.notes = plotNotes(head, missing)
-	ch.finish(sizes)
+	ch.finishY()
+	ch.sizeAxis(sizes)
 	return ch
+}
+
+// plotMargin widens a log axis's range by 3% at each end, so that the
+// markers and bars of the first and last points are drawn whole inside the
+// frame rather than cut by it.
+func plotMargin(lo, hi float64) (float64, float64) {
+	f := math.Pow(hi/lo, 0.03)
+	return lo / f, hi * f
 }
 
 // plotNotes is the small print under the legend: what the points are,
@@ -360,8 +479,8 @@ func plotNotes(head, missing []string) []string {
 	return notes
 }
 
-// finish sets the axes' ranges and ticks from the points.
-func (ch *plotChart) finish(sizes []int) {
+// finishY sets the y axis's range and ticks from the points and bars.
+func (ch *plotChart) finishY() {
 	ch.yMin, ch.yMax = math.Inf(1), math.Inf(-1)
 	for _, s := range ch.series {
 		for _, seg := range slices.Concat(s.solid, s.dashed) {
@@ -369,27 +488,36 @@ func (ch *plotChart) finish(sizes []int) {
 				ch.yMin, ch.yMax = min(ch.yMin, p.Y), max(ch.yMax, p.Y)
 			}
 		}
-	}
-	// Every size measured is on the x axis, with or without a point, so a
-	// failed cell shows as a gap where it belongs.
-	ch.xMin, ch.xMax = float64(sizes[0]), float64(sizes[len(sizes)-1])
-	if ch.xMin == ch.xMax {
-		ch.xMin, ch.xMax = ch.xMin/2, ch.xMax*2
+		for _, b := range slices.Concat(s.solidBars, s.dashedBars) {
+			ch.yMin, ch.yMax = min(ch.yMin, b.Lo), max(ch.yMax, b.Hi)
+		}
 	}
 	// Throughput spans decades when small messages are syscall-bound; a
 	// linear axis would flatten them against zero, so it goes log then.
-	if !ch.dashed && ch.yMax/ch.yMin > 10 {
+	if !ch.logY && ch.yMax/ch.yMin > 10 {
 		ch.logY = true
 	}
 	if ch.logY {
 		if ch.yMin == ch.yMax {
 			ch.yMin, ch.yMax = ch.yMin/2, ch.yMax*2
 		}
+		ch.yMin, ch.yMax = plotMargin(ch.yMin, ch.yMax)
 		ch.yTicker = plotLogTicks{}
 	} else {
 		ch.yMin, ch.yMax = 0, ch.yMax*1.05
 		ch.yTicker = plotLinearTicks{}
 	}
+}
+
+// sizeAxis makes the x axis the message sizes. Every size measured is on
+// it, with or without a point, so a failed cell shows as a gap where it
+// belongs.
+func (ch *plotChart) sizeAxis(sizes []int) {
+	ch.xMin, ch.xMax = float64(sizes[0]), float64(sizes[len(sizes)-1])
+	if ch.xMin == ch.xMax {
+		ch.xMin, ch.xMax = ch.xMin/2, ch.xMax*2
+	}
+	ch.xMin, ch.xMax = plotMargin(ch.xMin, ch.xMax)
 	ch.xTicks = plot.ConstantTicks(plotSizeTicks(sizes, ch.xMin, ch.xMax))
 }
 
@@ -431,6 +559,9 @@ const (
 	plotLineWidth = 2
 	plotDashWidth = 1.5
 	plotMarkerR   = 3.5
+	plotBarWidth  = 1
+	plotBarCap    = 2
+	plotBarDodge  = 3.5
 )
 
 var plotDashes = []vg.Length{vg.Points(6), vg.Points(3)}
@@ -461,10 +592,13 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 		a.Tick.Label.Font = font.From(plotFont, 10)
 		a.Label.Padding = vg.Points(4)
 	}
-	p.X.Label.Text = ch.xLabel
-	// The y label is drawn here rather than by gonum/plot, which reserves
-	// room above the axis for a long rotated label as if it were not
-	// centred, leaving a gap under the title.
+	// Both axis labels are drawn here rather than by gonum/plot. It
+	// reserves room above the y axis for a long rotated label as if it were
+	// not centred, leaving a gap under the title; and on a log x axis it
+	// places the x label's box at the arithmetic middle of the range, far
+	// right of the centre, and shrinks the plot to make room for it.
+	xLabel := plotText(12)
+	xLabel.XAlign = draw.XCenter
 	yLabel := plotText(12)
 	yLabel.Rotation = math.Pi / 2
 	yLabel.XAlign = draw.XCenter
@@ -490,7 +624,15 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 	leg.ThumbnailWidth = vg.Points(30)
 	leg.Padding = vg.Points(3)
 
-	// Tails first, so the headline lines are drawn on top of them.
+	// The round spread first, under every line; then the tails, so the
+	// headline lines are drawn on top of them.
+	// Each mechanism's bars sit a little to one side of its points, so that
+	// two mechanisms with close figures do not draw their bars on top of
+	// each other.
+	for i, s := range ch.series {
+		dx := vg.Points(plotBarDodge * (float64(i) - float64(len(ch.series)-1)/2))
+		p.Add(plotBars{bars: s.dashedBars, color: s.style.color, dx: dx}, plotBars{bars: s.solidBars, color: s.style.color, dx: dx})
+	}
 	for _, s := range ch.series {
 		for _, seg := range s.dashed {
 			l, pts, err := plotLine(seg, s.style, true)
@@ -508,8 +650,19 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 			if err != nil {
 				return err
 			}
-			p.Add(l, pts)
+			if s.marks != nil {
+				p.Add(l)
+			} else {
+				p.Add(l, pts)
+			}
 			thumbL, thumbP = l, pts
+		}
+		if len(s.marks) > 0 {
+			_, pts, err := plotLine(s.marks, s.style, false)
+			if err != nil {
+				return err
+			}
+			p.Add(pts)
 		}
 		if thumbL == nil { // only a tail figure: show its style
 			thumbL, thumbP = plotThumb(s.style, true)
@@ -542,10 +695,12 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 	strip := draw.Crop(c, c.Size().X-stripW+pad, -pad, 0, 0)
 
 	yLabelW := yLabel.Height(ch.yLabel) + vg.Points(4)
-	area := draw.Crop(left, yLabelW, 0, 0, 0)
+	xLabelH := xLabel.Height(ch.xLabel) + vg.Points(4)
+	area := draw.Crop(left, yLabelW, 0, xLabelH, 0)
 	p.Draw(area)
 	data := p.DataCanvas(area)
 	left.FillText(yLabel, vg.Point{X: left.Min.X, Y: data.Center().Y}, ch.yLabel)
+	left.FillText(xLabel, vg.Point{X: data.Center().X, Y: left.Min.Y + xLabel.FontExtents().Descent + vg.Points(2)}, ch.xLabel)
 
 	// Align the legend with the top of the data area.
 	strip.Max.Y = data.Max.Y
@@ -590,6 +745,30 @@ func plotWrap(sty text.Style, notes []string, w vg.Length) []string {
 		out = append(out, line)
 	}
 	return out
+}
+
+// plotBars draws the round spread of one mechanism's points: a thin
+// vertical line from the lowest round to the highest, with short caps, in
+// the mechanism's colour.
+type plotBars struct {
+	bars  []plotBar
+	color color.Color
+	dx    vg.Length // drawn this far right of the points
+}
+
+func (b plotBars) Plot(c draw.Canvas, p *plot.Plot) {
+	if len(b.bars) == 0 {
+		return
+	}
+	trX, trY := p.Transforms(&c)
+	sty := draw.LineStyle{Color: b.color, Width: vg.Points(plotBarWidth)}
+	capW := vg.Points(plotBarCap)
+	for _, bar := range b.bars {
+		x, lo, hi := trX(bar.X)+b.dx, trY(bar.Lo), trY(bar.Hi)
+		c.StrokeLine2(sty, x, lo, x, hi)
+		c.StrokeLine2(sty, x-capW, lo, x+capW, lo)
+		c.StrokeLine2(sty, x-capW, hi, x+capW, hi)
+	}
 }
 
 // plotLine makes the line and markers of one run of points.

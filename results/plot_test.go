@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // go test ./results -run Plots -plotdir /tmp/x keeps the sample plots (and
@@ -20,16 +22,22 @@ var plotDirFlag = flag.String("plotdir", "", "also write the sample plots of Tes
 var plotTestSizes = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
 
 // plotTestFile is a realistic run: four mechanisms, both workloads, sizes
-// 64..1M, two rounds, one failed cell (msgqueue pingpong 1M, above msgmax)
-// and one zero figure (tcpsocket stream 64).
+// 64..1M, three rounds (mostly within 8% of each other, but 60% apart for
+// small msgqueue and large tcpsocket messages, as on a noisy VM), one
+// failed cell (msgqueue pingpong 1M, above msgmax) and one zero figure
+// (tcpsocket stream 64).
 func plotTestFile() *File {
-	f := &File{Schema: Schema, Meta: Meta{Rounds: 2, IO: "raw"}}
+	f := &File{Schema: Schema, Meta: Meta{Rounds: 3, IO: "raw"}}
 	base := map[string]float64{"pipe": 9000, "msgqueue": 11000, "unixsocket": 14000, "tcpsocket": 30000} // ns
 	bw := map[string]float64{"pipe": 2.5, "msgqueue": 1.2, "unixsocket": 1.8, "tcpsocket": 1.0}          // bytes/ns
-	for round := 1; round <= 2; round++ {
-		jitter := 1 + 0.04*float64(round-1)
+	for round := 1; round <= 3; round++ {
 		for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
 			for _, size := range plotTestSizes {
+				spread := 0.04
+				if (mech == "msgqueue" && size <= 1024) || (mech == "tcpsocket" && size >= 64<<10) {
+					spread = 0.3
+				}
+				jitter := 1 + spread*float64(round-2)
 				r := Result{Mechanism: mech, Workload: PingPong, SizeBytes: size, Round: round}
 				if mech == "msgqueue" && size == 1<<20 {
 					r.Error = "message larger than kernel.msgmnb (16384)"
@@ -38,6 +46,7 @@ func plotTestFile() *File {
 					r.Messages = 1000
 					r.ElapsedNS = int64(rtt * 1000)
 					r.RTT = &Stats{Min: int64(rtt * 0.8), Mean: rtt * 1.1, P50: int64(rtt), P90: int64(rtt * 1.5), P99: int64(rtt * 3.2), P999: int64(rtt * 6), Max: int64(rtt * 20)}
+					r.RTTHistogram = plotTestHistogram(rtt, 10000)
 				}
 				f.Results = append(f.Results, r)
 
@@ -54,6 +63,27 @@ func plotTestFile() *File {
 		}
 	}
 	return f
+}
+
+// plotTestHistogram is an encoded round-trip histogram of n values whose
+// median is about p50 ns, with a long tail: p99.9 about 4x the
+// median and the slowest about 20x. It is computed, not drawn at random, so
+// the plots stay the same from run to run.
+func plotTestHistogram(p50 float64, n int) string {
+	h := hdrhistogram.New(1, 3600e9, 3)
+	for i := 0; i < n; i++ {
+		q := (float64(i) + 0.5) / float64(n)
+		v := p50 * (0.8 + 0.4*q + 0.03/math.Pow(1-q, 0.65))
+		if i == n-1 {
+			v = p50 * 20
+		}
+		_ = h.RecordValue(int64(v))
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 func plotCheckFiles(t *testing.T, paths []string) {
@@ -91,6 +121,15 @@ func plotCheckFiles(t *testing.T, paths []string) {
 	}
 }
 
+// plotFiles is the SVG and PNG file names of the charts, in order.
+func plotFiles(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, n+".svg", n+".png")
+	}
+	return out
+}
+
 func plotBases(paths []string) []string {
 	var out []string
 	for _, p := range paths {
@@ -105,7 +144,9 @@ func TestWritePlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}
+	want := plotFiles("latency", "latency-distribution-64", "latency-distribution-256", "latency-distribution-1K",
+		"latency-distribution-4K", "latency-distribution-16K", "latency-distribution-64K",
+		"latency-distribution-256K", "latency-distribution-1M", "throughput", "message-rate")
 	if got := plotBases(paths); !slices.Equal(got, want) {
 		t.Fatalf("wrote %v, want %v", got, want)
 	}
@@ -178,9 +219,10 @@ func TestWritePlotsEdgeCases(t *testing.T) {
 	zeros := plotTestFile()
 	for i := range zeros.Results {
 		r := &zeros.Results[i]
-		r.BytesPerS = 0
+		r.BytesPerS, r.MsgsPerS = 0, 0
 		if r.RTT != nil {
 			r.RTT = &Stats{}
+			r.RTTHistogram = plotTestHistogram(0, 0) // valid, but empty
 		}
 	}
 	weird := plotTestFile() // values no run produces, but a hand-edited or in-memory file might
@@ -188,13 +230,24 @@ func TestWritePlotsEdgeCases(t *testing.T) {
 		r := &weird.Results[i]
 		switch r.SizeBytes {
 		case 64:
-			r.BytesPerS = math.NaN()
+			r.BytesPerS, r.MsgsPerS = math.NaN(), math.NaN()
+			if r.RTTHistogram != "" {
+				r.RTTHistogram = "not a histogram"
+			}
 		case 256:
-			r.BytesPerS = math.Inf(1)
+			r.BytesPerS, r.MsgsPerS = math.Inf(1), math.Inf(-1)
+			if r.RTTHistogram != "" && r.Round == 2 {
+				r.RTTHistogram = r.RTTHistogram[:len(r.RTTHistogram)/2] // truncated
+			}
 		case 1024:
-			r.BytesPerS = -5
+			r.BytesPerS, r.MsgsPerS = -5, -5
 			if r.RTT != nil {
 				r.RTT.P50, r.RTT.P99 = -1, -1
+				r.RTTHistogram = plotTestHistogram(0, 100) // only zeros: nothing for a log axis
+			}
+		case 4096:
+			if r.Round == 3 {
+				r.RTTHistogram = ""
 			}
 		}
 	}
@@ -210,13 +263,18 @@ func TestWritePlotsEdgeCases(t *testing.T) {
 	for _, s := range []int{64, 128} {
 		flat.Results = append(flat.Results,
 			Result{Mechanism: "pipe", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: 5000, P99: 5000}},
-			Result{Mechanism: "pipe", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8})
+			Result{Mechanism: "pipe", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8, MsgsPerS: 1e6})
 	}
 	odd := &File{Schema: Schema, Meta: Meta{Pairs: 4}} // sizes that are not powers of two, a mechanism not known
 	for _, s := range []int{100, 1000, 1024, 3000, 1500000} {
 		odd.Results = append(odd.Results,
 			Result{Mechanism: "shm", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: int64(2e6 + s), P99: int64(3e6 + s)}},
-			Result{Mechanism: "shm", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 5e8 + float64(s)})
+			Result{Mechanism: "shm", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 5e8 + float64(s), MsgsPerS: (5e8 + float64(s)) / float64(s)})
+	}
+
+	var allDists []string
+	for _, s := range plotTestSizes {
+		allDists = append(allDists, plotDistName(s))
 	}
 
 	for _, tc := range []struct {
@@ -224,15 +282,17 @@ func TestWritePlotsEdgeCases(t *testing.T) {
 		f    *File
 		want []string
 	}{
-		{"only pingpong", only(PingPong), []string{"latency.svg", "latency.png"}},
-		{"only stream", only(Stream), []string{"throughput.svg", "throughput.png"}},
-		{"single size", single, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"only pingpong", only(PingPong), plotFiles(slices.Concat([]string{"latency"}, allDists)...)},
+		{"only stream", only(Stream), plotFiles("throughput", "message-rate")},
+		{"single size", single, plotFiles("latency", "latency-distribution-4K", "throughput", "message-rate")},
 		{"all failed", allFailed, nil},
 		{"all zero", zeros, nil},
-		{"NaN, Inf and negative", weird, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
-		{"one mechanism", oneMech, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
-		{"flat figures", flat, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
-		{"odd sizes", odd, []string{"latency.svg", "latency.png", "throughput.svg", "throughput.png"}},
+		{"NaN, Inf and negative", weird, plotFiles("latency", "latency-distribution-256", "latency-distribution-4K",
+			"latency-distribution-16K", "latency-distribution-64K", "latency-distribution-256K", "latency-distribution-1M",
+			"throughput", "message-rate")},
+		{"one mechanism", oneMech, plotFiles(slices.Concat([]string{"latency"}, allDists, []string{"throughput", "message-rate"})...)},
+		{"flat figures", flat, plotFiles("latency", "throughput", "message-rate")},
+		{"odd sizes", odd, plotFiles("latency", "throughput", "message-rate")},
 		{"sizes below one byte", badSizes, nil},
 		{"empty", &File{Schema: Schema}, nil},
 	} {
@@ -330,6 +390,114 @@ func TestPlotTicksReadable(t *testing.T) {
 			if strings.ContainsAny(l, "eE") || strings.Contains(l, "000000000") {
 				t.Errorf("linear %v: label %q", r, l)
 			}
+		}
+	}
+}
+
+// TestWritePlotsSay checks what the charts say in words: the spread and
+// how it is drawn, the percentile labels, and every cell left out, by name.
+func TestWritePlotsSay(t *testing.T) {
+	weird := plotTestFile()
+	for i := range weird.Results {
+		r := &weird.Results[i]
+		switch {
+		case r.SizeBytes == 256 && r.Round == 2 && r.Mechanism == "pipe" && r.RTTHistogram != "":
+			r.RTTHistogram = "bm90IGEgaGlzdG9ncmFt" // base64, but not a histogram
+		case r.SizeBytes == 4096 && r.Round == 3:
+			r.RTTHistogram = ""
+		}
+	}
+	oneRound := plotTestFile()
+	oneRound.Results = slices.DeleteFunc(oneRound.Results, func(r Result) bool { return r.Round != 1 })
+	root, dirs := t.TempDir(), map[string]string{}
+
+	for _, tc := range []struct {
+		name  string
+		f     *File
+		chart string
+		has   []string
+		lacks []string
+	}{
+		{"rounds", plotTestFile(), "latency", []string{"points: median of 3 rounds", plotBarsNote}, nil},
+		{"rounds", plotTestFile(), "throughput", []string{plotBarsNote, "MB = 1,000,000 bytes"}, nil},
+		{"rounds", plotTestFile(), "message-rate", []string{"Messages per second vs message size (stream)",
+			"messages per second, thousands (one way)", plotBarsNote, "tcpsocket: 64"}, nil},
+		{"rounds", plotTestFile(), "latency-distribution-1M", []string{
+			"Round-trip time by percentile, 1 MiB messages (pingpong)",
+			">0%<", ">50%<", ">90%<", ">99%<", ">99.9%<", ">99.99%<",
+			"every round trip of 3 rounds, merged", "msgqueue: failed", ">pipe<", ">tcpsocket<",
+		}, []string{">msgqueue<"}},
+		{"one round", oneRound, "latency", []string{"points: 1 round each"}, []string{plotBarsNote}},
+		{"one round", oneRound, "latency-distribution-64", []string{"every round trip of the run"}, nil},
+		{"unreadable", weird, "latency-distribution-256", []string{"rounds left out of a line:", "pipe: histogram unreadable (round 2)",
+			"every round trip of 2 to 3 rounds, merged"}, nil},
+		{"unreadable", weird, "latency-distribution-4K", []string{"tcpsocket: no histogram (round 3)"}, nil},
+	} {
+		t.Run(tc.name+"/"+tc.chart, func(t *testing.T) {
+			dir, ok := dirs[tc.name]
+			if !ok { // each file is drawn once
+				dir = filepath.Join(root, strings.ReplaceAll(tc.name, " ", "-"))
+				if _, err := WritePlots(dir, tc.f); err != nil {
+					t.Fatal(err)
+				}
+				dirs[tc.name] = dir
+			}
+			svg, err := os.ReadFile(filepath.Join(dir, tc.chart+".svg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.has {
+				if !bytes.Contains(svg, []byte(s)) {
+					t.Errorf("%s.svg lacks %q", tc.chart, s)
+				}
+			}
+			for _, s := range tc.lacks {
+				if bytes.Contains(svg, []byte(s)) {
+					t.Errorf("%s.svg has %q", tc.chart, s)
+				}
+			}
+		})
+	}
+}
+
+// TestPlotPercentiles checks the spectrum against the histogram: the
+// labelled points are the histogram's own percentiles and the line ends
+// at the slowest value, at x = the count.
+func TestPlotPercentiles(t *testing.T) {
+	h, err := decodeHistogram(plotTestHistogram(10000, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, marks := plotPercentiles(h, 1000)
+	if len(pts) < 60 {
+		t.Errorf("%d points for 5000 values, want about 20 a decade", len(pts))
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].X <= pts[i-1].X || pts[i].Y < pts[i-1].Y {
+			t.Fatalf("points not increasing at %d: %v then %v", i, pts[i-1], pts[i])
+		}
+	}
+	wantX := []float64{2, 10, 100, 1000, 5000}
+	if len(marks) != len(wantX) {
+		t.Fatalf("marks %v, want at x = %v", marks, wantX)
+	}
+	for i, m := range marks {
+		if m.X != wantX[i] {
+			t.Errorf("mark %d at x = %v, want %v", i, m.X, wantX[i])
+		}
+	}
+	if got, want := marks[0].Y, float64(h.ValueAtQuantile(50))/1000; got != want {
+		t.Errorf("50%% mark at %v µs, want the histogram's p50 %v", got, want)
+	}
+	if got, want := marks[3].Y, float64(h.ValueAtQuantile(99.9))/1000; got != want {
+		t.Errorf("99.9%% mark at %v µs, want the histogram's p99.9 %v", got, want)
+	}
+	if got, want := marks[4].Y, float64(h.Max())/1000; got != want {
+		t.Errorf("last mark at %v µs, want the slowest %v", got, want)
+	}
+	for _, bad := range []string{"", "!!!", "bm90IGEgaGlzdG9ncmFt", plotTestHistogram(1000, 10)[:12]} {
+		if _, err := decodeHistogram(bad); err == nil {
+			t.Errorf("decodeHistogram(%q) did not fail", bad)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"results.csv", "results.md", "results.bench.txt"} {
+	for _, name := range []string{"results.csv", "results.md", "results.bench.txt", "report.html"} {
 		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || len(b) == 0 {
 			t.Errorf("%s missing or empty (%v)", name, err)
 		}

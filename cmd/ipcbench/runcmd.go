@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,8 +23,8 @@ const runUsage = `Usage: ipcbench run [flags]
 
 Measures every mechanism x workload x size ("cell") between this process and a
 peer process it starts, prints a table with the mechanisms side by side, and
-with -o writes results.json, results.csv, results.md, results.bench.txt and
-plots.
+with -o writes results.json, results.csv, results.md, results.bench.txt,
+plots and report.html.
 
   pingpong  the driver sends S bytes, the peer echoes S bytes back; each round
             trip is timed (p50, p99, ... of the ROUND-TRIP time)
@@ -64,9 +65,9 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
 	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer on another machine")
-	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt and plots to this directory")
+	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt, plots and report.html to this directory")
 	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
-	fs.BoolVar(&c.quiet, "q", false, "no progress output")
+	fs.BoolVar(&c.quiet, "q", false, "no progress output (by default: a bar on a terminal, one line per cell otherwise)")
 	fs.BoolVar(&c.verify, "verify", false, "check every payload byte, not only each message's header (slower)")
 	return fs
 }
@@ -88,8 +89,10 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	opts.Command = commandLine("run", args)
 	opts.Version = fullVersion()
+	var prog *progress
 	if !c.quiet {
-		opts.Progress = stderr
+		prog = newProgress(stderr, isTerminal(stderr), expectedPerCell(&opts))
+		opts.Progress = prog.cell
 	}
 	if c.dir != "" {
 		if err := checkWritable(c.dir); err != nil {
@@ -107,6 +110,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f, err := harness.Run(ctx, opts)
+	if prog != nil {
+		prog.finish()
+	}
 	if err != nil {
 		return report(stderr, "run", usagef("%v", err))
 	}
@@ -119,7 +125,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			status = report(stderr, "run", fmt.Errorf("writing results to %s: %w", c.dir, err))
 		} else if !c.quiet {
-			fmt.Fprintf(stderr, "wrote %s\n", strings.Join(files, ", "))
+			// Twenty paths say less than where they are and which to open.
+			fmt.Fprintf(stderr, "wrote %d files to %s; open %s in a browser for the tables and charts\n",
+				len(files), c.dir, filepath.Join(c.dir, "report.html"))
 		}
 	}
 	if f.Meta.Incomplete {

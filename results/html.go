@@ -1,0 +1,204 @@
+package results
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The HTML report is one file a person can open, mail or archive: every
+// chart is an inline SVG and every style an inline <style>, with no script
+// and nothing fetched, so it shows the same offline, in a mail client's
+// browser, or years later. It says what the Markdown says (the same facts
+// and tables, from the same view) and adds the charts.
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report.html").Parse(htmlSource))
+
+// WriteHTML writes f as a self-contained report.html: the machine and run
+// facts, how to read the figures, the tables with their marked cells and
+// notes, and every chart WritePlots draws. The output depends only on f.
+func WriteHTML(w io.Writer, f *File) error {
+	charts, err := renderPlots(f)
+	if err != nil {
+		return err
+	}
+	return writeHTML(w, f, charts)
+}
+
+// htmlPage is what the template shows.
+type htmlPage struct {
+	Title          string
+	Version        string
+	Incomplete     bool
+	Facts          []metaFact
+	NoisyPercent   string
+	Tables         []htmlTable
+	Groups         []htmlGroup
+	NoDistribution string
+}
+
+type htmlTable struct {
+	Workload string
+	Title    string
+	Header   []string
+	Rows     [][]htmlCell
+	Notes    []viewNote
+}
+
+// htmlCell is a table cell and the classes its markers give it, so a
+// failed, noisy or split cell stands out before its note is read.
+type htmlCell struct {
+	Text, Marks, Class string
+}
+
+// htmlGroup is a set of charts under one heading.
+type htmlGroup struct {
+	ID, Title, Text string
+	Charts          []htmlChart
+}
+
+type htmlChart struct {
+	Name    string
+	Caption string
+	SVG     template.HTML
+}
+
+func writeHTML(w io.Writer, f *File, charts []plotFile) error {
+	v := buildView(f)
+	page := htmlPage{
+		Title:        htmlTitle(&f.Meta),
+		Version:      f.Meta.Version,
+		Incomplete:   v.Incomplete,
+		Facts:        metaFacts(&f.Meta, v.Rounds),
+		NoisyPercent: strconv.FormatFloat(NoisyThreshold*100, 'f', -1, 64),
+	}
+	if f.Meta.TimerOverheadNS > 0 {
+		page.Facts = append(page.Facts, metaFact{Label: "Clock", Text: "reading the clock costs " +
+			FormatDuration(f.Meta.TimerOverheadNS) + "; no difference below that can be told apart"})
+	}
+	for _, t := range v.Tables {
+		ht := htmlTable{Workload: t.Workload, Title: t.Title, Header: t.Header, Notes: t.Notes}
+		for _, row := range t.Rows {
+			var cells []htmlCell
+			for _, c := range row {
+				cells = append(cells, htmlCell{Text: c.Text, Marks: c.Marks, Class: htmlCellClass(c)})
+			}
+			ht.Rows = append(ht.Rows, cells)
+		}
+		page.Tables = append(page.Tables, ht)
+	}
+	page.Groups = htmlGroups(charts)
+	if hasPingPong(f) && !hasGroup(page.Groups, "distribution") {
+		page.NoDistribution = "No latency distribution chart: no pingpong cell in these results " +
+			"has a round-trip histogram (rtt_hdr) that could be read."
+	}
+	var b bytes.Buffer
+	if err := htmlTemplate.Execute(&b, page); err != nil {
+		return fmt.Errorf("report.html: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// htmlTitle names the page after the host and the day, so that several
+// reports open side by side can be told apart by their tabs.
+func htmlTitle(m *Meta) string {
+	var parts []string
+	if m.Host != "" {
+		parts = append(parts, m.Host)
+	}
+	if !m.Started.IsZero() {
+		parts = append(parts, m.Started.UTC().Format(time.DateOnly))
+	}
+	if len(parts) == 0 {
+		return "ipcbench results"
+	}
+	return "ipcbench results: " + strings.Join(parts, ", ")
+}
+
+func htmlCellClass(c viewCell) string {
+	var classes []string
+	switch {
+	case c.Text == "-":
+		classes = append(classes, "absent")
+	case strings.Contains(c.Marks, markFailed):
+		classes = append(classes, "failed")
+	case strings.Contains(c.Marks, markNoisy):
+		classes = append(classes, "noisy")
+	case strings.Contains(c.Marks, markSplit):
+		classes = append(classes, "split")
+	}
+	return strings.Join(classes, " ")
+}
+
+// htmlGroups sorts the charts under headings, in the order renderPlots
+// drew them, each with a sentence on how to read it.
+func htmlGroups(charts []plotFile) []htmlGroup {
+	var groups []htmlGroup
+	add := func(id, title, text string, c htmlChart) {
+		if n := len(groups); n > 0 && groups[n-1].ID == id {
+			groups[n-1].Charts = append(groups[n-1].Charts, c)
+			return
+		}
+		groups = append(groups, htmlGroup{ID: id, Title: title, Text: text, Charts: []htmlChart{c}})
+	}
+	for _, pf := range charts {
+		c := htmlChart{Name: pf.name, Caption: pf.title, SVG: template.HTML(htmlInlineSVG(pf.svg))}
+		switch {
+		case pf.name == "latency":
+			c.Caption = "Round trip against message size: solid p50, dashed p99."
+			add("latency", "Round-trip time", "", c)
+		case strings.HasPrefix(pf.name, "latency-distribution-"):
+			c.Caption = "" // the chart's title says it all
+			add("distribution", "Round-trip time distribution, one chart per message size",
+				"Each line is every round trip of one mechanism at one size, all rounds merged, sorted "+
+					"from fastest (0%) to slowest. Going right, each labelled step is ten times rarer: at "+
+					"99.9% only 1 round trip in 1000 took longer. A line that turns up early has a heavy tail.", c)
+		case pf.name == "throughput":
+			c.Caption = "Payload megabytes per second, one way, against message size."
+			add("stream", "Throughput", "", c)
+		case pf.name == "message-rate":
+			c.Caption = "Messages per second, one way, against message size."
+			add("stream", "Throughput", "", c)
+		default:
+			add(pf.name, pf.title, "", c)
+		}
+	}
+	return groups
+}
+
+func hasGroup(groups []htmlGroup, id string) bool {
+	for _, g := range groups {
+		if g.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPingPong(f *File) bool {
+	for i := range f.Results {
+		if f.Results[i].Workload == PingPong {
+			return true
+		}
+	}
+	return false
+}
+
+// htmlInlineSVG makes a chart's SVG file fit inside HTML: without the XML
+// declaration and the generator comment, which only a standalone file needs.
+func htmlInlineSVG(svg []byte) string {
+	s := string(svg)
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		s = s[i:]
+	}
+	return strings.TrimSpace(s)
+}
