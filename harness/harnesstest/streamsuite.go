@@ -47,6 +47,10 @@ func RunStreamSocketSuite(t *testing.T, tr harness.Transport) {
 	t.Run("NoAllocs", func(t *testing.T) { testNoAllocs(t, tr) })
 }
 
+// waitLimit bounds the waits for a call that Close must wake, so that a
+// transport that fails to wake it fails the test instead of hanging it.
+const waitLimit = 10 * time.Second
+
 // CellConfig is the Config of an in-process test cell: messages of size
 // bytes in the given io mode, and a timeout long enough for a loaded
 // machine.
@@ -118,7 +122,7 @@ func testMessages(t *testing.T, tr harness.Transport) {
 
 				done := make(chan error, 1)
 				go func() {
-					done <- func() error {
+					err := func() error {
 						f := harness.NewFrame(size)
 						for i := range n { // driver -> peer
 							if err := peer.Recv(f); err != nil {
@@ -148,35 +152,58 @@ func testMessages(t *testing.T, tr harness.Transport) {
 						}
 						return nil
 					}()
+					if err != nil {
+						// The driver would wait for a message that
+						// never comes: closing makes its call fail.
+						peer.Close()
+					}
+					done <- err
 				}()
+				// fatal ends the test with the driver's error and the
+				// peer's, which is often the cause. Closing the driver
+				// wakes a peer that waits for it; the ErrClosed that
+				// this gives the peer is no news.
+				fatal := func(format string, args ...any) {
+					t.Helper()
+					driver.Close()
+					select {
+					case err := <-done:
+						if err != nil && !errors.Is(err, harness.ErrClosed) {
+							t.Errorf("peer: %v", err)
+						}
+					case <-time.After(waitLimit):
+						t.Errorf("peer still running %v after the driver closed", waitLimit)
+					}
+					t.Fatalf(format, args...)
+				}
 
 				f := harness.NewFrame(size)
 				for i := range n {
 					fill(f, i)
 					if err := driver.Send(f); err != nil {
-						t.Fatalf("driver Send: %v", err)
+						fatal("driver Send: %v", err)
 					}
 				}
 				for i := range n {
 					clear(f)
 					if err := driver.Recv(f); err != nil {
-						t.Fatalf("driver Recv: %v", err)
+						fatal("driver Recv: %v", err)
 					}
 					if err := check(f, 100+i); err != nil {
-						t.Fatal(err)
+						fatal("%v", err)
 					}
 				}
 				for i := range n {
 					fill(f, 200+i)
 					if err := driver.Send(f); err != nil {
-						t.Fatalf("driver Send: %v", err)
+						fatal("driver Send: %v", err)
 					}
 					clear(f)
 					if err := driver.Recv(f); err != nil {
-						t.Fatalf("driver Recv: %v", err)
+						fatal("driver Recv: %v", err)
 					}
 					if err := check(f, 300+i); err != nil {
-						t.Fatal(err)
+						fatal("%v", err)
 					}
 				}
 				if err := <-done; err != nil {
@@ -233,8 +260,13 @@ func testCloseAcceptWaiting(t *testing.T, tr harness.Transport) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-errc; err == nil {
-		t.Fatal("Accept succeeded on a closed listener")
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("Accept succeeded on a closed listener")
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("Accept still waiting %v after the listener closed", waitLimit)
 	}
 }
 
@@ -282,8 +314,13 @@ func testCloseWakesConn(t *testing.T, tr harness.Transport) {
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if err := <-errc; !errors.Is(err, harness.ErrClosed) {
-				t.Errorf("Recv blocked when the listener closed: %v, want ErrClosed", err)
+			select {
+			case err := <-errc:
+				if !errors.Is(err, harness.ErrClosed) {
+					t.Errorf("Recv blocked when the listener closed: %v, want ErrClosed", err)
+				}
+			case <-time.After(waitLimit):
+				t.Fatalf("Recv still blocked %v after the listener closed", waitLimit)
 			}
 		})
 	}
