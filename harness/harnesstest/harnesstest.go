@@ -1,6 +1,7 @@
 // Package harnesstest is the conformance suite every mechanism runs: the
 // real workloads between two real processes, every payload byte verified,
-// and nothing left behind.
+// and nothing left behind (Run). Stream-socket transports also run an
+// in-process suite of their own contract (RunStreamSocketSuite).
 //
 // A mechanism's tests use it like this:
 //
