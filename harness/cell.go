@@ -38,6 +38,10 @@ type pair struct {
 // runCell measures one cell and returns its row; a cell that cannot run
 // returns a row with Error set. Everything the cell created is gone when it
 // returns: queues, socket files, peer processes.
+//
+// Every step that waits on a peer has a deadline of o.Timeout, and
+// cancelling ctx ends whichever step the cell is in at once: the guard kills
+// the peers and closes the channels, which wakes every wait.
 func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
 	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout}
@@ -45,33 +49,99 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 		desc := d.Describe(cfg)
 		res.Pieces, res.Note = desc.Pieces, desc.Note
 	}
-	pairs, err := o.startPairs(c, cfg)
+	g := &guard{}
+	defer context.AfterFunc(ctx, func() { g.stop(errInterrupted) })()
+	pairs, err := o.startPairs(c, cfg, g)
 	defer closePairs(pairs)
+	if err == nil {
+		err = o.measure(ctx, c, pairs, g)
+	}
+	if err == nil {
+		err = o.collect(c, pairs, &res)
+	}
 	if err != nil {
+		if why := g.reason(); why != nil {
+			err = why // the cause, rather than what it broke
+		}
 		res.Error = err.Error()
-		return res
-	}
-	if err := o.measure(ctx, c, pairs); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	if err := o.collect(c, pairs, &res); err != nil {
-		res.Error = err.Error()
-		return res
 	}
 	return res
 }
 
+var errInterrupted = errors.New("interrupted")
+
+// guard ends a cell from outside the goroutines that run it: it kills the
+// peers and closes the listeners, which wakes every wait of the cell (the
+// control pipe, Accept, a Send or Recv on the channel: a pipe or socket
+// whose other end is gone, a removed System V queue). Pairs are added as
+// soon as they exist, so an interrupt during start-up finds them too.
+type guard struct {
+	mu    sync.Mutex
+	pairs []*pair
+	why   error // why the cell was stopped, nil while it runs
+}
+
+// add puts a pair under the guard, and stops it at once if the cell has
+// been stopped already.
+func (g *guard) add(p *pair) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pairs = append(g.pairs, p)
+	if g.why != nil {
+		p.l.Close()
+	}
+}
+
+// setPeer records a pair's peer process, and kills it at once if the cell
+// has been stopped already.
+func (g *guard) setPeer(p *pair, peer *peerProc) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p.peer = peer
+	if g.why != nil {
+		peer.cmd.Process.Kill()
+	}
+}
+
+// stop ends the cell for the reason why, unless it was stopped already,
+// and returns the reason that counts: the first.
+func (g *guard) stop(why error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.why != nil {
+		return g.why
+	}
+	g.why = why
+	for _, p := range g.pairs {
+		if p.peer != nil {
+			p.peer.cmd.Process.Kill() // reaped by its own goroutine
+		}
+		p.l.Close()
+	}
+	return why
+}
+
+// reason is why the cell was stopped, or nil.
+func (g *guard) reason() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.why
+}
+
 // startPairs creates the channels and starts one peer per pair.
-func (o *Options) startPairs(c cell, cfg Config) ([]*pair, error) {
+func (o *Options) startPairs(c cell, cfg Config, g *guard) ([]*pair, error) {
 	var pairs []*pair
 	for i := 0; i < o.Pairs; i++ {
+		if why := g.reason(); why != nil {
+			return pairs, why
+		}
 		l, err := c.t.Listen(cfg)
 		if err != nil {
 			return pairs, err
 		}
 		p := &pair{l: l}
 		pairs = append(pairs, p)
+		g.add(p)
 		ep := l.Endpoint()
 		spec := peerSpec{
 			Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
@@ -81,11 +151,15 @@ func (o *Options) startPairs(c cell, cfg Config) ([]*pair, error) {
 		if len(o.CPUs) == 2 {
 			spec.CPU = o.CPUs[1]
 		}
-		p.peer, err = startPeer(spec, ep.Files, o.Timeout)
+		peer, err := startPeer(spec, ep.Files)
 		for _, f := range ep.Files {
 			f.Close() // the peer has its own copies
 		}
 		if err != nil {
+			return pairs, err
+		}
+		g.setPeer(p, peer)
+		if err := peer.awaitReady(o.Timeout); err != nil {
 			return pairs, err
 		}
 		conn, err := l.Accept(time.Now().Add(o.Timeout))
@@ -113,7 +187,7 @@ func closePairs(pairs []*pair) {
 // measure runs the workload on every pair at once, under a watchdog that
 // ends the cell when a peer dies, stops answering for o.Timeout, or the run
 // is interrupted.
-func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
+func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) error {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, p := range pairs {
@@ -125,7 +199,7 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
 	}
 	done := make(chan struct{})
 	watched := make(chan error, 1)
-	go func() { watched <- o.watch(ctx, pairs, done) }()
+	go func() { watched <- o.watch(ctx, pairs, g, done) }()
 	close(start)
 	wg.Wait()
 	close(done)
@@ -192,14 +266,7 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 
 // watch is the cell's watchdog. It returns why it ended the cell, or nil
 // when the cell ended by itself (done closed).
-func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}) error {
-	abort := func(err error) error {
-		for _, p := range pairs {
-			p.peer.cmd.Process.Kill()
-			p.l.Close() // wakes a driver blocked on a System V queue
-		}
-		return err
-	}
+func (o *Options) watch(ctx context.Context, pairs []*pair, g *guard, done <-chan struct{}) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var last int64 = -1
@@ -209,7 +276,7 @@ func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}
 		case <-done:
 			return nil
 		case <-ctx.Done():
-			return abort(errors.New("interrupted"))
+			return g.stop(errInterrupted)
 		case <-tick.C:
 		}
 		var sum int64
@@ -221,16 +288,30 @@ func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}
 			}
 			select {
 			case <-p.peer.exited:
-				return abort(p.peer.deathError())
+				return g.stop(p.peer.deathError())
 			default:
 			}
 		}
 		if sum != last {
 			last, lastChange = sum, time.Now()
 		} else if time.Since(lastChange) > o.Timeout {
-			return abort(fmt.Errorf("the peer stopped answering for %v (-timeout)", o.Timeout))
+			return g.stop(o.stallError(pairs))
 		}
 	}
+}
+
+// stallError says that the cell made no progress for o.Timeout, with what
+// the peers that had not finished wrote on stderr, which may say why.
+func (o *Options) stallError(pairs []*pair) error {
+	var said string
+	for _, p := range pairs {
+		if !p.finished.Load() {
+			if said = p.peer.stderrSuffix(); said != "" {
+				break
+			}
+		}
+	}
+	return fmt.Errorf("the peer stopped answering for %v (-timeout)%s", o.Timeout, said)
 }
 
 // collect reads every peer's final report, checks that it exited cleanly,
@@ -239,7 +320,7 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	rtt, oneWay := NewRecorder(), NewRecorder()
 	var maxElapsed int64
 	for _, p := range pairs {
-		rep, err := p.peer.report(o.Timeout)
+		rep, err := p.peer.report("send its final report", o.Timeout)
 		if err != nil {
 			return err
 		}
@@ -247,7 +328,7 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 			return fmt.Errorf("the peer sent %+v instead of its final report", rep)
 		}
 		if !p.peer.wait(o.Timeout) {
-			return fmt.Errorf("the peer did not exit after the cell")
+			return fmt.Errorf("the peer did not exit within %v (-timeout) after its final report", o.Timeout)
 		}
 		if p.peer.waitErr != nil {
 			return p.peer.deathError()
