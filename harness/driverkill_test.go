@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +55,9 @@ func runDriver() int {
 
 // TestDriverKilled kills a driver with SIGKILL in the middle of a cell, so
 // that it cannot clean up anything: the peer must end by itself (end of
-// file on its control pipe, or its parent-death signal).
+// file on its control pipe, or its parent-death signal), and harness.Clean
+// must then remove the System V queues or the socket directory that the
+// driver left, and nothing else.
 func TestDriverKilled(t *testing.T) {
 	for _, mech := range []string{"msgqueue", "unixsocket", "pipe"} {
 		t.Run(mech, func(t *testing.T) {
@@ -97,6 +102,46 @@ func TestDriverKilled(t *testing.T) {
 				t.Errorf("the peer ended with status %#x, want exit status 3 or SIGKILL", status)
 			}
 
+			// What the driver left: queues recorded in its object
+			// directory, or its socket directory.
+			leftDirs, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("%s%d-*", harness.TempDirPrefix, driver.Process.Pid)))
+			leftQueues, _ := harness.TrackedQueues(driver.Process.Pid)
+			switch mech {
+			case "msgqueue":
+				if len(leftQueues) != 2 {
+					t.Fatalf("a killed msgqueue driver left %d recorded queues, want 2", len(leftQueues))
+				}
+			case "unixsocket":
+				if len(leftDirs) != 1 {
+					t.Fatalf("a killed unixsocket driver left %v, want its socket directory", leftDirs)
+				}
+			}
+			removed, err := harness.Clean()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("Clean: %q", removed)
+			var want []string
+			for _, q := range leftQueues {
+				want = append(want, fmt.Sprintf("removed System V message queue %d (left by ipcbench process %d)", q.ID, driver.Process.Pid))
+			}
+			for _, d := range leftDirs {
+				want = append(want, fmt.Sprintf("removed %s (left by ipcbench process %d)", d, driver.Process.Pid))
+			}
+			slices.Sort(want)
+			slices.Sort(removed)
+			if !slices.Equal(removed, want) {
+				t.Errorf("Clean removed %q, want %q", removed, want)
+			}
+			for _, q := range leftQueues {
+				if queueExists(t, q.ID) {
+					t.Errorf("queue %d is still there after Clean", q.ID)
+					removeQueue(q.ID)
+				}
+			}
+			if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+				t.Errorf("left in the temporary directory after Clean: %v", entries)
+			}
 		})
 	}
 }
@@ -117,4 +162,9 @@ func reap(pid int, d time.Duration) (ws unix.WaitStatus, exited bool, err error)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func queueExists(t *testing.T, id int) bool {
+	t.Helper()
+	return slices.Contains(harnesstest.Queues(t), strconv.Itoa(id))
 }

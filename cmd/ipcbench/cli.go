@@ -26,6 +26,7 @@ workload between two real processes.
 
 Usage:
   ipcbench run     [flags]      measure, print a table, write results
+  ipcbench clean                remove queues and files a killed run left
   ipcbench version              print the version
   ipcbench help                 print this help
 
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "run":
 		return runCmd(rest, stdout, stderr)
+	case "clean":
+		return cleanCmd(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
 		return exitOK
