@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ipcbench/results"
@@ -64,8 +65,32 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 			err = why // the cause, rather than what it broke
 		}
 		res.Error = err.Error()
+		awaitSharedInterrupt(ctx, pairs)
 	}
 	return res
+}
+
+// awaitSharedInterrupt gives the driver's own signal handling a moment
+// when a peer died of a signal that stops a terminal's job. Peers run in
+// their own process group, but a peer forked an instant before Ctrl-C is
+// still in the driver's until it calls setpgid, and dies with the driver's
+// SIGINT. The driver got the same signal: once its handler has cancelled
+// ctx, Run drops the cell as interrupted instead of keeping a row that
+// blames the peer. A peer sent the signal alone costs its cell a second.
+func awaitSharedInterrupt(ctx context.Context, pairs []*pair) {
+	for _, p := range pairs {
+		if p.peer == nil || !p.peer.hasExited() {
+			continue
+		}
+		switch p.peer.killedBy() {
+		case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			return
+		}
+	}
 }
 
 var errInterrupted = errors.New("interrupted")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ const count = 200
 
 var (
 	mechs   = []harness.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
-	faults  = []harnesstest.Fault{harnesstest.Exit, harnesstest.Quit, harnesstest.Kill, harnesstest.Panic, harnesstest.Hang, harnesstest.Mark}
+	faults  = []harnesstest.Fault{harnesstest.Exit, harnesstest.Quit, harnesstest.Kill, harnesstest.Panic, harnesstest.Hang, harnesstest.Mark, harnesstest.Interrupt}
 	midCell = 51 // a pingpong peer's 51st call is a receive in the middle of the cell
 	// stages are when a fault fires, in calls the peer has made on its Conn.
 	stages = []struct {
@@ -105,7 +107,7 @@ func TestPeerFaults(t *testing.T) {
 				continue // the stages are the harness's, the same for every mechanism
 			}
 			for _, f := range faults {
-				if f == harnesstest.Mark {
+				if f == harnesstest.Mark || f == harnesstest.Interrupt {
 					continue
 				}
 				name := fmt.Sprintf("%s/%s/%s", mech.Name(), stage.name, f)
@@ -253,6 +255,43 @@ func TestInterruptKeepsFinishedCells(t *testing.T) {
 		t.Fatalf("got %d rows, want the 1 cell that finished before the interrupt", len(f.Results))
 	}
 	harnesstest.CheckRow(t, f.Results[0], count)
+	before.CheckNothingLeft(t)
+}
+
+// TestInterruptThatAlsoKillsThePeer: Ctrl-C reaches a peer too when it
+// comes between the peer's fork and its setpgid. The peer dies of SIGINT
+// before the driver's own handler has cancelled the run (here the test
+// sends the driver its copy once the peer is dead); the cell must count as
+// interrupted, not as a failed row blaming the peer.
+func TestInterruptThatAlsoKillsThePeer(t *testing.T) {
+	marks := t.TempDir()
+	t.Setenv(harnesstest.MarkDirEnv, marks)
+	before := harnesstest.Snapshot(t)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	o := options(faulty(pipe.New(), harnesstest.Interrupt, midCell))
+	o.Workloads = []string{results.PingPong}
+	ran, signalled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(signalled)
+		for len(harnesstest.Marks(marks)) == 0 {
+			select {
+			case <-ran:
+				return // never signal this process once nothing catches it
+			case <-time.After(time.Millisecond):
+			}
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGINT)
+	}()
+	f, err := harness.Run(ctx, o)
+	close(ran)
+	<-signalled
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Meta.Incomplete || len(f.Results) != 0 {
+		t.Errorf("incomplete %v, rows %+v: want an interrupted run with no row", f.Meta.Incomplete, f.Results)
+	}
 	before.CheckNothingLeft(t)
 }
 

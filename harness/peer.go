@@ -265,15 +265,25 @@ func (p *peerProc) deathError() error {
 	if p.waitErr != nil {
 		status = p.waitErr.Error()
 		var ee *exec.ExitError
-		if errors.As(p.waitErr, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				status = "was killed by " + unix.SignalName(ws.Signal())
-			} else {
-				status = fmt.Sprintf("exited with status %d", ee.ExitCode())
-			}
+		if sig := p.killedBy(); sig != 0 {
+			status = "was killed by " + unix.SignalName(sig)
+		} else if errors.As(p.waitErr, &ee) {
+			status = fmt.Sprintf("exited with status %d", ee.ExitCode())
 		}
 	}
 	return fmt.Errorf("the peer process %s%s", status, p.stderrSuffix())
+}
+
+// killedBy is the signal that killed the peer, or 0. Call it only once
+// the peer has exited.
+func (p *peerProc) killedBy() syscall.Signal {
+	var ee *exec.ExitError
+	if errors.As(p.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return ws.Signal()
+		}
+	}
+	return 0
 }
 
 // stderrSuffix is ": " and a summary of what the peer wrote on stderr, or
@@ -292,6 +302,16 @@ func (p *peerProc) wait(d time.Duration) bool {
 	case <-p.exited:
 		return true
 	case <-time.After(d):
+		return false
+	}
+}
+
+// hasExited reports whether the peer has exited and been reaped.
+func (p *peerProc) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
 		return false
 	}
 }

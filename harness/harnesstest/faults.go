@@ -31,6 +31,10 @@ const (
 	// Hang stops answering but stays alive: only the driver's -timeout
 	// notices.
 	Hang Fault = "hang"
+	// Interrupt is death by SIGINT: what Ctrl-C does to a peer caught in
+	// the driver's process group (between fork and setpgid), an instant
+	// before the driver's own copy of the signal is handled.
+	Interrupt Fault = "interrupt"
 	// Mark does not fail. It only marks that the peer got there (see
 	// MarkDirEnv), so that a test can act on a cell in a known state.
 	Mark Fault = "mark"
@@ -134,6 +138,9 @@ func (t *faulty) fire(calls int) {
 	case Panic:
 		panic(fmt.Sprintf("injected fault after %d calls", calls))
 	case Hang:
+		hang()
+	case Interrupt:
+		unix.Kill(os.Getpid(), unix.SIGINT)
 		hang()
 	}
 }
