@@ -153,47 +153,63 @@ func (g *guard) reason() error {
 	return g.why
 }
 
-// startPairs creates the channels and starts one peer per pair.
+// startPairs creates the channels and starts one peer per pair. An error
+// says which pair failed when there are several, and which limit to raise
+// when one was in the way (see explainLimit).
 func (o *Options) startPairs(c cell, cfg Config, g *guard) ([]*pair, error) {
 	var pairs []*pair
 	for i := 0; i < o.Pairs; i++ {
 		if why := g.reason(); why != nil {
 			return pairs, why
 		}
-		l, err := c.t.Listen(cfg)
-		if err != nil {
+		if _, err := o.startPair(c, cfg, g, &pairs); err != nil {
+			err = explainLimit(err)
+			if o.Pairs > 1 {
+				err = fmt.Errorf("pair %d of %d: %w", i+1, o.Pairs, err)
+			}
 			return pairs, err
 		}
-		p := &pair{l: l}
-		pairs = append(pairs, p)
-		g.add(p)
-		ep := l.Endpoint()
-		spec := peerSpec{
-			Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
-			TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
-			CPU: -1, Verify: o.Verify,
-		}
-		if len(o.CPUs) == 2 {
-			spec.CPU = o.CPUs[1]
-		}
-		peer, err := startPeer(spec, ep.Files)
-		for _, f := range ep.Files {
-			f.Close() // the peer has its own copies
-		}
-		if err != nil {
-			return pairs, err
-		}
-		g.setPeer(p, peer)
-		if err := peer.awaitReady(o.Timeout); err != nil {
-			return pairs, err
-		}
-		conn, err := l.Accept(time.Now().Add(o.Timeout))
-		if err != nil {
-			return pairs, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
-		}
-		p.d = newDriver(conn, c.size, o.Verify)
 	}
 	return pairs, nil
+}
+
+// startPair creates one pair's channel, starts its peer and connects,
+// adding the pair to pairs (and the guard) as soon as it exists, so that
+// whatever it created is closed even when a later step fails.
+func (o *Options) startPair(c cell, cfg Config, g *guard, pairs *[]*pair) (*pair, error) {
+	l, err := c.t.Listen(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{l: l}
+	*pairs = append(*pairs, p)
+	g.add(p)
+	ep := l.Endpoint()
+	spec := peerSpec{
+		Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
+		TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
+		CPU: -1, Verify: o.Verify,
+	}
+	if len(o.CPUs) == 2 {
+		spec.CPU = o.CPUs[1]
+	}
+	peer, err := startPeer(spec, ep.Files)
+	for _, f := range ep.Files {
+		f.Close() // the peer has its own copies
+	}
+	if err != nil {
+		return p, err
+	}
+	g.setPeer(p, peer)
+	if err := peer.awaitReady(o.Timeout); err != nil {
+		return p, err
+	}
+	conn, err := l.Accept(time.Now().Add(o.Timeout))
+	if err != nil {
+		return p, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
+	}
+	p.d = newDriver(conn, c.size, o.Verify)
+	return p, nil
 }
 
 // closePairs removes everything the pairs created and reaps their peers.

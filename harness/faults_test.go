@@ -347,3 +347,43 @@ func TestPairs(t *testing.T) {
 		})
 	}
 }
+
+// TestTooFewDescriptorsForPairs lowers this process's open-file limit so
+// that -pairs 8 cannot get its descriptors: the cell is a row that says
+// which pair failed and which limit to raise, and whatever the pairs
+// before it had is closed.
+func TestTooFewDescriptorsForPairs(t *testing.T) {
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	open, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := harnesstest.Snapshot(t)
+	o := options(pipe.New())
+	o.Workloads = []string{results.PingPong}
+	o.Pairs = 8
+	low := old
+	low.Cur = uint64(len(open) + 30) // enough for a few pairs, not for 8
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	f, err := harness.Run(context.Background(), o)
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("too many open files (the limit on open files, ulimit -n, is %d: raise it or use fewer -pairs)", low.Cur)
+	for _, r := range f.Results {
+		t.Logf("%s: %s", r.Mechanism, r.Error)
+	}
+	if len(f.Results) != 1 || !strings.HasPrefix(f.Results[0].Error, "pair ") || !strings.HasSuffix(f.Results[0].Error, want) {
+		t.Errorf("rows %+v: want one whose error names the pair and ends %q", f.Results, want)
+	}
+	before.CheckNothingLeft(t)
+	if after, _ := os.ReadDir("/proc/self/fd"); len(after) != len(open) {
+		t.Errorf("%d descriptors open before the run, %d after: the failed cell leaked some", len(open), len(after))
+	}
+}

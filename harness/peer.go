@@ -121,7 +121,7 @@ func runPeer(specJSON string, transports []Transport) int {
 	}
 	conn, err := t.Dial(ep, cfg)
 	if err != nil {
-		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, err))
+		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, explainLimit(err)))
 	}
 	defer conn.Close()
 	p := newPeer(conn, spec.Size, isEcho(spec.Workload), spec.Verify)
