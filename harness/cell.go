@@ -321,21 +321,32 @@ func (o *Options) watch(ctx context.Context, pairs []*pair, g *guard, done <-cha
 		case <-tick.C:
 		}
 		var sum int64
+		var quit *pair
 		for _, p := range pairs {
 			sum += p.d.progress.Load()
 			if p.finished.Load() {
 				sum++ // a finished pair counts as progress; its peer may exit
 				continue
 			}
-			select {
-			case <-p.peer.exited:
-				return g.stop(p.peer.deathError())
-			default:
+			if p.peer.hasExited() {
+				if p.peer.waitErr != nil {
+					return g.stop(p.peer.deathError())
+				}
+				// A clean exit is what a peer does once it has
+				// acknowledged the end of the cell, which its driver
+				// may not have read yet (with many pairs on few CPUs,
+				// for a while). The driver finishes, fails on the
+				// closed channel, or stalls; only then is the exit
+				// the explanation.
+				quit = p
 			}
 		}
 		if sum != last {
 			last, lastChange = sum, time.Now()
 		} else if time.Since(lastChange) > o.Timeout {
+			if quit != nil {
+				return g.stop(quit.peer.deathError())
+			}
 			return g.stop(o.stallError(pairs))
 		}
 	}

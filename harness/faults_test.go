@@ -30,7 +30,7 @@ const count = 200
 
 var (
 	mechs   = []harness.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
-	faults  = []harnesstest.Fault{harnesstest.Exit, harnesstest.Quit, harnesstest.Kill, harnesstest.Panic, harnesstest.Hang, harnesstest.Mark, harnesstest.Interrupt}
+	faults  = []harnesstest.Fault{harnesstest.Exit, harnesstest.Quit, harnesstest.Kill, harnesstest.Panic, harnesstest.Hang, harnesstest.Mark, harnesstest.Interrupt, harnesstest.LateDriver}
 	midCell = 51 // a pingpong peer's 51st call is a receive in the middle of the cell
 	// stages are when a fault fires, in calls the peer has made on its Conn.
 	stages = []struct {
@@ -52,6 +52,7 @@ func faulty(mech harness.Transport, f harnesstest.Fault, after int) harness.Tran
 func allTransports() []harness.Transport {
 	ts := slices.Clone(mechs)
 	for _, m := range mechs {
+		ts = append(ts, faulty(m, harnesstest.LateDriver, count+1))
 		for _, f := range faults {
 			for _, s := range stages {
 				ts = append(ts, faulty(m, f, s.after))
@@ -107,7 +108,7 @@ func TestPeerFaults(t *testing.T) {
 				continue // the stages are the harness's, the same for every mechanism
 			}
 			for _, f := range faults {
-				if f == harnesstest.Mark || f == harnesstest.Interrupt {
+				if f == harnesstest.Mark || f == harnesstest.Interrupt || f == harnesstest.LateDriver {
 					continue
 				}
 				name := fmt.Sprintf("%s/%s/%s", mech.Name(), stage.name, f)
@@ -293,6 +294,32 @@ func TestInterruptThatAlsoKillsThePeer(t *testing.T) {
 		t.Errorf("incomplete %v, rows %+v: want an interrupted run with no row", f.Meta.Incomplete, f.Results)
 	}
 	before.CheckNothingLeft(t)
+}
+
+// TestPeerDoneBeforeItsDriver: a peer that has acknowledged the end of
+// the cell sends its report and exits at once; its driver may read the
+// acknowledgement much later, when its goroutine gets a CPU, while other
+// pairs are still busy (-pairs 128 on this 2-CPU machine failed cells
+// this way: the watchdog took the clean exit for a death and stopped the
+// pairs still running). That clean exit is not a failure.
+func TestPeerDoneBeforeItsDriver(t *testing.T) {
+	for _, mech := range mechs {
+		t.Run(mech.Name(), func(t *testing.T) {
+			before := harnesstest.Snapshot(t)
+			o := options(faulty(mech, harnesstest.LateDriver, count+1)) // pingpong: the end's ack is receive 201
+			o.Workloads = []string{results.PingPong}
+			o.Pairs = 2
+			o.Timeout = 10 * time.Second // the second pair sleeps a second
+			f, err := harness.Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range f.Results {
+				harnesstest.CheckRow(t, r, 2*count)
+			}
+			before.CheckNothingLeft(t)
+		})
+	}
 }
 
 // cancelOnWrite is a progress writer that interrupts the run at the first

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,15 @@ const (
 	// the driver's process group (between fork and setpgid), an instant
 	// before the driver's own copy of the signal is handled.
 	Interrupt Fault = "interrupt"
+	// LateDriver is a fault of the driver's side, not the peer's, for a
+	// cell of two pairs: it makes the drivers late, as driver goroutines
+	// are that wait for a CPU while many pairs share few. The first pair's
+	// driver sleeps half a second after its after-th receive; with after
+	// the cell's last (the end's acknowledgement), its peer has exited
+	// cleanly long before the driver knows the cell is over. The second
+	// pair's driver sleeps a second after its 10th receive, so that it is
+	// still in the middle of the cell meanwhile.
+	LateDriver Fault = "latedriver"
 	// Mark does not fail. It only marks that the peer got there (see
 	// MarkDirEnv), so that a test can act on a cell in a known state.
 	Mark Fault = "mark"
@@ -68,8 +78,9 @@ func PingPongCalls(count int) int { return 2*count + 2 }
 
 type faulty struct {
 	harness.Transport
-	fault Fault
-	after int
+	fault   Fault
+	after   int
+	listens atomic.Int64 // LateDriver: which pair a Listen is for
 }
 
 func (t *faulty) Name() string {
@@ -84,7 +95,51 @@ func (t *faulty) Describe(cfg harness.Config) harness.Description {
 	return harness.Description{}
 }
 
+func (t *faulty) Listen(cfg harness.Config) (harness.Listener, error) {
+	l, err := t.Transport.Listen(cfg)
+	if err != nil || t.fault != LateDriver {
+		return l, err
+	}
+	late := &lateConn{after: t.after, sleep: 500 * time.Millisecond}
+	if t.listens.Add(1)%2 == 0 {
+		late.after, late.sleep = 10, time.Second
+	}
+	return &lateListener{Listener: l, late: late}, nil
+}
+
+type lateListener struct {
+	harness.Listener
+	late *lateConn
+}
+
+func (l *lateListener) Accept(deadline time.Time) (harness.Conn, error) {
+	c, err := l.Listener.Accept(deadline)
+	if err != nil {
+		return nil, err
+	}
+	l.late.Conn = c
+	return l.late, nil
+}
+
+// lateConn is the driver's Conn of a LateDriver.
+type lateConn struct {
+	harness.Conn
+	after, n int
+	sleep    time.Duration
+}
+
+func (c *lateConn) Recv(frame []byte) error {
+	err := c.Conn.Recv(frame)
+	if c.n++; c.n == c.after {
+		time.Sleep(c.sleep)
+	}
+	return err
+}
+
 func (t *faulty) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+	if t.fault == LateDriver {
+		return t.Transport.Dial(ep, cfg)
+	}
 	if t.after == 0 {
 		t.fire(0)
 	}
