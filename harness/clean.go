@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -61,7 +62,20 @@ func Clean() (removed []string, err error) {
 		}
 		removed = append(removed, fmt.Sprintf("removed %s (left by ipcbench process %d)", dir, pid))
 	}
-	return removed, errors.Join(errs...)
+	return removed, joinErrors(errs)
+}
+
+// joinErrors makes one line of several errors (errors.Join would make one
+// per line): ipcbench reports an error as one sentence.
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // cleanQueues removes the queues recorded in one dead process's object
@@ -90,7 +104,7 @@ func cleanQueues(dir string, pid int, queues []QueueInfo) (removed []string, err
 		}
 		removed = append(removed, fmt.Sprintf("removed System V message queue %d (left by ipcbench process %d)", rec.ID, pid))
 	}
-	return removed, errors.Join(errs...)
+	return removed, joinErrors(errs)
 }
 
 // removeQueue is msgctl(id, IPC_RMID). The msgqueue package has the
