@@ -396,3 +396,36 @@ func TestCPUNotAllowed(t *testing.T) {
 		t.Errorf("got %v and %q, want exit status 2 and %q", err, stderr.String(), want)
 	}
 }
+
+// secondSIGINTEnv makes this test binary, from TestMain, a process that
+// takes two interrupts (see TestSecondInterruptIsImmediate).
+const secondSIGINTEnv = "IPCBENCH_TEST_SECOND_SIGINT"
+
+// takeTwoInterrupts sends this process SIGINT twice, the second after the
+// run's context saw the first. It should not return.
+func takeTwoInterrupts() int {
+	ctx, stop := interruptContext()
+	defer stop()
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	<-ctx.Done()
+	if code := interruptedStatus(ctx); code != 130 {
+		fmt.Fprintf(os.Stderr, "status %d after SIGINT, want 130\n", code)
+		return 1
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	time.Sleep(10 * time.Second)
+	return 0 // the second signal did not end the process
+}
+
+// TestSecondInterruptIsImmediate: after the first SIGINT, which starts an
+// orderly stop, the signal's default action is back, so that a user who
+// will not wait can end ipcbench with a second Ctrl-C.
+func TestSecondInterruptIsImmediate(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), secondSIGINTEnv+"=1")
+	out, _ := cmd.CombinedOutput()
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
+		t.Fatalf("the child ended with %v, want killed by the second SIGINT; output: %s", cmd.ProcessState, out)
+	}
+}

@@ -23,6 +23,9 @@ var binary string
 
 func TestMain(m *testing.M) {
 	harness.MaybeRunPeer(append(slices.Clone(mechanisms), testFaults...))
+	if os.Getenv(secondSIGINTEnv) == "1" {
+		os.Exit(takeTwoInterrupts())
+	}
 	dir, err := os.MkdirTemp("", "ipcbench-e2e-bin")
 	if err != nil {
 		panic(err)
