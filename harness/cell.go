@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"ipcbench/results"
@@ -38,6 +39,10 @@ type pair struct {
 // runCell measures one cell and returns its row; a cell that cannot run
 // returns a row with Error set. Everything the cell created is gone when it
 // returns: queues, socket files, peer processes.
+//
+// Every step that waits on a peer has a deadline of o.Timeout, and
+// cancelling ctx ends whichever step the cell is in at once: the guard kills
+// the peers and closes the channels, which wakes every wait.
 func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
 	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
@@ -45,65 +50,183 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 		desc := d.Describe(cfg)
 		res.Pieces, res.Note = desc.Pieces, desc.Note
 	}
-	pairs, err := o.startPairs(c, cfg)
+	g := &guard{}
+	defer context.AfterFunc(ctx, func() { g.stop(errInterrupted) })()
+	pairs, err := o.startPairs(c, cfg, g)
 	defer closePairs(pairs)
+	if err == nil {
+		err = o.measure(ctx, c, pairs, g)
+	}
+	if err == nil {
+		err = o.collect(c, pairs, &res)
+	}
 	if err != nil {
+		if why := g.reason(); why != nil {
+			err = why // the cause, rather than what it broke
+		}
 		res.Error = err.Error()
-		return res
-	}
-	if err := o.measure(ctx, c, pairs); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	if err := o.collect(c, pairs, &res); err != nil {
-		res.Error = err.Error()
-		return res
+		awaitSharedInterrupt(ctx, pairs)
 	}
 	return res
 }
 
-// startPairs creates the channels and starts one peer per pair.
-func (o *Options) startPairs(c cell, cfg Config) ([]*pair, error) {
-	var pairs []*pair
-	for i := 0; i < o.Pairs; i++ {
-		if o.Remote != "" {
-			h := hello{Version: ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
-			s, _, err := dialRemote(o.Remote, h, o.IO, o.Timeout)
-			if err != nil {
-				return pairs, err
-			}
-			pairs = append(pairs, &pair{l: s, d: newDriver(s.conn, c.size, o.Verify)})
+// awaitSharedInterrupt gives the driver's own signal handling a moment
+// when a peer died of a signal that stops a terminal's job. Peers run in
+// their own process group, but a peer forked an instant before Ctrl-C is
+// still in the driver's until it calls setpgid, and dies with the driver's
+// SIGINT. The driver got the same signal: once its handler has cancelled
+// ctx, Run drops the cell as interrupted instead of keeping a row that
+// blames the peer. A peer sent the signal alone costs its cell a second.
+func awaitSharedInterrupt(ctx context.Context, pairs []*pair) {
+	for _, p := range pairs {
+		if p.peer == nil || !p.peer.hasExited() {
 			continue
 		}
-		l, err := c.t.Listen(cfg)
-		if err != nil {
+		switch p.peer.killedBy() {
+		case syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT:
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			return
+		}
+	}
+}
+
+var errInterrupted = errors.New("interrupted")
+
+// guard ends a cell from outside the goroutines that run it: it kills the
+// peers and closes the listeners, which wakes every wait of the cell (the
+// control pipe, Accept, a Send or Recv on the channel: a pipe or socket
+// whose other end is gone, a removed System V queue). Pairs are added as
+// soon as they exist, so an interrupt during start-up finds them too.
+type guard struct {
+	mu    sync.Mutex
+	pairs []*pair
+	why   error // why the cell was stopped, nil while it runs
+}
+
+// add puts a pair under the guard, and stops it at once if the cell has
+// been stopped already.
+func (g *guard) add(p *pair) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pairs = append(g.pairs, p)
+	if g.why != nil {
+		p.l.Close()
+	}
+}
+
+// setPeer records a pair's peer process, and kills it at once if the cell
+// has been stopped already.
+func (g *guard) setPeer(p *pair, peer *peerProc) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p.peer = peer
+	if g.why != nil {
+		peer.cmd.Process.Kill()
+	}
+}
+
+// stop ends the cell for the reason why, unless it was stopped already,
+// and returns the reason that counts: the first.
+func (g *guard) stop(why error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.why != nil {
+		return g.why
+	}
+	g.why = why
+	for _, p := range g.pairs {
+		if p.peer != nil {
+			p.peer.cmd.Process.Kill() // reaped by its own goroutine
+		}
+		p.l.Close()
+	}
+	return why
+}
+
+// reason is why the cell was stopped, or nil.
+func (g *guard) reason() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.why
+}
+
+// startPairs creates the channels and starts one peer per pair. An error
+// says which pair failed when there are several, and which limit to raise
+// when one was in the way (see explainLimit).
+func (o *Options) startPairs(c cell, cfg Config, g *guard) ([]*pair, error) {
+	var pairs []*pair
+	for i := 0; i < o.Pairs; i++ {
+		if why := g.reason(); why != nil {
+			return pairs, why
+		}
+		if _, err := o.startPair(c, cfg, g, &pairs); err != nil {
+			err = explainLimit(err)
+			if o.Pairs > 1 {
+				err = fmt.Errorf("pair %d of %d: %w", i+1, o.Pairs, err)
+			}
 			return pairs, err
 		}
-		p := &pair{l: l}
-		pairs = append(pairs, p)
-		ep := l.Endpoint()
-		spec := peerSpec{
-			Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
-			TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
-			CPU: -1, Verify: o.Verify,
-		}
-		if len(o.CPUs) == 2 {
-			spec.CPU = o.CPUs[1]
-		}
-		p.peer, err = startPeer(spec, ep.Files, o.Timeout)
-		for _, f := range ep.Files {
-			f.Close() // the peer has its own copies
-		}
-		if err != nil {
-			return pairs, err
-		}
-		conn, err := l.Accept(time.Now().Add(o.Timeout))
-		if err != nil {
-			return pairs, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
-		}
-		p.d = newDriver(conn, c.size, o.Verify)
 	}
 	return pairs, nil
+}
+
+// startPair creates one pair's channel, starts its peer and connects,
+// adding the pair to pairs (and the guard) as soon as it exists, so that
+// whatever it created is closed even when a later step fails.
+func (o *Options) startPair(c cell, cfg Config, g *guard, pairs *[]*pair) (*pair, error) {
+	if o.Remote != "" {
+		return o.startRemotePair(c, g, pairs)
+	}
+	l, err := c.t.Listen(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{l: l}
+	*pairs = append(*pairs, p)
+	g.add(p)
+	ep := l.Endpoint()
+	spec := peerSpec{
+		Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
+		TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
+		CPU: -1, Verify: o.Verify,
+	}
+	if len(o.CPUs) == 2 {
+		spec.CPU = o.CPUs[1]
+	}
+	peer, err := startPeer(spec, ep.Files)
+	for _, f := range ep.Files {
+		f.Close() // the peer has its own copies
+	}
+	if err != nil {
+		return p, err
+	}
+	g.setPeer(p, peer)
+	if err := peer.awaitReady(o.Timeout); err != nil {
+		return p, err
+	}
+	conn, err := l.Accept(time.Now().Add(o.Timeout))
+	if err != nil {
+		return p, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
+	}
+	p.d = newDriver(conn, c.size, o.Verify)
+	return p, nil
+}
+
+// startRemotePair opens a session with the `ipcbench serve` at o.Remote,
+// which stands where a local pair has a Listener and a peer process.
+func (o *Options) startRemotePair(c cell, g *guard, pairs *[]*pair) (*pair, error) {
+	h := hello{Version: ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
+	s, _, err := dialRemote(o.Remote, h, o.IO, o.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{l: s, d: newDriver(s.conn, c.size, o.Verify)}
+	*pairs = append(*pairs, p)
+	g.add(p)
+	return p, nil
 }
 
 // closePairs removes everything the pairs created and reaps their peers.
@@ -122,7 +245,7 @@ func closePairs(pairs []*pair) {
 // measure runs the workload on every pair at once, under a watchdog that
 // ends the cell when a peer dies, stops answering for o.Timeout, or the run
 // is interrupted.
-func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
+func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) error {
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, p := range pairs {
@@ -134,7 +257,7 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
 	}
 	done := make(chan struct{})
 	watched := make(chan error, 1)
-	go func() { watched <- o.watch(ctx, pairs, done) }()
+	go func() { watched <- o.watch(ctx, pairs, g, done) }()
 	close(start)
 	wg.Wait()
 	close(done)
@@ -146,11 +269,11 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair) error {
 		if reason != nil {
 			return reason
 		}
+		if p.peer == nil {
+			return fmt.Errorf("the server at %s ended the session (its log says why): %w", o.Remote, p.err)
+		}
 		// A peer that died explains a broken channel better than the
 		// channel's own error does.
-		if p.peer == nil {
-			return fmt.Errorf("the server at %s closed the session (its log says why): %w", o.Remote, p.err)
-		}
 		if p.peer.wait(time.Second) {
 			return p.peer.deathError()
 		}
@@ -204,16 +327,7 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 
 // watch is the cell's watchdog. It returns why it ended the cell, or nil
 // when the cell ended by itself (done closed).
-func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}) error {
-	abort := func(err error) error {
-		for _, p := range pairs {
-			if p.peer != nil {
-				p.peer.cmd.Process.Kill()
-			}
-			p.l.Close() // wakes a driver blocked on a System V queue or a remote session
-		}
-		return err
-	}
+func (o *Options) watch(ctx context.Context, pairs []*pair, g *guard, done <-chan struct{}) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var last int64 = -1
@@ -223,10 +337,11 @@ func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}
 		case <-done:
 			return nil
 		case <-ctx.Done():
-			return abort(errors.New("interrupted"))
+			return g.stop(errInterrupted)
 		case <-tick.C:
 		}
 		var sum int64
+		var quit *pair
 		for _, p := range pairs {
 			sum += p.d.progress.Load()
 			if p.finished.Load() {
@@ -236,18 +351,42 @@ func (o *Options) watch(ctx context.Context, pairs []*pair, done <-chan struct{}
 			if p.peer == nil {
 				continue // a remote session: a dead server shows as a broken connection
 			}
-			select {
-			case <-p.peer.exited:
-				return abort(p.peer.deathError())
-			default:
+			if p.peer.hasExited() {
+				if p.peer.waitErr != nil {
+					return g.stop(p.peer.deathError())
+				}
+				// A clean exit is what a peer does once it has
+				// acknowledged the end of the cell, which its driver
+				// may not have read yet (with many pairs on few CPUs,
+				// for a while). The driver finishes, fails on the
+				// closed channel, or stalls; only then is the exit
+				// the explanation.
+				quit = p
 			}
 		}
 		if sum != last {
 			last, lastChange = sum, time.Now()
 		} else if time.Since(lastChange) > o.Timeout {
-			return abort(fmt.Errorf("the peer stopped answering for %v (-timeout)", o.Timeout))
+			if quit != nil {
+				return g.stop(quit.peer.deathError())
+			}
+			return g.stop(o.stallError(pairs))
 		}
 	}
+}
+
+// stallError says that the cell made no progress for o.Timeout, with what
+// the peers that had not finished wrote on stderr, which may say why.
+func (o *Options) stallError(pairs []*pair) error {
+	var said string
+	for _, p := range pairs {
+		if !p.finished.Load() && p.peer != nil {
+			if said = p.peer.stderrSuffix(); said != "" {
+				break
+			}
+		}
+	}
+	return fmt.Errorf("the peer stopped answering for %v (-timeout)%s", o.Timeout, said)
 }
 
 // collect reads every peer's final report, checks that it exited cleanly,

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The peer is this same binary, run again with peerEnv set to its orders.
@@ -119,7 +121,7 @@ func runPeer(specJSON string, transports []Transport) int {
 	}
 	conn, err := t.Dial(ep, cfg)
 	if err != nil {
-		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, err))
+		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, explainLimit(err)))
 	}
 	defer conn.Close()
 	p := newPeer(conn, spec.Size, isEcho(spec.Workload), spec.Verify)
@@ -147,14 +149,16 @@ type peerProc struct {
 	ctrlOut *os.File // closing it tells the peer to go
 	ctrlIn  *os.File
 	reports *bufio.Reader
-	stderr  *tailBuffer
+	stderr  *stderrBuffer
 	exited  chan struct{} // closed once the peer has been reaped
 	waitErr error         // valid after exited is closed
 }
 
 // startPeer runs this binary again as a peer with the given orders and the
-// channel's descriptors, and waits until it has joined the channel.
-func startPeer(spec peerSpec, files []*os.File, timeout time.Duration) (*peerProc, error) {
+// channel's descriptors. It returns as soon as the process runs, so that
+// whoever may have to end the cell (the cell's guard) can kill it while it
+// starts; awaitReady then waits until it has joined the channel.
+func startPeer(spec peerSpec, files []*os.File) (*peerProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("cannot find this program to start the peer: %w", err)
@@ -177,16 +181,27 @@ func startPeer(spec peerSpec, files []*os.File, timeout time.Duration) (*peerPro
 		ctrlOut: downW,
 		ctrlIn:  upR,
 		reports: bufio.NewReader(upR),
-		stderr:  &tailBuffer{max: 4096},
+		stderr:  &stderrBuffer{max: 4096},
 		exited:  make(chan struct{}),
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), peerEnv+"="+string(specJSON))
 	cmd.ExtraFiles = append([]*os.File{downR, upW}, files...)
 	cmd.Stderr = p.stderr
-	// Belt and braces with the control pipe: the kernel kills the peer if
-	// the thread that started it dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Wait also waits for the copy of the peer's stderr, which lasts as long
+	// as anything holds the pipe; it must not outlast the peer by much.
+	cmd.WaitDelay = time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Belt and braces with the control pipe: the kernel kills the peer
+		// if the thread that started it dies (a thread, not the process:
+		// see drive, which unlocks its thread for that reason).
+		Pdeathsig: syscall.SIGKILL,
+		// A process group of its own: Ctrl-C in a terminal signals the
+		// whole foreground group, and a peer killed by it would race the
+		// driver's orderly stop and turn the cell into a failed row. The
+		// driver alone gets the signal and ends its peers itself.
+		Setpgid: true,
+	}
 	p.cmd = cmd
 	err = cmd.Start()
 	// The peer has its copies now (or never will): close the driver's.
@@ -201,25 +216,30 @@ func startPeer(spec peerSpec, files []*os.File, timeout time.Duration) (*peerPro
 		p.waitErr = cmd.Wait()
 		close(p.exited)
 	}()
-	rep, err := p.report(timeout)
-	if err != nil {
-		p.kill()
-		return nil, err
-	}
-	if !rep.Ready {
-		p.kill()
-		return nil, fmt.Errorf("the peer sent %+v instead of saying it was ready", rep)
-	}
 	return p, nil
 }
 
-// report reads the peer's next control line, waiting at most timeout.
-func (p *peerProc) report(timeout time.Duration) (*peerReport, error) {
+// awaitReady waits at most timeout for the peer to say it has joined the
+// channel.
+func (p *peerProc) awaitReady(timeout time.Duration) error {
+	rep, err := p.report("say it was ready", timeout)
+	if err != nil {
+		return err
+	}
+	if !rep.Ready {
+		return fmt.Errorf("the peer sent %+v instead of saying it was ready", rep)
+	}
+	return nil
+}
+
+// report reads the peer's next control line, waiting at most timeout for
+// the peer to do what (for the error message).
+func (p *peerProc) report(what string, timeout time.Duration) (*peerReport, error) {
 	p.ctrlIn.SetReadDeadline(time.Now().Add(timeout))
 	line, err := p.reports.ReadBytes('\n')
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, fmt.Errorf("the peer did not answer within %v%s", timeout, p.stderrSuffix())
+			return nil, fmt.Errorf("the peer did not %s within %v (-timeout)%s", what, timeout, p.stderrSuffix())
 		}
 		return nil, p.deathError()
 	}
@@ -237,7 +257,7 @@ func (p *peerProc) report(timeout time.Duration) (*peerReport, error) {
 // finalReport reads the peer's report at the end of a cell, checks that it
 // exited cleanly, and adds its one-way delays to oneWay.
 func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) error {
-	rep, err := p.report(timeout)
+	rep, err := p.report("send its final report", timeout)
 	if err != nil {
 		return err
 	}
@@ -245,7 +265,7 @@ func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) error {
 		return fmt.Errorf("the peer sent %+v instead of its final report", rep)
 	}
 	if !p.wait(timeout) {
-		return fmt.Errorf("the peer did not exit within %v after the cell", timeout)
+		return fmt.Errorf("the peer did not exit within %v (-timeout) after its final report", timeout)
 	}
 	if p.waitErr != nil {
 		return p.deathError()
@@ -262,27 +282,40 @@ func (p *peerProc) deathError() error {
 	if !p.wait(2 * time.Second) {
 		return fmt.Errorf("the peer closed its control pipe but is still running%s", p.stderrSuffix())
 	}
-	status := "exited"
+	// Status 0 without a final report is a peer that gave up early.
+	status := "exited (status 0) before the end of the cell"
 	if p.waitErr != nil {
 		status = p.waitErr.Error()
 		var ee *exec.ExitError
-		if errors.As(p.waitErr, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				status = "was killed by " + ws.Signal().String()
-			} else {
-				status = fmt.Sprintf("exited with status %d", ee.ExitCode())
-			}
+		if sig := p.killedBy(); sig != 0 {
+			status = "was killed by " + unix.SignalName(sig)
+		} else if errors.As(p.waitErr, &ee) {
+			status = fmt.Sprintf("exited with status %d", ee.ExitCode())
 		}
 	}
 	return fmt.Errorf("the peer process %s%s", status, p.stderrSuffix())
 }
 
+// killedBy is the signal that killed the peer, or 0. Call it only once
+// the peer has exited.
+func (p *peerProc) killedBy() syscall.Signal {
+	var ee *exec.ExitError
+	if errors.As(p.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return ws.Signal()
+		}
+	}
+	return 0
+}
+
+// stderrSuffix is ": " and a summary of what the peer wrote on stderr, or
+// nothing if it wrote nothing.
 func (p *peerProc) stderrSuffix() string {
-	s := strings.TrimSpace(p.stderr.String())
+	s := summarizeStderr(p.stderr.String())
 	if s == "" {
 		return ""
 	}
-	return ": " + strings.ReplaceAll(s, "\n", "; ")
+	return ": " + s
 }
 
 // wait waits up to d for the peer to exit and reports whether it did.
@@ -291,6 +324,16 @@ func (p *peerProc) wait(d time.Duration) bool {
 	case <-p.exited:
 		return true
 	case <-time.After(d):
+		return false
+	}
+}
+
+// hasExited reports whether the peer has exited and been reaped.
+func (p *peerProc) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
 		return false
 	}
 }
@@ -312,26 +355,76 @@ func (p *peerProc) close() {
 	p.ctrlIn.Close()
 }
 
-// tailBuffer keeps the last max bytes written to it: a peer's stderr, for
-// error messages, without growing without bound.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf bytes.Buffer
+// stderrBuffer keeps what a peer writes on stderr, for error messages,
+// without growing without bound: the first max/4 bytes, where a Go panic
+// says what happened, and the last max bytes, where any other failure does.
+type stderrBuffer struct {
+	mu      sync.Mutex
+	max     int
+	head    []byte
+	tail    bytes.Buffer
+	dropped bool // bytes were lost between head and tail
 }
 
-func (t *tailBuffer) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(b)
-	if over := t.buf.Len() - t.max; over > 0 {
-		t.buf.Next(over)
+func (b *stderrBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(p)
+	if room := b.max/4 - len(b.head); room > 0 {
+		k := min(room, len(p))
+		b.head = append(b.head, p[:k]...)
+		p = p[k:]
 	}
-	return len(b), nil
+	b.tail.Write(p)
+	if over := b.tail.Len() - b.max; over > 0 {
+		b.tail.Next(over)
+		b.dropped = true
+	}
+	return n, nil
 }
 
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
+func (b *stderrBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sep := ""
+	if b.dropped {
+		sep = "\n...\n"
+	}
+	return string(b.head) + sep + b.tail.String()
+}
+
+// maxSummary bounds the peer's stderr in an error message, which ends up in
+// a results row and a one-line message on the terminal.
+const maxSummary = 400
+
+// summarizeStderr reduces a peer's stderr to a few words for an error
+// message. A Go panic or fatal error becomes its message and the lines just
+// before it (a goroutine dump is of no use in a results row); anything else
+// becomes its last lines.
+func summarizeStderr(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	keep := lines[max(0, len(lines)-5):]
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			keep = lines[max(0, i-3) : i+1]
+			for _, more := range lines[i+1:] {
+				if strings.TrimSpace(more) == "" || strings.HasPrefix(more, "goroutine ") {
+					break
+				}
+				keep = append(keep, more)
+			}
+			break
+		}
+	}
+	var words []string
+	for _, l := range keep {
+		if l = strings.TrimSpace(l); l != "" {
+			words = append(words, l)
+		}
+	}
+	out := strings.Join(words, "; ")
+	if len(out) > maxSummary {
+		out = "..." + out[len(out)-maxSummary:]
+	}
+	return out
 }

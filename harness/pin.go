@@ -2,6 +2,9 @@ package harness
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,7 +41,9 @@ func AllowedCPUs() ([]int, error) {
 	return cpus, nil
 }
 
-// CheckCPUs refuses a placement this process cannot have.
+// CheckCPUs refuses a placement this process cannot have, and says which
+// of the two reasons it is: a CPU the machine does not have, or one that
+// taskset or a cgroup's cpuset keeps this process off.
 func CheckCPUs(cpus []int) error {
 	allowed, err := AllowedCPUs()
 	if err != nil {
@@ -48,10 +53,49 @@ func CheckCPUs(cpus []int) error {
 	for _, c := range allowed {
 		ok[c] = true
 	}
+	online, onlineErr := os.ReadFile("/sys/devices/system/cpu/online")
 	for _, c := range cpus {
-		if !ok[c] {
-			return fmt.Errorf("CPU %d does not exist or is not allowed here (allowed: %v)", c, allowed)
+		if ok[c] {
+			continue
 		}
+		if onlineErr == nil && !inCPUList(strings.TrimSpace(string(online)), c) {
+			return fmt.Errorf("CPU %d does not exist or is offline (this machine has CPUs %s)", c, strings.TrimSpace(string(online)))
+		}
+		return fmt.Errorf("CPU %d is not allowed for this process (allowed: %s; see taskset or the cgroup's cpuset)", c, cpuList(allowed))
 	}
 	return nil
+}
+
+// inCPUList reports whether cpu is in a kernel CPU list such as "0-3,8".
+func inCPUList(list string, cpu int) bool {
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 == nil && err2 == nil && a <= cpu && cpu <= b {
+			return true
+		}
+	}
+	return false
+}
+
+// cpuList writes CPU numbers the way the kernel does: "0-3,8".
+func cpuList(cpus []int) string {
+	var parts []string
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
+		} else {
+			parts = append(parts, strconv.Itoa(cpus[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
 }

@@ -47,8 +47,12 @@ type listener struct {
 	cfg          harness.Config
 	peerR, peerW *os.File // the peer's ends; the harness closes them once it has started
 	myR, myW     *os.File // the driver's ends, owned by the Conn after Accept
-	once         sync.Once
-	accepted     bool
+
+	// Close may run in another goroutine than Accept (the harness stops a
+	// cell that way), so who owns the driver's ends is decided under mu.
+	mu       sync.Mutex
+	closed   bool
+	accepted bool
 }
 
 func (l *listener) Endpoint() harness.Endpoint {
@@ -57,6 +61,11 @@ func (l *listener) Endpoint() harness.Endpoint {
 
 // Accept returns the driver's ends at once: a pipe needs no connecting.
 func (l *listener) Accept(time.Time) (harness.Conn, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, fmt.Errorf("accept on a closed pipe listener: %w", harness.ErrClosed)
+	}
 	l.accepted = true
 	return harness.NewStreamConn(l.myR, l.myW, l.cfg.IO), nil
 }
@@ -65,13 +74,17 @@ func (l *listener) Accept(time.Time) (harness.Conn, error) {
 // the driver's if no Conn took them. Closing a pipe end does not wake a
 // blocked reader; the peer's exit does.
 func (l *listener) Close() error {
-	l.once.Do(func() {
-		l.peerR.Close()
-		l.peerW.Close()
-		if !l.accepted {
-			l.myR.Close()
-			l.myW.Close()
-		}
-	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	l.peerR.Close()
+	l.peerW.Close()
+	if !l.accepted {
+		l.myR.Close()
+		l.myW.Close()
+	}
 	return nil
 }

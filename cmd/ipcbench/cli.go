@@ -29,6 +29,7 @@ Usage:
   ipcbench report  [flags] RESULTS.json        re-render saved results (table, files, plots)
   ipcbench compare [flags] OLD.json NEW.json   old and new side by side, with significance
   ipcbench serve   -listen HOST:PORT           the remote peer for cross-host TCP runs
+  ipcbench clean                               remove queues and files a killed run left
   ipcbench version                             print the version
   ipcbench help                                print this help
 
@@ -61,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return compareCmd(rest, stdout, stderr)
 	case "serve":
 		return serveCmd(rest, stdout, stderr)
+	case "clean":
+		return cleanCmd(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
 		return exitOK

@@ -22,7 +22,10 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	harness.MaybeRunPeer(mechanisms)
+	harness.MaybeRunPeer(append(slices.Clone(mechanisms), testFaults...))
+	if os.Getenv(secondSIGINTEnv) == "1" {
+		os.Exit(takeTwoInterrupts())
+	}
 	dir, err := os.MkdirTemp("", "ipcbench-e2e-bin")
 	if err != nil {
 		panic(err)
@@ -179,6 +182,9 @@ func checkSVG(t *testing.T, path string) {
 func TestBadInput(t *testing.T) {
 	unwritable := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(unwritable, nil, 0o644)
+	// An -o that cannot be written is refused before the first cell: the
+	// one line on stderr below shows that no cell's progress line came
+	// first (progress is on, no -q).
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -208,6 +214,21 @@ func TestBadInput(t *testing.T) {
 		{"cpu malformed", []string{"run", "-cpus", "0,x"}, "not a CPU number"},
 		{"one cpu", []string{"run", "-cpus", "0"}, "takes two CPUs"},
 		{"unwritable -o", []string{"run", "-o", filepath.Join(unwritable, "out")}, "-o: cannot create"},
+		{"-o is a file", []string{"run", "-o", unwritable}, "-o: cannot create"},
+		{"-o in sysfs", []string{"run", "-o", "/sys/ipcbench-out"}, "-o: cannot create /sys/ipcbench-out"},
+		{"count negative", []string{"run", "-count", "-5"}, "-count must be at least 1"},
+		{"rounds negative", []string{"run", "-rounds", "-1"}, "-rounds must be at least 1"},
+		{"pairs negative", []string{"run", "-pairs", "-3"}, "-pairs must be at least 1"},
+		{"timeout zero", []string{"run", "-timeout", "0s"}, "-timeout must be positive"},
+		{"warmup negative", []string{"run", "-warmup", "-1s"}, "-warmup cannot be negative"},
+		{"seed malformed", []string{"run", "-seed", "x"}, "invalid value"},
+		{"three cpus", []string{"run", "-cpus", "0,1,2"}, "takes two CPUs"},
+		{"negative cpu", []string{"run", "-cpus", "-1,0"}, "not a CPU number"},
+		{"empty mech", []string{"run", "-mech", ""}, `unknown mech ""`},
+		{"remote with pipe", []string{"run", "-mech", "pipe", "-remote", "10.0.0.2:7300"}, "-remote works only with -mech tcpsocket"},
+		{"remote with every mechanism", []string{"run", "-remote", "10.0.0.2:7300"}, "-remote works only with -mech tcpsocket"},
+		{"clean with an argument", []string{"clean", "now"}, "unexpected argument"},
+		{"clean unknown flag", []string{"clean", "-all"}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

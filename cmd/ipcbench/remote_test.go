@@ -144,8 +144,8 @@ func TestRemoteConnectionErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", "-mech", "tcpsocket", "-remote", closed}, exitFailure, "(connection refused)"},
-		{[]string{"run", "-mech", "pipe", "-remote", closed}, exitUsage, "use it with -mech tcpsocket"},
-		{[]string{"run", "-remote", closed}, exitUsage, "use it with -mech tcpsocket"},
+		{[]string{"run", "-mech", "pipe", "-remote", closed}, exitUsage, "-remote works only with -mech tcpsocket"},
+		{[]string{"run", "-remote", closed}, exitUsage, "-remote works only with -mech tcpsocket"},
 		{[]string{"serve", "-max-size", "12Q"}, exitUsage, "-max-size"},
 		{[]string{"serve", "-max-sessions", "0"}, exitUsage, "-max-sessions must be at least 1"},
 	} {

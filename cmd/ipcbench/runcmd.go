@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"ipcbench/harness"
 	"ipcbench/results"
 )
@@ -107,7 +109,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			return report(stderr, "run", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	f, err := harness.Run(ctx, opts)
 	if prog != nil {
@@ -132,7 +134,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.Meta.Incomplete {
 		fmt.Fprintln(stderr, "ipcbench run: interrupted; the cells that finished are kept.")
-		return 130
+		return interruptedStatus(ctx)
 	}
 	for _, r := range f.Results {
 		if r.Failed() && status == exitOK {
@@ -180,7 +182,7 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	case !slices.Contains(results.Formats, c.format):
 		return o, usagef("-format must be one of %s, not %q", strings.Join(results.Formats, ", "), c.format)
 	case c.remote != "" && (len(o.Transports) != 1 || o.Transports[0].Name() != "tcpsocket"):
-		return o, usagef("-remote measures TCP only: use it with -mech tcpsocket")
+		return o, usagef("-remote works only with -mech tcpsocket: the remote peer is reached over TCP")
 	}
 	o.Remote = c.remote
 	o.Count = c.count
@@ -284,4 +286,46 @@ func commandLine(sub string, args []string) string {
 		words = append(words, a)
 	}
 	return strings.Join(words, " ")
+}
+
+// interruptContext returns a context that the first SIGINT or SIGTERM
+// cancels, with the signal as its cause, so that the run stops within the
+// current cell, keeps what it measured and cleans up. The signal's default
+// action is back after the first: a second Ctrl-C ends ipcbench at once,
+// for a user who will not wait (`ipcbench clean` then removes what is left;
+// the peers end by themselves).
+func interruptContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigs:
+			signal.Stop(sigs)
+			cancel(signalError{sig.(syscall.Signal)})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// signalError is the cause of a run's interruption.
+type signalError struct{ sig syscall.Signal }
+
+func (e signalError) Error() string { return "interrupted by " + unix.SignalName(e.sig) }
+
+// interruptedStatus is the exit status of an interrupted run: 128 plus the
+// signal's number, as a shell reports a process the signal killed (130 for
+// SIGINT, 143 for SIGTERM), so that scripts see the interruption.
+func interruptedStatus(ctx context.Context) int {
+	var se signalError
+	if errors.As(context.Cause(ctx), &se) {
+		return 128 + int(se.sig)
+	}
+	return 128 + int(syscall.SIGINT)
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"ipcbench/harness"
+)
+
+const cleanUsage = `Usage: ipcbench clean
+
+Removes what ipcbench runs that no longer run left behind: the System V
+message queues they recorded and their directories under the temporary
+directory (socket directories, queue records). A run cleans up after itself,
+even when interrupted; this is for one that was killed (kill -9, the OOM
+killer, a crash of the machine's session).
+
+Only what ipcbench can prove it made is removed: a recorded queue is removed
+only if it still exists with the recorded creation time, mode 0600 and your
+user as owner, and only once the run that made it has ended. Other
+programs' queues are never touched. One line is printed for each thing
+removed.
+
+Example:
+  ipcbench clean
+`
+
+func cleanCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("clean", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), cleanUsage) }
+	if help, err := parseFlags(fs, args, stdout); help || err != nil {
+		if err != nil {
+			return report(stderr, "clean", err)
+		}
+		return exitOK
+	}
+	removed, err := harness.Clean()
+	for _, line := range removed {
+		fmt.Fprintln(stdout, line)
+	}
+	if err != nil {
+		return report(stderr, "clean", err)
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(stdout, "nothing to clean up")
+	}
+	return exitOK
+}

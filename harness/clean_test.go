@@ -1,0 +1,150 @@
+package harness_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"ipcbench/harness"
+)
+
+// newQueue creates a private System V queue as any program might, without
+// recording it, and removes it when the test ends.
+func newQueue(t *testing.T, mode int) harness.QueueInfo {
+	t.Helper()
+	r, _, e := unix.Syscall(unix.SYS_MSGGET, unix.IPC_PRIVATE, uintptr(unix.IPC_CREAT|mode), 0)
+	if e != 0 {
+		t.Fatalf("msgget: %v", e)
+	}
+	id := int(r)
+	t.Cleanup(func() { removeQueue(id) })
+	qs, err := harness.SysVQueues()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if q.ID == id {
+			return q
+		}
+	}
+	t.Fatalf("queue %d is not in /proc/sysvipc/msg", id)
+	return harness.QueueInfo{}
+}
+
+func removeQueue(id int) {
+	unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0)
+}
+
+// deadPID returns the id of a process that has ended.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// record writes a queue record as TrackQueue does, for process pid.
+func record(t *testing.T, pid, id int, ctime int64) {
+	t.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-objects", harness.TempDirPrefix, pid))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("queue-%d", id)), []byte(fmt.Sprintln(ctime)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCleanRemovesOnlyWhatIsProvablyOurs sets up what a killed run leaves
+// next to what must survive Clean: another program's queue, a queue whose
+// id a dead run recorded but that was created since (another creation
+// time), a recorded queue that is not mode 0600, and the files of a run
+// still in progress.
+func TestCleanRemovesOnlyWhatIsProvablyOurs(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dead, alive := deadPID(t), os.Getpid()
+
+	ours := newQueue(t, 0o600)
+	record(t, dead, ours.ID, ours.CTime)
+	foreign := newQueue(t, 0o600) // not recorded by anyone
+	reused := newQueue(t, 0o600)
+	record(t, dead, reused.ID, reused.CTime-1) // the id a dead run had, created again since
+	wrongMode := newQueue(t, 0o644)
+	record(t, dead, wrongMode.ID, wrongMode.CTime)
+	record(t, dead, 1<<30, 12345) // a queue that is gone
+	running := newQueue(t, 0o600)
+	record(t, alive, running.ID, running.CTime) // a run in progress
+
+	sockDir := filepath.Join(tmp, fmt.Sprintf("%s%d-123456", harness.TempDirPrefix, dead))
+	liveDir := filepath.Join(tmp, fmt.Sprintf("%s%d-654321", harness.TempDirPrefix, alive))
+	for _, d := range []string{sockDir, liveDir} {
+		os.Mkdir(d, 0o700)
+		os.WriteFile(filepath.Join(d, "sock"), nil, 0o600)
+	}
+	// Names that only look like ipcbench's, and a link that must not be followed.
+	keep := []string{
+		filepath.Join(tmp, harness.TempDirPrefix+"e2e-bin123"),
+		filepath.Join(tmp, fmt.Sprintf("%s%d", harness.TempDirPrefix, dead)),
+		filepath.Join(tmp, fmt.Sprintf("other-%d-1", dead)),
+	}
+	for _, d := range keep {
+		os.Mkdir(d, 0o700)
+	}
+	link := filepath.Join(tmp, fmt.Sprintf("%s%d-link", harness.TempDirPrefix, dead))
+	target := t.TempDir()
+	os.WriteFile(filepath.Join(target, "precious"), nil, 0o600)
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	keep = append(keep, link, filepath.Join(target, "precious"), liveDir)
+
+	removed, err := harness.Clean()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		fmt.Sprintf("removed System V message queue %d (left by ipcbench process %d)", ours.ID, dead),
+		fmt.Sprintf("removed %s (left by ipcbench process %d)", filepath.Join(tmp, fmt.Sprintf("%s%d-objects", harness.TempDirPrefix, dead)), dead),
+		fmt.Sprintf("removed %s (left by ipcbench process %d)", sockDir, dead),
+	}
+	slices.Sort(want)
+	slices.Sort(removed)
+	if !slices.Equal(removed, want) {
+		t.Errorf("Clean removed\n%q\nwant\n%q", removed, want)
+	}
+	if queueExists(t, ours.ID) {
+		t.Errorf("the dead run's queue %d is still there", ours.ID)
+	}
+	for what, q := range map[string]harness.QueueInfo{
+		"another program's queue":                   foreign,
+		"a queue created since under a recorded id": reused,
+		"a recorded queue that is not mode 0600":    wrongMode,
+		"the queue of a run in progress":            running,
+	} {
+		if !queueExists(t, q.ID) {
+			t.Errorf("Clean removed %s (%d)", what, q.ID)
+		}
+	}
+	for _, p := range keep {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("Clean removed %s", p)
+		}
+	}
+	if qs, _ := harness.TrackedQueues(alive); len(qs) != 1 {
+		t.Errorf("the record of the run in progress is gone: %+v", qs)
+	}
+	os.RemoveAll(filepath.Join(tmp, fmt.Sprintf("%s%d-objects", harness.TempDirPrefix, alive)))
+
+	// Nothing is left to clean the second time.
+	if again, err := harness.Clean(); err != nil || len(again) != 0 {
+		t.Errorf("a second Clean removed %q (%v)", again, err)
+	}
+}
