@@ -11,31 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ipcbench/harness"
+	"ipcbench/harness/harnesstest"
 )
 
-// newQueue creates a private System V queue as any program might, without
-// recording it, and removes it when the test ends.
-func newQueue(t *testing.T, mode int) harness.QueueInfo {
-	t.Helper()
-	r, _, e := unix.Syscall(unix.SYS_MSGGET, unix.IPC_PRIVATE, uintptr(unix.IPC_CREAT|mode), 0)
-	if e != 0 {
-		t.Fatalf("msgget: %v", e)
-	}
-	id := int(r)
-	t.Cleanup(func() { removeQueue(id) })
-	qs, err := harness.SysVQueues()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range qs {
-		if q.ID == id {
-			return q
-		}
-	}
-	t.Fatalf("queue %d is not in /proc/sysvipc/msg", id)
-	return harness.QueueInfo{}
-}
-
+// removeQueue removes a queue a test left on purpose.
 func removeQueue(id int) {
 	unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0)
 }
@@ -72,15 +51,15 @@ func TestCleanRemovesOnlyWhatIsProvablyOurs(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	dead, alive := deadPID(t), os.Getpid()
 
-	ours := newQueue(t, 0o600)
+	ours := harnesstest.ForeignQueue(t, 0o600)
 	record(t, dead, ours.ID, ours.CTime)
-	foreign := newQueue(t, 0o600) // not recorded by anyone
-	reused := newQueue(t, 0o600)
+	foreign := harnesstest.ForeignQueue(t, 0o600) // not recorded by anyone
+	reused := harnesstest.ForeignQueue(t, 0o600)
 	record(t, dead, reused.ID, reused.CTime-1) // the id a dead run had, created again since
-	wrongMode := newQueue(t, 0o644)
+	wrongMode := harnesstest.ForeignQueue(t, 0o644)
 	record(t, dead, wrongMode.ID, wrongMode.CTime)
 	record(t, dead, 1<<30, 12345) // a queue that is gone
-	running := newQueue(t, 0o600)
+	running := harnesstest.ForeignQueue(t, 0o600)
 	record(t, alive, running.ID, running.CTime) // a run in progress
 
 	sockDir := filepath.Join(tmp, fmt.Sprintf("%s%d-123456", harness.TempDirPrefix, dead))

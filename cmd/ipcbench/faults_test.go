@@ -274,8 +274,8 @@ func TestCleanEndToEnd(t *testing.T) {
 		t.Fatalf("the killed run recorded %+v (%v), want 2 queues", recorded, err)
 	}
 
-	foreign := newQueue(t) // another program's: never recorded
-	reused := newQueue(t)  // recorded by the killed run under an older creation time
+	foreign := harnesstest.ForeignQueue(t, 0o600) // another program's: never recorded
+	reused := harnesstest.ForeignQueue(t, 0o600)  // recorded by the killed run under an older creation time
 	os.WriteFile(filepath.Join(objects, fmt.Sprintf("queue-%d", reused.ID)), []byte(fmt.Sprintln(reused.CTime-10)), 0o600)
 
 	var stdout, stderr bytes.Buffer
@@ -316,28 +316,6 @@ func TestCleanEndToEnd(t *testing.T) {
 	}
 }
 
-// newQueue creates a private 0600 System V queue as any program might, and
-// removes it when the test ends.
-func newQueue(t *testing.T) harness.QueueInfo {
-	t.Helper()
-	r, _, e := unix.Syscall(unix.SYS_MSGGET, unix.IPC_PRIVATE, unix.IPC_CREAT|0o600, 0)
-	if e != 0 {
-		t.Fatalf("msgget: %v", e)
-	}
-	id := int(r)
-	t.Cleanup(func() { unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0) })
-	qs, err := harness.SysVQueues()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range qs {
-		if q.ID == id {
-			return q
-		}
-	}
-	t.Fatalf("queue %d is not in /proc/sysvipc/msg", id)
-	return harness.QueueInfo{}
-}
 
 // TestOutputsNotWorldWritable runs with umask 0, so that the modes are
 // the ones ipcbench asks for: nothing it writes with -o, directory
