@@ -316,7 +316,6 @@ func TestCleanEndToEnd(t *testing.T) {
 	}
 }
 
-
 // TestOutputsNotWorldWritable runs with umask 0, so that the modes are
 // the ones ipcbench asks for: nothing it writes with -o, directory
 // included, may be writable by other users.
