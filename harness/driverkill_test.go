@@ -64,6 +64,10 @@ func TestDriverKilled(t *testing.T) {
 			tmp := t.TempDir()
 			marks := t.TempDir()
 			t.Setenv("TMPDIR", tmp) // the driver's and Clean's temporary directory
+			// Whatever fails below, the killed driver's queues go: their
+			// records live in tmp, which the test removes, and a queue
+			// without its record is one nothing can clean any more.
+			t.Cleanup(func() { harness.Clean() })
 			t.Setenv(harnesstest.MarkDirEnv, marks)
 			t.Setenv(driverEnv, mech)
 			// The peer's parent is about to die: make this process its

@@ -234,6 +234,10 @@ func TestCleanEndToEnd(t *testing.T) {
 	becomeSubreaper(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // for the killed runs, and for clean in this process
+	// Whatever fails below, the killed runs' queues go: their records live
+	// in tmp, which the test removes (cleanups run last registered first,
+	// so this one runs after the runs are killed and before TMPDIR returns).
+	t.Cleanup(func() { harness.Clean() })
 	start := func(mech string) *exec.Cmd {
 		cmd := exec.Command(binary, "run", "-mech", mech, "-workload", "stream", "-sizes", "64",
 			"-duration", "1h", "-warmup", "0", "-q")
