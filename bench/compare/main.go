@@ -46,15 +46,15 @@ Flags:
 `
 
 type config struct {
-	reps              int
-	duration, warmup  time.Duration
-	mechs, placements string
-	against           string
-	tools             bool
-	maxLoad, maxBusy  float64
-	loadWait          time.Duration
-	jsonOut           string
-	ipcbench, cbin    string
+	reps               int
+	duration, warmup   time.Duration
+	mechs, placements  string
+	against            string
+	tools              bool
+	maxLoad, maxBusy   float64
+	loadWait, turnWait time.Duration
+	jsonOut            string
+	ipcbench, cbin     string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,7 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&c.tools, "tools", true, "with -against c, also compare tcpsocket with sockperf and iperf3 (if installed)")
 	fs.Float64Var(&c.maxLoad, "maxload", 0.5, "wait until the 1-minute load average is below this before starting")
 	fs.Float64Var(&c.maxBusy, "maxbusy", 0.15, "before each turn, wait until other processes use less than this fraction of the CPUs")
-	fs.DurationVar(&c.loadWait, "loadwait", 10*time.Minute, "wait at most this long for a quiet machine, then go on and say so")
+	fs.DurationVar(&c.loadWait, "loadwait", 10*time.Minute, "wait at most this long for the load average to fall, then go on and say so")
+	fs.DurationVar(&c.turnWait, "turnwait", 15*time.Second, "before each turn, wait at most this long for other processes to go quiet, then go on and count it")
 	fs.StringVar(&c.jsonOut, "json", "", "also write every turn's figure to this file")
 	fs.StringVar(&c.ipcbench, "ipcbench", "", "ipcbench binary to use (default: build it)")
 	fs.StringVar(&c.cbin, "baseline", "", "C baseline binary to use (default: build bench/c/ipcbaseline.c with gcc)")
@@ -135,6 +136,9 @@ type sample struct {
 	Rep       int     `json:"rep"`
 	Value     float64 `json:"value"` // p50 RTT ns (pingpong) or bytes/s (stream)
 	Error     string  `json:"error,omitempty"`
+	// BusyBefore is the share of the CPUs other processes used just before
+	// the turn (see waitQuiet).
+	BusyBefore float64 `json:"busy_before"`
 }
 
 func compare(c config, stdout, stderr io.Writer) error {
@@ -210,12 +214,13 @@ func compare(c config, stdout, stderr io.Writer) error {
 		progs := append([]side{r.subject}, sidesOf(r.refs)...)
 		for rep := 1; rep <= c.reps; rep++ {
 			for _, s := range progs {
-				if _, ok := waitQuiet(c.maxBusy, min(c.loadWait, time.Minute)); !ok {
+				busyBefore, ok := waitQuiet(c.maxBusy, c.turnWait)
+				if !ok {
 					busyWaits++
 				}
 				v, err := s.measure(r.cell)
 				smp := sample{Placement: r.cell.cpuList(), Mechanism: r.cell.mech, Workload: r.cell.workload,
-					Size: r.cell.size, Program: s.name, Rep: rep, Value: v}
+					Size: r.cell.size, Program: s.name, Rep: rep, Value: v, BusyBefore: busyBefore}
 				if err != nil {
 					smp.Error = err.Error()
 				}
@@ -226,7 +231,7 @@ func compare(c config, stdout, stderr io.Writer) error {
 		}
 	}
 	if busyWaits > 0 {
-		fmt.Fprintf(stderr, "compare: %d turn(s) ran on a machine that did not get quiet within %v\n", busyWaits, min(c.loadWait, time.Minute))
+		fmt.Fprintf(stderr, "compare: %d turn(s) ran on a machine that did not get quiet within %v\n", busyWaits, c.turnWait)
 	}
 	fmt.Fprintf(stderr, "compare: %d turns in %v\n", len(samples), time.Since(started).Round(time.Second))
 	printTable(stdout, rows, samples, c)

@@ -44,19 +44,20 @@ func loadAvg() (float64, error) {
 }
 
 // waitQuiet waits until other processes use less than maxBusy of the
-// machine's CPU time over a short sample, at most for limit. It runs
-// between turns, when this program runs nothing, so whatever is busy is
-// someone else; the load average cannot tell, as it still counts the turns
-// just finished for a minute.
-func waitQuiet(maxBusy float64, limit time.Duration) (time.Duration, bool) {
+// machine's CPU time over a short sample, at most for limit, and returns
+// the last sample and whether it was quiet. It runs between turns, when
+// this program runs nothing, so whatever is busy is someone else; the load
+// average cannot tell, as it still counts the turns just finished for a
+// minute.
+func waitQuiet(maxBusy float64, limit time.Duration) (float64, bool) {
 	start := time.Now()
 	for {
 		b, err := busy(300 * time.Millisecond)
 		if err != nil || b < maxBusy {
-			return time.Since(start), true
+			return b, true
 		}
 		if time.Since(start) > limit {
-			return time.Since(start), false
+			return b, false
 		}
 		time.Sleep(time.Second)
 	}
