@@ -2,7 +2,10 @@
 // do the same work without it: a C program making the same syscalls
 // (bench/c/ipcbaseline.c), and for TCP the tools a user would pick instead,
 // sockperf and iperf3. With -against go it compares ipcbench's two io modes
-// instead, to show what the Go runtime's poller costs.
+// instead; both are pinned with -cpus, which makes the -io go goroutine a
+// locked one, whose every park in the poller is a thread hand-off: that
+// shows what -cpus does to -io go more than what the poller costs a typical
+// Go program (README, "What -io go costs").
 //
 // For every placement (-cpus, each a driver CPU and a peer CPU) and mechanism
 // it measures the 64 B pingpong p50 round trip and the 64 KiB stream
