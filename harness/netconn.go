@@ -22,9 +22,10 @@ import (
 //
 // With IOGo the net.Conn is used as it is, through the runtime poller. With
 // IORaw the socket is taken out of the poller: File() duplicates the
-// descriptor (still non-blocking at that point), the net.Conn is closed, and
-// NewStreamConn's Fd() call puts the duplicate into blocking mode for plain
-// read(2)/write(2).
+// descriptor (which the poller watches again, as it does every non-blocking
+// descriptor an os.File gets), the net.Conn is closed, and NewStreamConn
+// puts the socket into blocking mode for plain read(2)/write(2) and takes
+// the duplicate out of the poller too (see detach).
 func NetConn(c net.Conn, mode IOMode) (Conn, error) {
 	conn, _, err := netConn(c, mode)
 	return conn, err
@@ -49,7 +50,8 @@ func netConn(c net.Conn, mode IOMode) (Conn, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot take the socket's descriptor: %w", err)
 		}
-		return NewStreamConn(f, f, IORaw), shutdownFunc(f), nil
+		conn := NewStreamConn(f, f, IORaw).(*rawStream)
+		return conn, shutdownFunc(conn.r), nil
 	}
 	c.Close()
 	return nil, nil, fmt.Errorf("unknown io mode %q", mode)

@@ -23,7 +23,40 @@ func NewStreamConn(r, w *os.File, mode IOMode) Conn {
 	if mode == IOGo {
 		return &goStream{r: r, w: w, rd: r, wr: w}
 	}
-	return &rawStream{r: r, w: w, rfd: int(r.Fd()), wfd: int(w.Fd())}
+	r2 := detach(r)
+	w2 := r2
+	if w != r {
+		w2 = detach(w)
+	}
+	return &rawStream{r: r2, w: w2, rfd: int(r2.Fd()), wfd: int(w2.Fd())}
+}
+
+// detach returns f's descriptor in blocking mode, out of the runtime poller,
+// and closes f; if that cannot be done, it returns f as it is (in blocking
+// mode, still correct, only slower).
+//
+// Fd() puts a descriptor into blocking mode but leaves it registered with
+// the runtime's epoll instance, as os.Pipe's and net's descriptors are. The
+// kernel then wakes the thread parked in epoll_wait on every readiness
+// change, a wake-up and a context switch per message that the raw timed
+// loop pays for and a C program does not (measured with -cpus 0,0: 2.7-3.0
+// context switches per 64 KiB pipe message instead of C's 2.0, and 3.4-4.0
+// instead of 3.0 per unix socket round trip). So the descriptor is
+// duplicated (the duplicate is blocking, so os.NewFile leaves it out of the
+// poller) and the original closed, which removes it from epoll.
+func detach(f *os.File) *os.File {
+	fd := f.Fd() // blocking from now on, for every duplicate too
+	nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return f
+	}
+	nf := os.NewFile(uintptr(nfd), f.Name())
+	if nf == nil {
+		unix.Close(nfd)
+		return f
+	}
+	f.Close()
+	return nf
 }
 
 // NewReadWriterConn returns a Conn over a Go reader and writer, such as a

@@ -1,0 +1,664 @@
+/*
+ * ipcbaseline: the C reference that ipcbench's figures are compared with.
+ *
+ * It does what `ipcbench run -io raw -cpus A,B` does for one cell, with the
+ * same syscalls and as little else as C allows, so that the ratio
+ * ipcbench/C is the cost of the harness and of Go, not of the mechanism:
+ *
+ *   - two processes (fork, no exec), each pinned with sched_setaffinity to
+ *     its CPU: the driver (parent) to A, the peer (child) to B;
+ *   - every message is S bytes and starts with ipcbench's 16-byte header
+ *     (sequence number with flags in the top byte, send time), which the
+ *     receiver checks, so both programs touch the same bytes;
+ *   - pingpong: the driver stamps and sends S bytes, the peer reads exactly S
+ *     and echoes the same S bytes; each round trip is timed with
+ *     clock_gettime(CLOCK_MONOTONIC), kept in an array, and sorted for p50;
+ *   - stream: the driver sends S-byte messages back to back, the last one
+ *     flagged for an acknowledgement (an S-byte reply); the time runs from
+ *     the first send to the acknowledgement;
+ *   - a warm-up phase of the same workload runs first and is not counted;
+ *   - the cell ends with a message flagged END that the peer acknowledges.
+ *
+ * Mechanisms, as ipcbench sets them up:
+ *   pipe        two anonymous pipes, one per direction, blocking read/write
+ *   msgqueue    two IPC_PRIVATE 0600 System V queues, msgsnd/msgrcv; a message
+ *               above min(kernel.msgmax, kernel.msgmnb) goes in pieces of that
+ *               size, each with its mtype written in place in front of it
+ *   unixsocket  SOCK_STREAM on dir/sock in a private mkdtemp directory
+ *   tcpsocket   127.0.0.1, ephemeral port, TCP_NODELAY on both ends
+ *
+ * Every read, write, msgsnd and msgrcv retries EINTR. Queues, the socket
+ * file and its directory are removed when the driver exits, also on error
+ * or on SIGINT/SIGTERM/SIGHUP, and when the peer dies (which wakes a driver
+ * blocked on a queue). The peer dies with the driver (PR_SET_PDEATHSIG).
+ *
+ * Output: one JSON object on stdout with the field names of an ipcbench
+ * results.json row (mechanism, workload, size_bytes, messages, elapsed_ns,
+ * rtt_ns{min,mean,p50,p90,p99,p999,max}, msgs_per_s, bytes_per_s).
+ *
+ * Build: gcc -O2 -Wall -o ipcbaseline ipcbaseline.c
+ * Usage: ipcbaseline -m MECH -w pingpong|stream -s SIZE
+ *                    [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS]
+ *                    [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HEADROOM 8
+#define HEADER 16
+#define FLAG_ACK (1ULL << 63)
+#define FLAG_END (1ULL << 62)
+#define SEQ_MASK ((1ULL << 56) - 1)
+
+enum mech { PIPE, MSGQUEUE, UNIXSOCKET, TCPSOCKET };
+static const char *mech_names[] = {"pipe", "msgqueue", "unixsocket", "tcpsocket"};
+
+/* What the driver must undo at exit. Written before fork, read by handlers. */
+static volatile sig_atomic_t is_driver = 1;
+static volatile pid_t child_pid = -1;
+static volatile int queues[2] = {-1, -1};
+static char sock_dir[64], sock_path[128];
+
+static void remove_objects(void)
+{
+	if (!is_driver)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (queues[i] >= 0) {
+			msgctl(queues[i], IPC_RMID, NULL);
+			queues[i] = -1;
+		}
+	}
+	if (sock_path[0]) {
+		unlink(sock_path);
+		sock_path[0] = 0;
+	}
+	if (sock_dir[0]) {
+		rmdir(sock_dir);
+		sock_dir[0] = 0;
+	}
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "ipcbaseline%s: ", is_driver ? "" : " peer");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	if (is_driver) {
+		if (child_pid > 0)
+			kill(child_pid, SIGKILL);
+		exit(1); /* atexit removes the objects */
+	}
+	_exit(1);
+}
+
+/* io_fail reports a failed send or receive: in the driver, a peer that
+ * died explains a broken channel better than the channel's errno does. */
+static void io_fail(const char *op)
+{
+	int err = errno;
+	siginfo_t si = {0};
+	if (is_driver && child_pid > 0 &&
+	    waitid(P_PID, (id_t)child_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0) {
+		if (si.si_code == CLD_EXITED)
+			die("%s: the peer process exited with status %d", op, si.si_status);
+		die("%s: the peer process was killed by signal %d", op, si.si_status);
+	}
+	die("%s: %s", op, strerror(err));
+}
+
+/* Signals that end the run: clean up, then exit (async-signal-safe calls only). */
+static void on_fatal_signal(int sig)
+{
+	if (is_driver && child_pid > 0)
+		kill(child_pid, SIGKILL);
+	remove_objects();
+	if (sig == SIGALRM) {
+		static const char m[] = "ipcbaseline: timed out: the peer stopped answering\n";
+		write(2, m, sizeof m - 1);
+	}
+	_exit(1);
+}
+
+/* The peer died: removing the queues wakes a driver blocked on one with
+ * EIDRM (a pipe or socket reports the closed end by itself). A peer that
+ * exited 0 has sent its last acknowledgement, which may still wait in its
+ * queue for the driver: then the queues stay until the driver is done. */
+static void on_child(int sig)
+{
+	(void)sig;
+	siginfo_t si = {0};
+	if (child_pid <= 0 || waitid(P_PID, (id_t)child_pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+	    si.si_pid == 0 || (si.si_code == CLD_EXITED && si.si_status == 0))
+		return;
+	for (int i = 0; i < 2; i++)
+		if (queues[i] >= 0)
+			msgctl(queues[i], IPC_RMID, NULL);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void pin(int cpu)
+{
+	if (cpu < 0)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof set, &set) != 0)
+		die("cannot pin to CPU %d: %s", cpu, strerror(errno));
+}
+
+/* One side's end of the channel. */
+struct chan {
+	enum mech mech;
+	int rfd, wfd;     /* pipe and sockets */
+	int sndq, rcvq;   /* msgqueue */
+	size_t size;      /* message size */
+	size_t piece;     /* msgqueue: most text in one kernel message */
+};
+
+static int chan_send(struct chan *c, unsigned char *frame)
+{
+	unsigned char *p = frame + HEADROOM;
+	if (c->mech != MSGQUEUE) {
+		size_t left = c->size;
+		while (left > 0) {
+			ssize_t n = write(c->wfd, p, left);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			p += n;
+			left -= (size_t)n;
+		}
+		return 0;
+	}
+	for (size_t off = 0;; off += c->piece) {
+		size_t n = c->size - off < c->piece ? c->size - off : c->piece;
+		unsigned char *h = p + off - sizeof(long);
+		unsigned char saved[sizeof(long)];
+		memcpy(saved, h, sizeof saved);
+		long mtype = 1;
+		memcpy(h, &mtype, sizeof mtype);
+		int r;
+		while ((r = msgsnd(c->sndq, h, n, 0)) < 0 && errno == EINTR)
+			;
+		memcpy(h, saved, sizeof saved);
+		if (r < 0)
+			return -1;
+		if (off + n >= c->size)
+			return 0;
+	}
+}
+
+static int chan_recv(struct chan *c, unsigned char *frame)
+{
+	unsigned char *p = frame + HEADROOM;
+	if (c->mech != MSGQUEUE) {
+		size_t left = c->size;
+		while (left > 0) {
+			ssize_t n = read(c->rfd, p, left);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (n == 0) {
+				errno = EPIPE;
+				return -1;
+			}
+			p += n;
+			left -= (size_t)n;
+		}
+		return 0;
+	}
+	for (size_t off = 0;; off += c->piece) {
+		size_t n = c->size - off < c->piece ? c->size - off : c->piece;
+		unsigned char *h = p + off - sizeof(long);
+		unsigned char saved[sizeof(long)];
+		memcpy(saved, h, sizeof saved);
+		ssize_t got;
+		while ((got = msgrcv(c->rcvq, h, n, 0, 0)) < 0 && errno == EINTR)
+			;
+		memcpy(h, saved, sizeof saved);
+		if (got < 0)
+			return -1;
+		if ((size_t)got != n) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (off + n >= c->size)
+			return 0;
+	}
+}
+
+static void put_header(unsigned char *msg, uint64_t seq, uint64_t flags, int64_t stamp)
+{
+	uint64_t w = (seq & SEQ_MASK) | flags;
+	memcpy(msg, &w, 8);
+	memcpy(msg + 8, &stamp, 8);
+}
+
+static uint64_t get_header(const unsigned char *msg, uint64_t *flags)
+{
+	uint64_t w;
+	memcpy(&w, msg, 8);
+	*flags = w & ~SEQ_MASK;
+	return w & SEQ_MASK;
+}
+
+/* The peer: receive, check order, echo (pingpong) or acknowledge what asks. */
+static void serve(struct chan *c, int echo)
+{
+	unsigned char *frame = calloc(1, HEADROOM + c->size);
+	unsigned char *msg = frame + HEADROOM;
+	uint64_t want = 0;
+	if (!frame)
+		die("out of memory");
+	for (;;) {
+		if (chan_recv(c, frame) < 0)
+			io_fail("receive");
+		uint64_t flags, seq = get_header(msg, &flags);
+		if (seq != want)
+			die("received message %llu, expected %llu", (unsigned long long)seq, (unsigned long long)want);
+		want++;
+		if (flags & (FLAG_ACK | FLAG_END)) {
+			put_header(msg, seq, FLAG_ACK, 0);
+			if (chan_send(c, frame) < 0)
+				io_fail("send");
+			if (flags & FLAG_END)
+				return;
+		} else if (echo) {
+			if (chan_send(c, frame) < 0)
+				io_fail("send");
+		}
+	}
+}
+
+struct driver {
+	struct chan *c;
+	unsigned char *out, *in; /* frames */
+	uint64_t seq;
+	int64_t *rtt;            /* one per round trip */
+	size_t cap;
+};
+
+/* A phase ends after count messages, or (count 0) when the clock passes until. */
+static int done(int64_t count, int64_t until, int64_t n, int64_t now)
+{
+	return count > 0 ? n >= count : now >= until;
+}
+
+static int64_t pingpong(struct driver *d, int64_t count, int64_t until, int record, int64_t *elapsed)
+{
+	unsigned char *out = d->out + HEADROOM, *in = d->in + HEADROOM;
+	int64_t n = 0, start = now_ns(), t = start;
+	while (!done(count, until, n, t)) {
+		uint64_t seq = d->seq;
+		int64_t t0 = now_ns();
+		put_header(out, seq, 0, t0);
+		if (chan_send(d->c, d->out) < 0)
+			io_fail("send");
+		if (chan_recv(d->c, d->in) < 0)
+			io_fail("receive");
+		t = now_ns();
+		uint64_t flags;
+		if (get_header(in, &flags) != seq)
+			die("echo out of order");
+		if (record) {
+			if ((size_t)n == d->cap)
+				die("more round trips than the %zu preallocated", d->cap);
+			d->rtt[n] = t - t0;
+		}
+		d->seq++;
+		n++;
+	}
+	*elapsed = t - start;
+	return n;
+}
+
+static void await_ack(struct driver *d, uint64_t seq)
+{
+	if (chan_recv(d->c, d->in) < 0)
+		io_fail("receive");
+	uint64_t flags;
+	if (get_header(d->in + HEADROOM, &flags) != seq || !(flags & FLAG_ACK))
+		die("expected the acknowledgement of message %llu", (unsigned long long)seq);
+}
+
+static int64_t stream(struct driver *d, int64_t count, int64_t until, int64_t *elapsed)
+{
+	unsigned char *out = d->out + HEADROOM;
+	int64_t n = 0, start = now_ns();
+	for (;;) {
+		uint64_t seq = d->seq, flags = 0;
+		n++;
+		if (done(count, until, n, now_ns()))
+			flags = FLAG_ACK;
+		put_header(out, seq, flags, 0);
+		if (chan_send(d->c, d->out) < 0)
+			io_fail("send");
+		d->seq++;
+		if (flags) {
+			await_ack(d, seq);
+			*elapsed = now_ns() - start;
+			return n;
+		}
+	}
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static int64_t pct(const int64_t *v, int64_t n, double q)
+{
+	int64_t i = (int64_t)(q / 100.0 * (double)n + 0.999999) - 1;
+	if (i < 0)
+		i = 0;
+	if (i >= n)
+		i = n - 1;
+	return v[i];
+}
+
+static long read_sysctl(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	if (!f || fscanf(f, "%ld", &v) != 1)
+		die("cannot read kernel.%s", name);
+	fclose(f);
+	return v;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: ipcbaseline -m pipe|msgqueue|unixsocket|tcpsocket -w pingpong|stream -s SIZE\n"
+		"                   [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS] [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]\n");
+	exit(2);
+}
+
+static int64_t parse_size(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end || v < HEADER || v > (64 << 20))
+		usage();
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int mech = -1, echo = -1, cpus[2] = {-1, -1};
+	int64_t size = 0, count = 0;
+	double duration = 1.0, warmup = 0.1, timeout = 10;
+	int opt;
+	while ((opt = getopt(argc, argv, "m:w:s:d:n:u:c:t:")) != -1) {
+		switch (opt) {
+		case 'm':
+			for (int i = 0; i < 4; i++)
+				if (strcmp(optarg, mech_names[i]) == 0)
+					mech = i;
+			break;
+		case 'w':
+			echo = strcmp(optarg, "pingpong") == 0 ? 1 : strcmp(optarg, "stream") == 0 ? 0 : -1;
+			break;
+		case 's': size = parse_size(optarg); break;
+		case 'd': duration = atof(optarg); break;
+		case 'n': count = atoll(optarg); break;
+		case 'u': warmup = atof(optarg); break;
+		case 't': timeout = atof(optarg); break;
+		case 'c':
+			if (sscanf(optarg, "%d,%d", &cpus[0], &cpus[1]) != 2 || cpus[0] < 0 || cpus[1] < 0)
+				usage();
+			break;
+		default: usage();
+		}
+	}
+	if (mech < 0 || echo < 0 || size == 0 || optind != argc || (count <= 0 && duration <= 0) || timeout <= 0)
+		usage();
+
+	atexit(remove_objects);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_fatal_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a dead peer is EPIPE, not a silent death */
+
+	/* Create the channel before fork; each side then takes its end. */
+	struct chan c = {.mech = mech, .size = (size_t)size, .rfd = -1, .wfd = -1};
+	int peer_r = -1, peer_w = -1, lfd = -1, d2p = -1, p2d = -1;
+	struct sockaddr_storage addr;
+	socklen_t addrlen = 0;
+	switch (mech) {
+	case PIPE: {
+		int down[2], up[2];
+		if (pipe(down) < 0 || pipe(up) < 0)
+			die("pipe: %s", strerror(errno));
+		c.wfd = down[1], peer_r = down[0];
+		c.rfd = up[0], peer_w = up[1];
+		break;
+	}
+	case MSGQUEUE: {
+		long msgmax = read_sysctl("msgmax"), msgmnb = read_sysctl("msgmnb");
+		c.piece = (size_t)(msgmax < msgmnb ? msgmax : msgmnb);
+		if (c.piece < 1)
+			die("kernel.msgmax or kernel.msgmnb is below 1");
+		if ((d2p = msgget(IPC_PRIVATE, IPC_CREAT | 0600)) < 0)
+			die("msgget: %s", strerror(errno));
+		queues[0] = d2p;
+		if ((p2d = msgget(IPC_PRIVATE, IPC_CREAT | 0600)) < 0)
+			die("msgget: %s", strerror(errno));
+		queues[1] = p2d;
+		break;
+	}
+	case UNIXSOCKET: {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(sock_dir, sizeof sock_dir, "%s/ipcbaseline-XXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+		if (!mkdtemp(sock_dir)) {
+			sock_dir[0] = 0;
+			die("mkdtemp: %s", strerror(errno));
+		}
+		struct sockaddr_un *un = (struct sockaddr_un *)&addr;
+		memset(un, 0, sizeof *un);
+		un->sun_family = AF_UNIX;
+		snprintf(un->sun_path, sizeof un->sun_path, "%s/sock", sock_dir);
+		addrlen = sizeof *un;
+		if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			die("socket: %s", strerror(errno));
+		if (bind(lfd, (struct sockaddr *)un, addrlen) < 0)
+			die("bind: %s", strerror(errno));
+		strcpy(sock_path, un->sun_path);
+		if (listen(lfd, 1) < 0)
+			die("listen: %s", strerror(errno));
+		break;
+	}
+	case TCPSOCKET: {
+		struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+		memset(in, 0, sizeof *in);
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		addrlen = sizeof *in;
+		if ((lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			die("socket: %s", strerror(errno));
+		if (bind(lfd, (struct sockaddr *)in, addrlen) < 0 || listen(lfd, 1) < 0 ||
+		    getsockname(lfd, (struct sockaddr *)in, &addrlen) < 0)
+			die("listen on loopback: %s", strerror(errno));
+		break;
+	}
+	}
+
+	fflush(NULL);
+	pid_t driver_pid = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* The peer. */
+		is_driver = 0;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != driver_pid)
+			_exit(1);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		pin(cpus[1]);
+		struct chan p = c;
+		switch (mech) {
+		case PIPE:
+			close(c.rfd), close(c.wfd);
+			p.rfd = peer_r, p.wfd = peer_w;
+			break;
+		case MSGQUEUE:
+			p.sndq = p2d, p.rcvq = d2p;
+			break;
+		default: {
+			close(lfd);
+			int fd = socket(mech == TCPSOCKET ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (fd < 0 || connect(fd, (struct sockaddr *)&addr, addrlen) < 0)
+				die("connect: %s", strerror(errno));
+			if (mech == TCPSOCKET) {
+				int one = 1;
+				if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+					die("TCP_NODELAY: %s", strerror(errno));
+			}
+			p.rfd = p.wfd = fd;
+		}
+		}
+		serve(&p, echo);
+		_exit(0);
+	}
+
+	/* The driver. */
+	child_pid = pid;
+	pin(cpus[0]);
+	alarm((unsigned)(timeout + duration + warmup + 1));
+	switch (mech) {
+	case PIPE:
+		close(peer_r), close(peer_w);
+		break;
+	case MSGQUEUE:
+		c.sndq = d2p, c.rcvq = p2d;
+		break;
+	default: {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			die("accept: %s", strerror(errno));
+		close(lfd);
+		if (mech == TCPSOCKET) {
+			int one = 1;
+			if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+				die("TCP_NODELAY: %s", strerror(errno));
+		}
+		c.rfd = c.wfd = fd;
+	}
+	}
+
+	struct driver d = {.c = &c};
+	d.out = calloc(1, HEADROOM + (size_t)size);
+	d.in = calloc(1, HEADROOM + (size_t)size);
+	if (!d.out || !d.in)
+		die("out of memory");
+	for (int64_t i = HEADER; i < size; i++)
+		d.out[HEADROOM + i] = (unsigned char)(7 + i);
+	if (echo) {
+		/* Room for one round trip every 250 ns, touched now so that no page
+		 * fault lands in the timed loop. */
+		d.cap = count > 0 ? (size_t)count : (size_t)(duration * 4e6) + 1024;
+		d.rtt = malloc(d.cap * sizeof *d.rtt);
+		if (!d.rtt)
+			die("out of memory");
+		memset(d.rtt, 0, d.cap * sizeof *d.rtt);
+	}
+
+	int64_t n, elapsed;
+	if (warmup > 0) {
+		int64_t until = now_ns() + (int64_t)(warmup * 1e9);
+		if (echo)
+			pingpong(&d, 0, until, 0, &elapsed);
+		else
+			stream(&d, 0, until, &elapsed);
+	}
+	int64_t until = now_ns() + (int64_t)(duration * 1e9);
+	if (echo)
+		n = pingpong(&d, count, until, 1, &elapsed);
+	else
+		n = stream(&d, count, until, &elapsed);
+
+	/* End the cell: the peer acknowledges and exits. */
+	uint64_t seq = d.seq++;
+	put_header(d.out + HEADROOM, seq, FLAG_END, 0);
+	if (chan_send(&c, d.out) < 0)
+		io_fail("send");
+	await_ack(&d, seq);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	child_pid = -1;
+	alarm(0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("the peer failed");
+	remove_objects();
+
+	double secs = (double)elapsed / 1e9;
+	double mps = secs > 0 ? (double)n / secs : 0;
+	printf("{\"impl\":\"c\",\"mechanism\":\"%s\",\"workload\":\"%s\",\"size_bytes\":%lld,"
+	       "\"cpus\":[%d,%d],\"messages\":%lld,\"elapsed_ns\":%lld,",
+	       mech_names[mech], echo ? "pingpong" : "stream", (long long)size,
+	       cpus[0], cpus[1], (long long)n, (long long)elapsed);
+	if (echo && n > 0) {
+		double sum = 0;
+		for (int64_t i = 0; i < n; i++)
+			sum += (double)d.rtt[i];
+		qsort(d.rtt, (size_t)n, sizeof *d.rtt, cmp_i64);
+		printf("\"rtt_ns\":{\"min\":%lld,\"mean\":%.1f,\"p50\":%lld,\"p90\":%lld,\"p99\":%lld,\"p999\":%lld,\"max\":%lld},",
+		       (long long)d.rtt[0], sum / (double)n, (long long)pct(d.rtt, n, 50), (long long)pct(d.rtt, n, 90),
+		       (long long)pct(d.rtt, n, 99), (long long)pct(d.rtt, n, 99.9), (long long)d.rtt[n - 1]);
+	}
+	printf("\"msgs_per_s\":%.1f,\"bytes_per_s\":%.1f}\n", mps, mps * (double)size);
+	return 0;
+}
