@@ -284,20 +284,21 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) 
 
 // drive is one pair's measuring goroutine: warm up, measure, end the cell.
 func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
-	if o.IO == IORaw || len(o.CPUs) == 2 {
+	if o.IO == IORaw {
 		// Unlocked again before returning: a locked goroutine that exits
 		// takes its thread with it, and a peer started from that thread
 		// would get its parent-death signal.
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-	}
-	if len(o.CPUs) == 2 {
-		restore, err := pinThread(o.CPUs[0])
-		if err != nil {
-			return err
+		if len(o.CPUs) == 2 {
+			restore, err := pinThread(o.CPUs[0])
+			if err != nil {
+				return err
+			}
+			defer restore()
 		}
-		defer restore()
 	}
+	// With IOGo, Run has pinned the whole driver process (see pinProcess).
 	<-start
 	run := p.d.stream
 	if c.workload == results.PingPong {

@@ -109,13 +109,18 @@ func runPeer(specJSON string, transports []Transport) int {
 	}
 
 	// The peer's measuring side runs on this goroutine, locked to its
-	// thread in raw mode (and when pinned); the process exits when it ends,
-	// so the lock is never released.
-	if spec.IO == IORaw || spec.CPU >= 0 {
+	// thread in raw mode, where pinning binds that thread; with IOGo the
+	// whole process is pinned (see pinProcess). The process exits when the
+	// cell ends, so neither is undone.
+	if spec.IO == IORaw {
 		runtime.LockOSThread()
 	}
 	if spec.CPU >= 0 {
-		if _, err := pinThread(spec.CPU); err != nil {
+		pin := pinThread
+		if spec.IO == IOGo {
+			pin = pinProcess
+		}
+		if _, err := pin(spec.CPU); err != nil {
 			return fail(err)
 		}
 	}

@@ -26,6 +26,57 @@ func pinThread(cpu int) (restore func(), err error) {
 	return func() { unix.SchedSetaffinity(0, &old) }, nil
 }
 
+// pinProcess binds every thread of this process to one CPU, as taskset
+// would. That is what -cpus means with IOGo: the measuring goroutine parks
+// in the runtime poller and resumes on whichever thread is free, so pinning
+// one locked thread would force a thread hand-off per message and measure
+// that instead. Threads created later inherit the set from the thread that
+// creates them. The returned function gives every thread the previous set.
+func pinProcess(cpu int) (restore func(), err error) {
+	var old unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return nil, fmt.Errorf("reading the CPU affinity: %w", err)
+	}
+	var set unix.CPUSet
+	set.Set(cpu)
+	if err := setEveryThread(&set); err != nil {
+		setEveryThread(&old)
+		return nil, fmt.Errorf("cannot pin to CPU %d: %w", cpu, err)
+	}
+	return func() { setEveryThread(&old) }, nil
+}
+
+// setEveryThread gives every thread of this process the CPU set. A thread
+// started while the list is walked may have copied the old set from its
+// creator, so the walk repeats until nothing changes.
+func setEveryThread(set *unix.CPUSet) error {
+	for pass := 0; pass < 10; pass++ {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return err
+		}
+		changed := false
+		for _, task := range tasks {
+			tid, err := strconv.Atoi(task.Name())
+			if err != nil {
+				continue
+			}
+			var cur unix.CPUSet
+			if unix.SchedGetaffinity(tid, &cur) != nil || cur == *set {
+				continue // gone already, or done
+			}
+			if err := unix.SchedSetaffinity(tid, set); err != nil && err != unix.ESRCH {
+				return err
+			}
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+	}
+	return nil
+}
+
 // AllowedCPUs lists the CPUs this process may run on.
 func AllowedCPUs() ([]int, error) {
 	var set unix.CPUSet

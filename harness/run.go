@@ -110,6 +110,13 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		}
 		o.RemoteInfo = info
 	}
+	if o.IO == IOGo && len(o.CPUs) == 2 {
+		restore, err := pinProcess(o.CPUs[0])
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
+	}
 	f := &results.File{Schema: results.Schema, Meta: o.meta()}
 	f.Meta.Remote = o.RemoteInfo
 	var cells []cell

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -28,6 +29,7 @@ func (o *Options) meta() results.Meta {
 		GOARCH:          runtime.GOARCH,
 		IO:              string(o.IO),
 		CPUs:            append([]int{}, o.CPUs...),
+		Placement:       o.placement(),
 		Limits:          Limits(),
 		TimerOverheadNS: TimerOverhead(),
 		Count:           o.Count,
@@ -125,4 +127,15 @@ func cpuModel() string {
 		}
 	}
 	return ""
+}
+
+// placement says in words what -cpus pinned.
+func (o *Options) placement() string {
+	switch {
+	case len(o.CPUs) != 2:
+		return "not pinned: the scheduler placed both sides"
+	case o.IO == IOGo:
+		return fmt.Sprintf("driver process on CPU %d, peer process on CPU %d (every thread: with io=go goroutines move between threads)", o.CPUs[0], o.CPUs[1])
+	}
+	return fmt.Sprintf("driver's measuring thread on CPU %d, peer's on CPU %d", o.CPUs[0], o.CPUs[1])
 }

@@ -47,6 +47,9 @@ type Meta struct {
 	// CPUs is the placement asked for and obtained: driver first, then peer.
 	// Empty means nothing was pinned and the scheduler placed both sides.
 	CPUs []int `json:"cpus"`
+	// Placement says in words what was pinned: nothing, each side's
+	// measuring thread (io=raw), or each side's whole process (io=go).
+	Placement string `json:"placement,omitempty"`
 	// Limits are the kernel and buffer sizes that shape the figures, such as
 	// kernel.msgmax (a larger System V message must be split).
 	Limits map[string]int64 `json:"limits"`
