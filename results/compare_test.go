@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,21 +53,7 @@ func TestCompareGolden(t *testing.T) {
 			if err := RenderComparison(&buf, tc.format, tc.c); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if goldenUpdate() {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v\n(create it with: go test ./results -run Golden -update)", err)
-			}
-			if got := buf.Bytes(); !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s\n%s\nIf the change is intended, update the golden files with:\n\tgo test ./results -run Golden -update",
-					golden, firstDiff(string(got), string(want)))
-			}
+			checkGolden(t, filepath.Join("testdata", tc.name+".golden"), buf.Bytes(), "Golden")
 		})
 	}
 }

@@ -137,21 +137,7 @@ func TestHTMLText(t *testing.T) {
 		if err := writeHTML(&buf, f, nil); err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", name+".html.golden")
-		if goldenUpdate() {
-			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v\n(create it with: go test ./results -run HTMLText -update)", err)
-		}
-		if got := buf.Bytes(); !bytes.Equal(got, want) {
-			t.Errorf("report.html text differs from %s\n%s\nIf the change is intended, update the golden files with:\n\tgo test ./results -run HTMLText -update",
-				golden, firstDiff(string(got), string(want)))
-		}
+		checkGolden(t, filepath.Join("testdata", name+".html.golden"), buf.Bytes(), "HTMLText")
 	}
 }
 

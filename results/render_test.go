@@ -62,23 +62,30 @@ func TestGolden(t *testing.T) {
 				if err := Render(&buf, gf.format, f); err != nil {
 					t.Fatalf("Render(%q): %v", gf.format, err)
 				}
-				golden := filepath.Join("testdata", name+"."+gf.ext+".golden")
-				if goldenUpdate() {
-					if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v\n(create it with: go test ./results -run Golden -update)", err)
-				}
-				if got := buf.Bytes(); !bytes.Equal(got, want) {
-					t.Errorf("%s output differs from %s\n%s\nIf the change is intended, update the golden files with:\n\tgo test ./results -run Golden -update",
-						gf.format, golden, firstDiff(string(got), string(want)))
-				}
+				checkGolden(t, filepath.Join("testdata", name+"."+gf.ext+".golden"), buf.Bytes(), "Golden")
 			})
 		}
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites the file
+// under -update. test names the -run pattern that updates it.
+func checkGolden(t *testing.T, golden string, got []byte, test string) {
+	t.Helper()
+	update := "go test ./results -run " + test + " -update"
+	if goldenUpdate() {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v\n(create it with: %s)", err, update)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s\n%s\nIf the change is intended, update the golden files with:\n\t%s",
+			golden, firstDiff(string(got), string(want)), update)
 	}
 }
 
