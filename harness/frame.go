@@ -23,6 +23,10 @@ const MinSize = HeaderSize
 // buffers of this size per pair, so it bounds memory.
 const MaxSize = 64 << 20
 
+// MaxDriverBuffers bounds the message buffers of all pairs of a cell in the
+// driver: pairs x 2 frames x the largest size.
+const MaxDriverBuffers = 2 << 30
+
 const (
 	// flagAck asks the peer to answer with an acknowledgement. The stream
 	// workload sets it on the last message of a phase.

@@ -16,6 +16,10 @@ type driver struct {
 	rec      *Recorder
 	verify   bool
 	progress *atomic.Int64 // messages done, read by the watchdog
+	// progressMask sets how often progress is stored: every 16 small
+	// messages (an atomic store costs a little), every large one (16 of
+	// them could outlast a short -timeout and look like a stall).
+	progressMask int64
 }
 
 func newDriver(conn Conn, size int, verify bool) *driver {
@@ -26,6 +30,9 @@ func newDriver(conn Conn, size int, verify bool) *driver {
 		rec:      NewRecorder(),
 		verify:   verify,
 		progress: new(atomic.Int64),
+	}
+	if size < 64<<10 {
+		d.progressMask = 15
 	}
 	fillPayload(d.out[Headroom:], 0)
 	return d
@@ -77,7 +84,7 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		d.rec.Record(now - t0)
 		d.seq++
 		n++
-		if n&15 == 0 {
+		if n&d.progressMask == 0 {
 			d.progress.Store(n)
 		}
 	}
@@ -105,7 +112,7 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 			return n - 1, Now() - start, err
 		}
 		d.seq++
-		if n&15 == 0 {
+		if n&d.progressMask == 0 {
 			d.progress.Store(n)
 		}
 		if flags != 0 {

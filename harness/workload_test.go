@@ -259,3 +259,17 @@ func TestHeaderRoundTrip(t *testing.T) {
 		t.Fatalf("got %d %#x %d", seq, flags, stamp)
 	}
 }
+
+// TestLargeMessagesReportEveryMessage: the watchdog must see progress after
+// every large message, or a few slow ones could pass for a stalled peer.
+func TestLargeMessagesReportEveryMessage(t *testing.T) {
+	for _, c := range []struct{ size, count, want int }{{64, 20, 16}, {64 << 10, 3, 3}} {
+		d := newEchoDriver(c.size, false)
+		if _, _, err := d.stream(limit{count: int64(c.count)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.progress.Load(); got != int64(c.want) {
+			t.Errorf("%d-byte messages: progress %d after %d messages, want %d", c.size, got, c.count, c.want)
+		}
+	}
+}

@@ -173,6 +173,11 @@ func Read(r io.Reader) (*File, error) {
 		}
 		return nil, fmt.Errorf("%w: it is not valid results JSON (%v)", ErrInput, err)
 	}
+	// One results object and nothing else: two files run together would
+	// otherwise load as the first alone, without a word.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: it has more after the results object (two files joined together?)", ErrInput)
+	}
 	switch {
 	case f.Schema == 0:
 		return nil, fmt.Errorf("%w: it has no \"schema\" field, so it was not written by ipcbench", ErrInput)

@@ -203,6 +203,7 @@ func TestBadInput(t *testing.T) {
 		{"size absurd", []string{"run", "-sizes", "99999999999G"}, "larger than the maximum"},
 		{"size below header", []string{"run", "-sizes", "8"}, "below the minimum"},
 		{"size empty", []string{"run", "-sizes", "64,,1K"}, "empty size"},
+		{"pairs x size too large", []string{"run", "-pairs", "32", "-sizes", "64,64M"}, "needs 4 GiB of message buffers"},
 		{"bad duration", []string{"run", "-duration", "fast"}, "invalid value"},
 		{"zero duration", []string{"run", "-duration", "0s"}, "-duration must be positive"},
 		{"count zero", []string{"run", "-count", "0"}, "-count must be at least 1"},
