@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // cell is one measurement: a mechanism, a workload and a size, in one round.

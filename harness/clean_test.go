@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
 )
 
 // removeQueue removes a queue a test left on purpose.

@@ -14,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // driverEnv, when set to a mechanism's name, makes this test binary a

@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/msgqueue"
-	"ipcbench/pipe"
-	"ipcbench/results"
-	"ipcbench/tcpsocket"
-	"ipcbench/unixsocket"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/msgqueue"
+	"github.com/ipcbench/ipcbench/pipe"
+	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/tcpsocket"
+	"github.com/ipcbench/ipcbench/unixsocket"
 )
 
 // The tests in this file make peers fail in every way a real one can, at

@@ -145,7 +145,7 @@ func TestPeerInOwnProcessGroup(t *testing.T) {
 func TestSummarizeStderr(t *testing.T) {
 	panicked := "injected fault: panic after 51 calls on the pipe channel\n" +
 		"panic: injected fault after 51 calls\n\ngoroutine 1 [running]:\n" +
-		"ipcbench/harness/harnesstest.(*faulty).fire(...)\n\t/src/faults.go:10 +0x1d\n"
+		"github.com/ipcbench/ipcbench/harness/harnesstest.(*faulty).fire(...)\n\t/src/faults.go:10 +0x1d\n"
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"ipcbench peer: msgrcv: identifier removed\n", "ipcbench peer: msgrcv: identifier removed"},

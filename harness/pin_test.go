@@ -9,10 +9,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/pipe"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/pipe"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // threadSets reads the CPU set of every thread of this process.

@@ -3,7 +3,7 @@ package harness
 import (
 	"testing"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // The plain progress lines are what a log of a run shows; their columns

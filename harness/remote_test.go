@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // syncBuffer is a log the server writes from several goroutines.

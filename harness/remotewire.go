@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // The handshake between `ipcbench run -remote` and `ipcbench serve`. A

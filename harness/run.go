@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // Options is one whole run: which cells, how long each, and how.

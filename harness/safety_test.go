@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness"
-	"ipcbench/msgqueue"
-	"ipcbench/tcpsocket"
-	"ipcbench/unixsocket"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/msgqueue"
+	"github.com/ipcbench/ipcbench/tcpsocket"
+	"github.com/ipcbench/ipcbench/unixsocket"
 )
 
 // withUmask runs f with the process's umask set to 0, so that the modes

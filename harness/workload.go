@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // driver is one measuring side: a Conn and everything its timed loop

@@ -3,8 +3,8 @@ package msgqueue_test
 import (
 	"testing"
 
-	"ipcbench/harness/harnesstest"
-	"ipcbench/msgqueue"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/msgqueue"
 )
 
 // TestConformance runs both workloads at every size between two processes,

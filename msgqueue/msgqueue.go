@@ -24,7 +24,7 @@ import (
 	"time"
 	"unsafe"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 
 	"golang.org/x/sys/unix"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unsafe"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 
 	"golang.org/x/sys/unix"
 )

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 // New returns the pipe mechanism.

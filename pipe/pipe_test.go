@@ -4,9 +4,9 @@ import (
 	"os"
 	"testing"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/pipe"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/pipe"
 )
 
 func TestMain(m *testing.M) {

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"net"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 // loopback is where Listen listens: an ephemeral port, never reachable from

@@ -4,9 +4,9 @@ import (
 	"os"
 	"testing"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/unixsocket"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/unixsocket"
 )
 
 func TestMain(m *testing.M) {

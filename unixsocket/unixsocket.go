@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 // maxPath is the longest socket path Linux takes: sun_path is 108 bytes.

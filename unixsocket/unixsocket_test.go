@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
 )
 
 // What every stream-socket transport must do is in

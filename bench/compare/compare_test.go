@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // baseline builds the C baseline once per test binary, or skips the test

@@ -35,7 +35,7 @@ import (
 	"strings"
 	"time"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

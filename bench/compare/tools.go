@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // A side is one program measuring one cell: ipcbench, the C baseline,

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // The benchmarks measure every mechanism through the same harness as

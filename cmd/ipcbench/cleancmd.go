@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 const cleanUsage = `Usage: ipcbench clean

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 const compareUsage = `Usage: ipcbench compare [flags] OLD.json NEW.json

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // TestCompare checks that compare prints what results.RenderComparison

@@ -17,11 +17,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/msgqueue"
-	"ipcbench/pipe"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/msgqueue"
+	"github.com/ipcbench/ipcbench/pipe"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // testFaults are mechanisms whose peer fails (see harnesstest.Faulty). This

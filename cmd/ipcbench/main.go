@@ -6,11 +6,11 @@ package main
 import (
 	"os"
 
-	"ipcbench/harness"
-	"ipcbench/msgqueue"
-	"ipcbench/pipe"
-	"ipcbench/tcpsocket"
-	"ipcbench/unixsocket"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/msgqueue"
+	"github.com/ipcbench/ipcbench/pipe"
+	"github.com/ipcbench/ipcbench/tcpsocket"
+	"github.com/ipcbench/ipcbench/unixsocket"
 )
 
 // mechanisms is every mechanism ipcbench knows, in the order tables show

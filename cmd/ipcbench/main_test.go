@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"ipcbench/harness"
-	"ipcbench/harness/harnesstest"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // binary is ipcbench built once for the end-to-end tests.

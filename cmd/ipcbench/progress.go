@@ -10,7 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 // How a run shows its progress on stderr is decided here, not in the

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // fakeClock is the time a progress display sees: tests move it by hand,

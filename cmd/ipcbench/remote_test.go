@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness/harnesstest"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // server is an `ipcbench serve` process started by a test.

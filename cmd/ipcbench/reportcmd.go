@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 const reportUsage = `Usage: ipcbench report [flags] RESULTS.json

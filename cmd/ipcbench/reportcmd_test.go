@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // fixture is a results file the results package's golden tests use.

@@ -17,8 +17,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipcbench/harness"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 const runUsage = `Usage: ipcbench run [flags]

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 const serveUsage = `Usage: ipcbench serve [flags]

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 // Fault is a way for a peer to fail. Faulty injects it into a real

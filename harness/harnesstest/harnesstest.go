@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness"
-	"ipcbench/results"
+	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // Sizes cover the edges that bite: the smallest message, one above

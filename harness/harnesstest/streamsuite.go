@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness"
 )
 
 // streamModes and streamSizes are the cells of the stream-socket suite's
