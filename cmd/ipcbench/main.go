@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/tcpsocket"
@@ -15,7 +16,7 @@ import (
 
 // mechanisms is every mechanism ipcbench knows, in the order tables show
 // them. Adding one is a package and a line here.
-var mechanisms = []harness.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
+var mechanisms = []ipc.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
 
 func main() {
 	harness.MaybeRunPeer(mechanisms) // a peer process never returns from here
