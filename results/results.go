@@ -148,8 +148,12 @@ type Result struct {
 
 // Stats summarises a latency distribution in nanoseconds. Min, max, mean and
 // standard deviation are exact; percentiles come from an HDR histogram with
-// three significant digits (within 0.1%).
+// three significant digits (within 0.1%), clamped to [min, max] so that no
+// percentile exceeds the largest value recorded.
 type Stats struct {
+	// N is the number of samples behind the figures (0 in files written
+	// before it was recorded).
+	N      int64   `json:"n"`
 	Min    int64   `json:"min"`
 	Mean   float64 `json:"mean"`
 	Stddev float64 `json:"stddev"`
