@@ -75,7 +75,7 @@ func TestCompareCells(t *testing.T) {
 	}
 	fig := func(mech, wl string, size int, name string) *FigureChange {
 		t.Helper()
-		cc := got[Key{mech, wl, size}]
+		cc := got[Key{Mechanism: mech, Workload: wl, SizeBytes: size}]
 		if cc == nil {
 			t.Fatalf("no cell %s %s %d", mech, wl, size)
 		}
@@ -113,9 +113,9 @@ func TestCompareCells(t *testing.T) {
 		old, new bool // which files have the cell
 		change   string
 	}{
-		{Key{"msgqueue", PingPong, 64}, true, true, "new failed"},
-		{Key{"tcpsocket", PingPong, 64}, true, false, "only in old"},
-		{Key{"msgqueue", Stream, 16384}, false, true, "only in new"},
+		{Key{Mechanism: "msgqueue", Workload: PingPong, SizeBytes: 64}, true, true, "new failed"},
+		{Key{Mechanism: "tcpsocket", Workload: PingPong, SizeBytes: 64}, true, false, "only in old"},
+		{Key{Mechanism: "msgqueue", Workload: Stream, SizeBytes: 16384}, false, true, "only in new"},
 	} {
 		cc := got[tc.key]
 		if cc == nil {

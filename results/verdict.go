@@ -8,6 +8,8 @@ package results
 type Verdict struct {
 	Workload  string `json:"workload"`
 	SizeBytes int    `json:"size_bytes"`
+	// Clients is the number of clients of a server or connect context.
+	Clients int `json:"clients,omitempty"`
 	// Figure is the figure the mechanisms are ranked by: "rtt_p50" (lower
 	// is better) or "bytes_per_s" (higher is better), or the workload's
 	// own headline figure.

@@ -83,7 +83,18 @@ func Label(v *results.Verdict) string {
 	case results.Stream:
 		what = "stream"
 	}
-	return results.FormatSize(v.SizeBytes) + " " + what
+	label := results.FormatSize(v.SizeBytes) + " " + what
+	if v.Clients > 0 {
+		label += ", " + strconv.Itoa(v.Clients) + " " + plural(v.Clients, "client", "clients")
+	}
+	return label
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // allEquivalent reports whether every adjacent pair within the group was

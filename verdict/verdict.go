@@ -66,17 +66,29 @@ var (
 		}
 		return r.MsgsPerS
 	}}
+	figConnectionsPerS = Figure{"connections_per_s", false, func(r *results.Result) float64 {
+		if r.ConnectionsPerS == 0 {
+			return math.NaN()
+		}
+		return r.ConnectionsPerS
+	}}
 )
 
 // FigureOf is the headline figure of a workload: the p50 round trip for
-// pingpong, payload bytes/s for stream. For another workload it is the p50
-// round trip when its rows have one, else bytes/s, else messages/s.
+// pingpong, payload bytes/s for stream, requests (messages) per second that
+// the server answered for server, transactions per second for connect. For
+// another workload it is the p50 round trip when its rows have one, else
+// bytes/s, else messages/s.
 func FigureOf(workload string, rows []*results.Result) Figure {
 	switch workload {
 	case results.PingPong:
 		return figRTTP50
 	case results.Stream:
 		return figBytesPerS
+	case results.Server:
+		return figMsgsPerS
+	case results.Connect:
+		return figConnectionsPerS
 	}
 	for _, fig := range []Figure{figRTTP50, figBytesPerS, figMsgsPerS} {
 		for _, r := range rows {
@@ -167,7 +179,10 @@ func Analyze(f *results.File) []*Analysis {
 		if a.Workload != b.Workload {
 			return false // keep first appearance
 		}
-		return a.SizeBytes < b.SizeBytes
+		if a.SizeBytes != b.SizeBytes {
+			return a.SizeBytes < b.SizeBytes
+		}
+		return a.Clients < b.Clients
 	})
 	var out []*Analysis
 	for _, g := range order {
@@ -178,7 +193,12 @@ func Analyze(f *results.File) []*Analysis {
 		a := &Analysis{Context: g.ctx, Figure: FigureOf(g.ctx.Workload, all), Placements: map[string]int{}}
 		for _, m := range g.mechs {
 			e := Entry{Mechanism: m}
+			skipped := 0
 			for _, r := range g.rows[m] {
+				if r.IsSkipped() {
+					skipped++
+					continue
+				}
 				if r.Failed() {
 					continue
 				}
@@ -188,7 +208,11 @@ func Analyze(f *results.File) []*Analysis {
 				}
 			}
 			if len(e.Values) == 0 {
-				a.Failed = append(a.Failed, m)
+				// A cell that does not apply to the mechanism (connect on
+				// a pipe) is no failure: it is simply not ranked.
+				if skipped < len(g.rows[m]) {
+					a.Failed = append(a.Failed, m)
+				}
 				continue
 			}
 			sort.Float64s(e.Values)
@@ -412,7 +436,7 @@ func Compute(f *results.File) []results.Verdict {
 // Verdict is the analysis as results.json carries it.
 func (a *Analysis) Verdict() results.Verdict {
 	v := results.Verdict{
-		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes,
+		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients,
 		Figure: a.Figure.Name, Better: "higher",
 		Medians: map[string]float64{}, N: map[string]int{},
 		TooFewRounds: a.TooFew, Failed: a.Failed,

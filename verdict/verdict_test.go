@@ -336,3 +336,32 @@ func TestVerdictJSON(t *testing.T) {
 		t.Errorf("JSON %s", data)
 	}
 }
+
+// TestSkippedAndClients: a skipped cell is neither ranked nor failed, and
+// contexts differ by their number of clients.
+func TestSkippedAndClients(t *testing.T) {
+	conn := func(mech string, clients int, v ...float64) []results.Result {
+		var out []results.Result
+		for i, x := range v {
+			out = append(out, results.Result{Mechanism: mech, Workload: results.Connect, SizeBytes: 64, Clients: clients, Round: i + 1, ConnectionsPerS: x})
+		}
+		return out
+	}
+	f := file(
+		conn("unixsocket", 1, spread(20000, 5, 100)...),
+		conn("tcpsocket", 1, spread(9000, 5, 100)...),
+		conn("unixsocket", 8, spread(40000, 5, 100)...),
+		conn("tcpsocket", 8, spread(30000, 5, 100)...),
+		[]results.Result{{Mechanism: "pipe", Workload: results.Connect, SizeBytes: 64, Clients: 1, Round: 1, Skipped: "a pipe has no connections"}},
+	)
+	vs := Compute(f)
+	if len(vs) != 2 || vs[0].Clients != 1 || vs[1].Clients != 8 {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	if vs[0].Figure != "connections_per_s" || len(vs[0].Failed) != 0 || len(vs[0].Groups) != 2 {
+		t.Errorf("verdict %+v", vs[0])
+	}
+	if got, want := Sentence(&vs[1]), "64 B connect, 8 clients: unixsocket, 1.3x faster than tcpsocket."; got != want {
+		t.Errorf("sentence %q, want %q", got, want)
+	}
+}
