@@ -305,7 +305,7 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 		run = p.d.pingpong
 	}
 	if o.Warmup > 0 {
-		if _, _, err := run(limit{until: Now() + int64(o.Warmup)}); err != nil {
+		if _, _, err := run(limit{until: Now() + int64(o.Warmup), warmup: true}); err != nil {
 			return err
 		}
 		p.d.rec.Reset()

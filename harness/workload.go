@@ -43,6 +43,9 @@ func newDriver(conn Conn, size int, verify bool) *driver {
 type limit struct {
 	count int64
 	until int64
+	// warmup leaves the phase's messages unstamped, so the peer records no
+	// one-way delay for them: only measured messages count.
+	warmup bool
 }
 
 func (l limit) done(n, now int64) bool {
@@ -65,7 +68,11 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 			fillPayload(out, seq)
 		}
 		t0 := Now()
-		putHeader(out, seq, 0, t0)
+		stamp := t0
+		if lim.warmup {
+			stamp = 0
+		}
+		putHeader(out, seq, 0, stamp)
 		if err = d.conn.Send(d.out); err != nil {
 			return n, now - start, err
 		}

@@ -21,6 +21,9 @@ type Cell struct {
 	// Pieces and Note come from the rows (they are the same every round).
 	Pieces int
 	Note   string
+	// Skipped says why the cell does not apply to its mechanism, when its
+	// rows say so: it then has neither Rows nor Errors.
+	Skipped string
 
 	RTTP50, RTTP99      Summary // pingpong: per-round p50 and p99 round trip, ns
 	OneWayP50           Summary // pingpong: per-round p50 one-way delay, ns
@@ -87,7 +90,7 @@ type Matrix struct {
 
 // Cell returns the cell for the key, or nil when the file has none.
 func (m *Matrix) Cell(mech, workload string, size int) *Cell {
-	return m.Cells[Key{mech, workload, size}]
+	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size}]
 }
 
 // workloadRank puts pingpong before stream before any other workload, the
@@ -126,6 +129,10 @@ func Aggregate(f *File) *Matrix {
 		}
 		if r.Note != "" {
 			c.Note = r.Note
+		}
+		if r.IsSkipped() {
+			c.Skipped = r.Skipped
+			continue
 		}
 		if r.Failed() {
 			if !slices.Contains(c.Errors, r.Error) {

@@ -96,7 +96,7 @@ func Compare(old, new *File) *Comparison {
 				if o == nil && n == nil {
 					continue
 				}
-				cc := CellChange{Key: Key{mech, wl, size}, Old: o, New: n}
+				cc := CellChange{Key: Key{Mechanism: mech, Workload: wl, SizeBytes: size}, Old: o, New: n}
 				if o != nil && n != nil && !o.Failed() && !n.Failed() {
 					cc.Figures = compareFigures(wl, o, n)
 				}
