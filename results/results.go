@@ -1,7 +1,9 @@
-// Package results is ipcbench's data model and every way to show it: the
-// results.json file (load and save), tables for the terminal, Markdown and CSV,
-// and plots. It knows nothing about how the figures were measured; the harness
-// fills a File and hands it here.
+// Package results is ipcbench's data model: the results.json file (load and
+// save), the aggregation of its rounds into cells (medians and spread), and
+// the comparison of two files. It knows nothing about how the figures were
+// measured (the harness fills a File and hands it here) nor how they are shown
+// (internal/view and internal/chart do that), so a program that reads results
+// links neither tablewriter nor gonum/plot.
 package results
 
 import (

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/units"
 )
 
 // Sentence says a verdict in words, for the terminal, results.md and
@@ -83,7 +85,7 @@ func Label(v *results.Verdict) string {
 	case results.Stream:
 		what = "stream"
 	}
-	label := results.FormatSize(v.SizeBytes) + " " + what
+	label := units.Size(v.SizeBytes) + " " + what
 	if v.Clients > 0 {
 		label += ", " + strconv.Itoa(v.Clients) + " " + plural(v.Clients, "client", "clients")
 	}
