@@ -22,6 +22,7 @@ type driver struct {
 	// messages (an atomic store costs a little), every large one (16 of
 	// them could outlast a short -timeout and look like a stall).
 	progressMask int64
+	cpus         cpuSampler // which CPUs the measuring thread ran on
 }
 
 // newDriver makes a driver for messages of size bytes over conn, whose
@@ -48,6 +49,9 @@ func newDriver(conn ipc.Conn, h, size, offset int, verify bool) *driver {
 type limit struct {
 	count int64
 	until int64
+	// warmup leaves the phase's messages unstamped, so the peer records no
+	// one-way delay for them: only measured messages count.
+	warmup bool
 }
 
 func (l limit) done(n, now int64) bool {
@@ -70,7 +74,11 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 			fillPayload(out, seq)
 		}
 		t0 := Now()
-		putHeader(out, seq, 0, t0)
+		stamp := t0
+		if lim.warmup {
+			stamp = 0
+		}
+		putHeader(out, seq, 0, stamp)
 		if err = d.conn.Send(d.out); err != nil {
 			return n, now - start, err
 		}
@@ -91,6 +99,9 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		n++
 		if n&d.progressMask == 0 {
 			d.progress.Store(n)
+		}
+		if n&cpuSampleMask == 0 {
+			d.cpus.sample()
 		}
 	}
 	return n, now - start, nil
@@ -119,6 +130,9 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 		d.seq++
 		if n&d.progressMask == 0 {
 			d.progress.Store(n)
+		}
+		if n&cpuSampleMask == 0 {
+			d.cpus.sample()
 		}
 		if flags != 0 {
 			if err = d.awaitAck(seq); err != nil {
@@ -170,6 +184,7 @@ type peer struct {
 	verify   bool
 	oneWay   *Recorder
 	received int64 // data messages, control messages excluded
+	cpus     cpuSampler
 }
 
 // newPeer makes the peer's side for messages of size bytes over conn, whose
@@ -181,6 +196,7 @@ func newPeer(conn ipc.Conn, h, size, offset int, echo, verify bool) *peer {
 // serve runs until the driver ends the cell or something fails.
 func (p *peer) serve() error {
 	msg := p.frame[p.h:]
+	p.cpus.sample()
 	for {
 		if err := p.conn.Recv(p.frame); err != nil {
 			return err
@@ -201,6 +217,9 @@ func (p *peer) serve() error {
 			return p.conn.Send(p.frame)
 		}
 		p.received++
+		if p.received&cpuSampleMask == 0 {
+			p.cpus.sample()
+		}
 		if p.verify {
 			if err := checkPayload(msg, seq); err != nil {
 				return err
