@@ -170,3 +170,15 @@ func statOf(s *Stats, get func(*Stats) int64) float64 {
 	}
 	return float64(get(s))
 }
+
+// Rounds is how many distinct rounds the rows come from: what the
+// medians are taken over, whatever the run asked for.
+func (f *File) Rounds() int {
+	var seen []int
+	for i := range f.Results {
+		if r := f.Results[i].Round; !slices.Contains(seen, r) {
+			seen = append(seen, r)
+		}
+	}
+	return len(seen)
+}

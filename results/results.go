@@ -1,7 +1,9 @@
-// Package results is ipcbench's data model and every way to show it: the
-// results.json file (load and save), tables for the terminal, Markdown and CSV,
-// and plots. It knows nothing about how the figures were measured; the harness
-// fills a File and hands it here.
+// Package results is ipcbench's data model: the results.json file (load and
+// save), the aggregation of its rounds into cells (medians and spread), and
+// the comparison of two files. It knows nothing about how the figures were
+// measured (the harness fills a File and hands it here) nor how they are shown
+// (internal/view and internal/chart do that), so a program that reads results
+// links neither tablewriter nor gonum/plot.
 package results
 
 import (
@@ -35,6 +37,9 @@ type File struct {
 	Schema  int      `json:"schema"`
 	Meta    Meta     `json:"meta"`
 	Results []Result `json:"results"`
+	// Verdicts say, per workload and size, which mechanisms the rounds tell
+	// apart (see Verdict). Files from before verdicts lack them.
+	Verdicts []Verdict `json:"verdicts,omitempty"`
 }
 
 // Meta is what someone needs to reproduce a run or to judge whether two runs
@@ -126,6 +131,12 @@ type Result struct {
 	// its standard compressed, base64 encoding, for percentile plots.
 	RTTHistogram string `json:"rtt_hdr,omitempty"`
 
+	// Placement is where the scheduler ran the two sides during the cell,
+	// from a few samples of each side's CPU: SameCPU, CrossCPU or MixedCPU.
+	// Empty when not sampled (a remote peer, files from before).
+	Placement string `json:"placement,omitempty"`
+	// CPUsSeen are the CPUs each side was seen on.
+	CPUsSeen *CPUsSeen `json:"cpus_seen,omitempty"`
 	// Clients, for the server and connect workloads, is how many client
 	// processes shared the one server process.
 	Clients int `json:"clients,omitempty"`
@@ -144,6 +155,13 @@ type Result struct {
 	// Skipped, when set, says why the cell does not apply to the mechanism
 	// (connect on a pipe): the row has no figures, and it is not a failure.
 	Skipped string `json:"skipped,omitempty"`
+}
+
+// CPUsSeen are the CPUs the driver's and the peer's measuring thread were
+// seen on during a cell, in ascending order.
+type CPUsSeen struct {
+	Driver []int `json:"driver"`
+	Peer   []int `json:"peer"`
 }
 
 // Stats summarises a latency distribution in nanoseconds. Min, max, mean and
