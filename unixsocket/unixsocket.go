@@ -60,3 +60,15 @@ func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	}
 	return ipc.NetConn(c, cfg.IO)
 }
+
+// ServerCaps: one listening socket accepts every client, and each
+// connection is a new connect(2) to the socket's path.
+func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
+	return ipc.ServerCaps{
+		Server: ipc.ServerAccept,
+		Note:   "one listening socket, a connection per client",
+		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
+			return ipc.StreamConnector("unix", ep.Addr, cfg, nil, nil)
+		},
+	}
+}
