@@ -49,6 +49,7 @@ type peerReport struct {
 	Done     bool      `json:"done,omitempty"`
 	Received int64     `json:"received,omitempty"`
 	OneWay   *Recorder `json:"one_way,omitempty"`
+	CPUs     []int     `json:"cpus,omitempty"` // the CPUs the peer's measuring thread was seen on
 	Error    string    `json:"error,omitempty"`
 }
 
@@ -137,7 +138,7 @@ func runPeer(specJSON string, transports []Transport) int {
 	if err := p.serve(); err != nil {
 		return fail(err)
 	}
-	rep := peerReport{Done: true, Received: p.received}
+	rep := peerReport{Done: true, Received: p.received, CPUs: p.cpus.cpus()}
 	if p.oneWay.Count() > 0 {
 		rep.OneWay = p.oneWay
 	}
@@ -260,25 +261,26 @@ func (p *peerProc) report(what string, timeout time.Duration) (*peerReport, erro
 }
 
 // finalReport reads the peer's report at the end of a cell, checks that it
-// exited cleanly, and adds its one-way delays to oneWay.
-func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) error {
+// exited cleanly, adds its one-way delays to oneWay and returns the CPUs it
+// was seen on.
+func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) ([]int, error) {
 	rep, err := p.report("send its final report", timeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !rep.Done {
-		return fmt.Errorf("the peer sent %+v instead of its final report", rep)
+		return nil, fmt.Errorf("the peer sent %+v instead of its final report", rep)
 	}
 	if !p.wait(timeout) {
-		return fmt.Errorf("the peer did not exit within %v (-timeout) after its final report", timeout)
+		return nil, fmt.Errorf("the peer did not exit within %v (-timeout) after its final report", timeout)
 	}
 	if p.waitErr != nil {
-		return p.deathError()
+		return nil, p.deathError()
 	}
 	if rep.OneWay != nil {
 		oneWay.Merge(rep.OneWay)
 	}
-	return nil
+	return rep.CPUs, nil
 }
 
 // deathError describes a peer that went away: its exit status and the

@@ -95,15 +95,23 @@ func (r *Recorder) Stats() *results.Stats {
 		variance = 0
 	}
 	return &results.Stats{
+		N:      r.n,
 		Min:    r.min,
 		Mean:   mean,
 		Stddev: math.Sqrt(variance),
-		P50:    r.h.ValueAtQuantile(50), // hdrhistogram takes percents
-		P90:    r.h.ValueAtQuantile(90),
-		P99:    r.h.ValueAtQuantile(99),
-		P999:   r.h.ValueAtQuantile(99.9),
+		P50:    r.percentile(50), // hdrhistogram takes percents
+		P90:    r.percentile(90),
+		P99:    r.percentile(99),
+		P999:   r.percentile(99.9),
 		Max:    r.max,
 	}
+}
+
+// percentile is the histogram's value at q percent, clamped to the exact
+// min and max: the histogram reports a bucket's highest equivalent value,
+// which can lie above the largest value recorded (a p99.9 above max).
+func (r *Recorder) percentile(q float64) int64 {
+	return min(max(r.h.ValueAtQuantile(q), r.min), r.max)
 }
 
 // Encode returns the histogram in HdrHistogram's standard compressed base64

@@ -20,6 +20,7 @@ type driver struct {
 	// messages (an atomic store costs a little), every large one (16 of
 	// them could outlast a short -timeout and look like a stall).
 	progressMask int64
+	cpus         cpuSampler // which CPUs the measuring thread ran on
 }
 
 func newDriver(conn Conn, size int, verify bool) *driver {
@@ -43,6 +44,9 @@ func newDriver(conn Conn, size int, verify bool) *driver {
 type limit struct {
 	count int64
 	until int64
+	// warmup leaves the phase's messages unstamped, so the peer records no
+	// one-way delay for them: only measured messages count.
+	warmup bool
 }
 
 func (l limit) done(n, now int64) bool {
@@ -65,7 +69,11 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 			fillPayload(out, seq)
 		}
 		t0 := Now()
-		putHeader(out, seq, 0, t0)
+		stamp := t0
+		if lim.warmup {
+			stamp = 0
+		}
+		putHeader(out, seq, 0, stamp)
 		if err = d.conn.Send(d.out); err != nil {
 			return n, now - start, err
 		}
@@ -86,6 +94,9 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		n++
 		if n&d.progressMask == 0 {
 			d.progress.Store(n)
+		}
+		if n&cpuSampleMask == 0 {
+			d.cpus.sample()
 		}
 	}
 	return n, now - start, nil
@@ -114,6 +125,9 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 		d.seq++
 		if n&d.progressMask == 0 {
 			d.progress.Store(n)
+		}
+		if n&cpuSampleMask == 0 {
+			d.cpus.sample()
 		}
 		if flags != 0 {
 			if err = d.awaitAck(seq); err != nil {
@@ -164,6 +178,7 @@ type peer struct {
 	verify   bool
 	oneWay   *Recorder
 	received int64 // data messages, control messages excluded
+	cpus     cpuSampler
 }
 
 func newPeer(conn Conn, size int, echo, verify bool) *peer {
@@ -173,6 +188,7 @@ func newPeer(conn Conn, size int, echo, verify bool) *peer {
 // serve runs until the driver ends the cell or something fails.
 func (p *peer) serve() error {
 	msg := p.frame[Headroom:]
+	p.cpus.sample()
 	for {
 		if err := p.conn.Recv(p.frame); err != nil {
 			return err
@@ -193,6 +209,9 @@ func (p *peer) serve() error {
 			return p.conn.Send(p.frame)
 		}
 		p.received++
+		if p.received&cpuSampleMask == 0 {
+			p.cpus.sample()
+		}
 		if p.verify {
 			if err := checkPayload(msg, seq); err != nil {
 				return err

@@ -273,3 +273,33 @@ func TestLargeMessagesReportEveryMessage(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentilesWithinMinMax records values whose HDR buckets reach above
+// them: the histogram's highest equivalent value of a bucket can exceed the
+// largest value recorded, and a p99.9 above max was once reported. Every
+// percentile must lie within [min, max], and n count the samples.
+func TestPercentilesWithinMinMax(t *testing.T) {
+	for _, values := range [][]int64{
+		{1_000_001},
+		{999_999, 1_000_001, 1_000_003},
+		{5, 7_654_321, 7_654_322},
+		{3_600_000_000_001}, // above the histogram's range
+	} {
+		r := NewRecorder()
+		for _, v := range values {
+			r.Record(v)
+		}
+		s := r.Stats()
+		if s.N != int64(len(values)) {
+			t.Errorf("%v: n = %d, want %d", values, s.N, len(values))
+		}
+		for _, p := range []struct {
+			name string
+			v    int64
+		}{{"p50", s.P50}, {"p90", s.P90}, {"p99", s.P99}, {"p99.9", s.P999}} {
+			if p.v < s.Min || p.v > s.Max {
+				t.Errorf("%v: %s = %d, outside [min %d, max %d]", values, p.name, p.v, s.Min, s.Max)
+			}
+		}
+	}
+}

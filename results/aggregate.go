@@ -21,6 +21,9 @@ type Cell struct {
 	// Pieces and Note come from the rows (they are the same every round).
 	Pieces int
 	Note   string
+	// Skipped says why the cell does not apply to its mechanism, when its
+	// rows say so: it then has neither Rows nor Errors.
+	Skipped string
 
 	RTTP50, RTTP99      Summary // pingpong: per-round p50 and p99 round trip, ns
 	OneWayP50           Summary // pingpong: per-round p50 one-way delay, ns
@@ -87,7 +90,7 @@ type Matrix struct {
 
 // Cell returns the cell for the key, or nil when the file has none.
 func (m *Matrix) Cell(mech, workload string, size int) *Cell {
-	return m.Cells[Key{mech, workload, size}]
+	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size}]
 }
 
 // workloadRank puts pingpong before stream before any other workload, the
@@ -127,6 +130,10 @@ func Aggregate(f *File) *Matrix {
 		if r.Note != "" {
 			c.Note = r.Note
 		}
+		if r.IsSkipped() {
+			c.Skipped = r.Skipped
+			continue
+		}
 		if r.Failed() {
 			if !slices.Contains(c.Errors, r.Error) {
 				c.Errors = append(c.Errors, r.Error)
@@ -162,4 +169,16 @@ func statOf(s *Stats, get func(*Stats) int64) float64 {
 		return math.NaN()
 	}
 	return float64(get(s))
+}
+
+// Rounds is how many distinct rounds the rows come from: what the
+// medians are taken over, whatever the run asked for.
+func (f *File) Rounds() int {
+	var seen []int
+	for i := range f.Results {
+		if r := f.Results[i].Round; !slices.Contains(seen, r) {
+			seen = append(seen, r)
+		}
+	}
+	return len(seen)
 }

@@ -1,7 +1,9 @@
-// Package results is ipcbench's data model and every way to show it: the
-// results.json file (load and save), tables for the terminal, Markdown and CSV,
-// and plots. It knows nothing about how the figures were measured; the harness
-// fills a File and hands it here.
+// Package results is ipcbench's data model: the results.json file (load and
+// save), the aggregation of its rounds into cells (medians and spread), and
+// the comparison of two files. It knows nothing about how the figures were
+// measured (the harness fills a File and hands it here) nor how they are shown
+// (internal/view and internal/chart do that), so a program that reads results
+// links neither tablewriter nor gonum/plot.
 package results
 
 import (
@@ -21,6 +23,12 @@ const Schema = 1
 const (
 	PingPong = "pingpong"
 	Stream   = "stream"
+	// Server is N client processes, each running pingpong against one
+	// server process at once (-clients).
+	Server = "server"
+	// Connect is one transaction after another: socket, connect, send,
+	// receive the echo, close.
+	Connect = "connect"
 )
 
 // File is one results.json: the facts about the machine and run, and one row
@@ -29,6 +37,9 @@ type File struct {
 	Schema  int      `json:"schema"`
 	Meta    Meta     `json:"meta"`
 	Results []Result `json:"results"`
+	// Verdicts say, per workload and size, which mechanisms the rounds tell
+	// apart (see Verdict). Files from before verdicts lack them.
+	Verdicts []Verdict `json:"verdicts,omitempty"`
 }
 
 // Meta is what someone needs to reproduce a run or to judge whether two runs
@@ -120,13 +131,47 @@ type Result struct {
 	// its standard compressed, base64 encoding, for percentile plots.
 	RTTHistogram string `json:"rtt_hdr,omitempty"`
 
+	// Placement is where the scheduler ran the two sides during the cell,
+	// from a few samples of each side's CPU: SameCPU, CrossCPU or MixedCPU.
+	// Empty when not sampled (a remote peer, files from before).
+	Placement string `json:"placement,omitempty"`
+	// CPUsSeen are the CPUs each side was seen on.
+	CPUsSeen *CPUsSeen `json:"cpus_seen,omitempty"`
+	// Clients, for the server and connect workloads, is how many client
+	// processes shared the one server process.
+	Clients int `json:"clients,omitempty"`
+	// Fairness is Jain's index over the clients' completed requests,
+	// (sum x)^2 / (n sum x^2): 1 when every client was served equally,
+	// 1/n when one client got everything (server workload).
+	Fairness float64 `json:"fairness,omitempty"`
+	// ConnectionsPerS is how many whole transactions (connect, echo,
+	// close) all clients completed per second (connect workload).
+	ConnectionsPerS float64 `json:"connections_per_s,omitempty"`
+	// Connect is the time connect(2) alone took (connect workload); RTT is
+	// then the whole transaction.
+	Connect *Stats `json:"connect_ns,omitempty"`
+
 	Error string `json:"error,omitempty"`
+	// Skipped, when set, says why the cell does not apply to the mechanism
+	// (connect on a pipe): the row has no figures, and it is not a failure.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// CPUsSeen are the CPUs the driver's and the peer's measuring thread were
+// seen on during a cell, in ascending order.
+type CPUsSeen struct {
+	Driver []int `json:"driver"`
+	Peer   []int `json:"peer"`
 }
 
 // Stats summarises a latency distribution in nanoseconds. Min, max, mean and
 // standard deviation are exact; percentiles come from an HDR histogram with
-// three significant digits (within 0.1%).
+// three significant digits (within 0.1%), clamped to [min, max] so that no
+// percentile exceeds the largest value recorded.
 type Stats struct {
+	// N is the number of samples behind the figures (0 in files written
+	// before it was recorded).
+	N      int64   `json:"n"`
 	Min    int64   `json:"min"`
 	Mean   float64 `json:"mean"`
 	Stddev float64 `json:"stddev"`
@@ -140,8 +185,14 @@ type Stats struct {
 // Failed reports whether the cell has no figures because it could not run.
 func (r *Result) Failed() bool { return r.Error != "" }
 
+// IsSkipped reports whether the cell does not apply to its mechanism: no
+// figures, and not a failure.
+func (r *Result) IsSkipped() bool { return r.Skipped != "" && r.Error == "" }
+
 // Key names a cell independently of its round.
-func (r *Result) Key() Key { return Key{r.Mechanism, r.Workload, r.SizeBytes} }
+func (r *Result) Key() Key {
+	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients}
+}
 
 // Key identifies a cell: the same key in two rounds or two files is the same
 // measurement repeated.
@@ -149,6 +200,9 @@ type Key struct {
 	Mechanism string
 	Workload  string
 	SizeBytes int
+	// Clients is the number of clients of a server or connect cell, 0 for
+	// the other workloads.
+	Clients int
 }
 
 // ErrInput marks a results file that cannot be used as it is: truncated,

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/view"
 )
 
 const compareUsage = `Usage: ipcbench compare [flags] OLD.json NEW.json
@@ -33,13 +35,13 @@ Flags:
 func compareCmd(args []string, stdout, stderr io.Writer) int {
 	var format string
 	fs := newFlagSet("compare", compareUsage)
-	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(results.CompareFormats, " or "))
+	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(view.CompareFormats, " or "))
 	files, help, err := parseFlagsAndFiles(fs, args, stdout, "OLD.json NEW.json")
 	if help {
 		return exitOK
 	}
-	if err == nil && !slices.Contains(results.CompareFormats, format) {
-		err = usagef("-format must be %s, not %q", strings.Join(results.CompareFormats, " or "), format)
+	if err == nil && !slices.Contains(view.CompareFormats, format) {
+		err = usagef("-format must be %s, not %q", strings.Join(view.CompareFormats, " or "), format)
 	}
 	if err != nil {
 		return report(stderr, "compare", err)
@@ -54,7 +56,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	c := results.Compare(old, new)
 	c.OldName, c.NewName = files[0], files[1]
-	if err := results.RenderComparison(stdout, format, c); err != nil {
+	if err := view.RenderComparison(stdout, format, c); err != nil {
 		return report(stderr, "compare", err)
 	}
 	return exitOK

@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/view"
 )
 
-// TestCompare checks that compare prints what results.RenderComparison
+// TestCompare checks that compare prints what view.RenderComparison
 // does for the two files, named as given, in both formats.
 func TestCompare(t *testing.T) {
 	oldPath, newPath := fixture("compare-old"), fixture("compare-new")
@@ -21,11 +23,11 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range results.CompareFormats {
+	for _, format := range view.CompareFormats {
 		c := results.Compare(old, new)
 		c.OldName, c.NewName = oldPath, newPath
 		var want bytes.Buffer
-		if err := results.RenderComparison(&want, format, c); err != nil {
+		if err := view.RenderComparison(&want, format, c); err != nil {
 			t.Fatal(err)
 		}
 		var stdout, stderr bytes.Buffer

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/view"
 )
 
 const reportUsage = `Usage: ipcbench report [flags] RESULTS.json
@@ -34,14 +36,14 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	)
 	fs := newFlagSet("report", reportUsage)
 	fs.StringVar(&dir, "o", "", "also write the files a run writes to this directory")
-	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
+	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(view.Formats, ", "))
 	fs.BoolVar(&quiet, "q", false, "do not list the files written")
 	files, help, err := parseFlagsAndFiles(fs, args, stdout, "RESULTS.json")
 	if help {
 		return exitOK
 	}
-	if err == nil && !slices.Contains(results.Formats, format) {
-		err = usagef("-format must be one of %s, not %q", strings.Join(results.Formats, ", "), format)
+	if err == nil && !slices.Contains(view.Formats, format) {
+		err = usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), format)
 	}
 	if err != nil {
 		return report(stderr, "report", err)
@@ -50,11 +52,11 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, "report", err)
 	}
-	if err := results.Render(stdout, format, f); err != nil {
+	if err := view.Render(stdout, format, f); err != nil {
 		return report(stderr, "report", err)
 	}
 	if dir != "" {
-		written, err := results.WriteFiles(dir, f)
+		written, err := view.WriteFiles(dir, f)
 		if err != nil {
 			return report(stderr, "report", fmt.Errorf("writing to %s: %w", dir, err))
 		}

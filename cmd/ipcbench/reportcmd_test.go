@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/view"
 )
 
 // fixture is a results file the results package's golden tests use.
@@ -82,7 +84,7 @@ func runBinary(t *testing.T, args ...string) string {
 	return stdout.String()
 }
 
-// TestReportFormats checks that report prints what results.Render does for
+// TestReportFormats checks that report prints what view.Render does for
 // every format, and that flags may follow the file.
 func TestReportFormats(t *testing.T) {
 	path := fixture("one-round")
@@ -90,9 +92,9 @@ func TestReportFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range results.Formats {
+	for _, format := range view.Formats {
 		var want bytes.Buffer
-		if err := results.Render(&want, format, f); err != nil {
+		if err := view.Render(&want, format, f); err != nil {
 			t.Fatal(err)
 		}
 		for _, args := range [][]string{

@@ -19,6 +19,8 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/view"
 )
 
 const runUsage = `Usage: ipcbench run [flags]
@@ -68,7 +70,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
 	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer on another machine")
 	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt, plots and report.html to this directory")
-	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(results.Formats, ", "))
+	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(view.Formats, ", "))
 	fs.BoolVar(&c.quiet, "q", false, "no progress output (by default: a bar on a terminal, one line per cell otherwise)")
 	fs.BoolVar(&c.verify, "verify", false, "check every payload byte, not only each message's header (slower)")
 	return fs
@@ -119,11 +121,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, "run", usagef("%v", err))
 	}
 	status := exitOK
-	if err := results.Render(stdout, c.format, f); err != nil {
+	if err := view.Render(stdout, c.format, f); err != nil {
 		status = report(stderr, "run", err)
 	}
 	if c.dir != "" {
-		files, err := results.WriteFiles(c.dir, f)
+		files, err := view.WriteFiles(c.dir, f)
 		if err != nil {
 			status = report(stderr, "run", fmt.Errorf("writing results to %s: %w", c.dir, err))
 		} else if !c.quiet {
@@ -179,8 +181,8 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("-timeout must be positive, not %v", c.timeout)
 	case c.io != string(harness.IORaw) && c.io != string(harness.IOGo):
 		return o, usagef("-io must be raw or go, not %q", c.io)
-	case !slices.Contains(results.Formats, c.format):
-		return o, usagef("-format must be one of %s, not %q", strings.Join(results.Formats, ", "), c.format)
+	case !slices.Contains(view.Formats, c.format):
+		return o, usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), c.format)
 	case c.remote != "" && (len(o.Transports) != 1 || o.Transports[0].Name() != "tcpsocket"):
 		return o, usagef("-remote works only with -mech tcpsocket: the remote peer is reached over TCP")
 	}

@@ -89,8 +89,16 @@ func CheckRow(t *testing.T, r results.Result, count int64) {
 			t.Fatalf("%s: round-trip or one-way figures missing", name)
 		}
 		s := r.RTT
-		if !(0 < s.Min && s.Min <= s.P50 && s.P50 <= s.P90 && s.P90 <= s.P99 && s.P99 <= s.P999 && s.P999 <= s.Max+s.Max/500) {
+		if !(0 < s.Min && s.Min <= s.P50 && s.P50 <= s.P90 && s.P90 <= s.P99 && s.P99 <= s.P999 && s.P999 <= s.Max) {
 			t.Errorf("%s: round-trip figures out of order: %+v", name, *s)
+		}
+		if o := r.OneWay; !(o.Min <= o.P50 && o.P50 <= o.P90 && o.P90 <= o.P99 && o.P99 <= o.P999 && o.P999 <= o.Max) {
+			t.Errorf("%s: one-way figures out of order: %+v", name, *o)
+		}
+		// Both distributions count the measured round trips, no more (a
+		// warm-up's would be more) and no fewer.
+		if s.N != count || r.OneWay.N != count {
+			t.Errorf("%s: round-trip n %d, one-way n %d: want %d each", name, s.N, r.OneWay.N, count)
 		}
 		if r.OneWay.P50 <= 0 || r.OneWay.P50 > s.Max {
 			t.Errorf("%s: one-way p50 %d ns is not within (0, round-trip max %d]", name, r.OneWay.P50, s.Max)

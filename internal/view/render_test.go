@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // The -update flag rewrites the golden files from the current output:
 //
-//	go test ./results -run Golden -update
+//	go test ./internal/view -run Golden -update
 //
 // It is registered only if no other test file in the package has done so,
 // so that the plot tests may have the same flag.
@@ -37,7 +39,11 @@ func goldenUpdate() bool {
 	return on
 }
 
-// goldenFixtures are the hand-written inputs in testdata/, as NAME.results.json.
+// fixtures is where the hand-written results files the golden files are
+// rendered from live: with the data model they are examples of.
+const fixtures = "../../results/testdata"
+
+// goldenFixtures are the hand-written inputs in fixtures, as NAME.results.json.
 var goldenFixtures = []string{
 	"one-round",    // 4 mechanisms x 2 workloads x 3 sizes, split, failed and noted cells
 	"three-rounds", // one noisy cell and one quiet one
@@ -52,7 +58,7 @@ var goldenFormats = []struct{ format, ext string }{
 
 func TestGolden(t *testing.T) {
 	for _, name := range goldenFixtures {
-		f, err := Load(filepath.Join("testdata", name+".results.json"))
+		f, err := results.Load(filepath.Join(fixtures, name+".results.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +78,7 @@ func TestGolden(t *testing.T) {
 // under -update. test names the -run pattern that updates it.
 func checkGolden(t *testing.T, golden string, got []byte, test string) {
 	t.Helper()
-	update := "go test ./results -run " + test + " -update"
+	update := "go test ./internal/view -run " + test + " -update"
 	if goldenUpdate() {
 		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -111,13 +117,13 @@ func firstDiff(got, want string) string {
 // round comes first (its first row is the same mechanism as the file's, so
 // the columns keep their order).
 func TestRoundOrder(t *testing.T) {
-	f, err := Load(filepath.Join("testdata", "three-rounds.results.json"))
+	f, err := results.Load(filepath.Join(fixtures, "three-rounds.results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rev := *f
 	rev.Results = slices.Clone(f.Results)
-	slices.SortStableFunc(rev.Results, func(a, b Result) int { return b.Round - a.Round })
+	slices.SortStableFunc(rev.Results, func(a, b results.Result) int { return b.Round - a.Round })
 	if rev.Results[0].Mechanism != f.Results[0].Mechanism {
 		t.Fatal("fixture changed: the reordered file no longer starts with the same mechanism")
 	}
@@ -136,7 +142,7 @@ func TestRoundOrder(t *testing.T) {
 }
 
 func TestRenderUnknownFormat(t *testing.T) {
-	f := &File{Schema: Schema}
+	f := &results.File{Schema: results.Schema}
 	tests := []string{"", "xml", "Table", "bench "}
 	for _, format := range tests {
 		var buf bytes.Buffer
@@ -160,7 +166,7 @@ func TestRenderEveryFormat(t *testing.T) {
 	if got, want := strings.Join(Formats, ","), "table,markdown,csv,json,bench"; got != want {
 		t.Errorf("Formats = %s, want %s", got, want)
 	}
-	f, err := Load(filepath.Join("testdata", "one-round.results.json"))
+	f, err := results.Load(filepath.Join(fixtures, "one-round.results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +184,7 @@ func TestRenderEveryFormat(t *testing.T) {
 	if err := Render(&buf, "json", f); err != nil {
 		t.Fatal(err)
 	}
-	back, err := Read(&buf)
+	back, err := results.Read(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +194,7 @@ func TestRenderEveryFormat(t *testing.T) {
 }
 
 func TestRenderEmptyFile(t *testing.T) {
-	f := &File{Schema: Schema}
+	f := &results.File{Schema: results.Schema}
 	for _, format := range Formats {
 		var buf bytes.Buffer
 		if err := Render(&buf, format, f); err != nil {
@@ -207,7 +213,7 @@ var errWrite = errors.New("disk full")
 func (failingWriter) Write([]byte) (int, error) { return 0, errWrite }
 
 func TestRenderWriteError(t *testing.T) {
-	f, err := Load(filepath.Join("testdata", "one-round.results.json"))
+	f, err := results.Load(filepath.Join(fixtures, "one-round.results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

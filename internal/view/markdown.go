@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"fmt"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // WriteMarkdown writes f as a results.md: a short header saying what was
@@ -16,8 +18,8 @@ import (
 //
 // The tables are built here rather than with tablewriter's Markdown renderer
 // so that every cell is escaped and the layout stays byte-for-byte stable.
-func WriteMarkdown(w io.Writer, f *File) error {
-	v := buildView(f)
+func WriteMarkdown(w io.Writer, f *results.File) error {
+	v := buildLayout(f)
 	ew := &errWriter{w: w}
 	ew.printf("# ipcbench results\n\n")
 	ew.printf("Two processes on one machine exchange messages through each IPC mechanism. " +
@@ -57,7 +59,7 @@ func writeMarkdownTables(ew *errWriter, tables []viewTable) {
 }
 
 // metaLines are the header's facts, each a Markdown bullet's text.
-func metaLines(m *Meta, rounds int) []string {
+func metaLines(m *results.Meta, rounds int) []string {
 	var lines []string
 	for _, f := range metaFacts(m, rounds) {
 		text := mdEscape(f.Text)
@@ -80,7 +82,7 @@ type metaFact struct {
 
 // metaFacts are the facts a report starts with; a fact the file lacks is
 // left out rather than shown empty.
-func metaFacts(m *Meta, rounds int) []metaFact {
+func metaFacts(m *results.Meta, rounds int) []metaFact {
 	var facts []metaFact
 	if m.Command != "" {
 		facts = append(facts, metaFact{Label: "Command", Text: m.Command, Code: true})

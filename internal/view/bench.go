@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // Units of the Go benchmark format lines. ns/op and MB/s are the names the
@@ -39,7 +41,7 @@ const (
 // cell that failed in every round is absent (benchstat shows it for the
 // other file only), and one that failed in some has fewer samples (n=3+2);
 // results.json and the tables keep the errors.
-func WriteBench(w io.Writer, f *File) error {
+func WriteBench(w io.Writer, f *results.File) error {
 	bw := benchfmt.NewWriter(w)
 	config := benchConfig(&f.Meta)
 	for _, r := range rowsInOrder(f) {
@@ -59,7 +61,7 @@ func WriteBench(w io.Writer, f *File) error {
 // two runs of the same setup (start time, seed, host, command line), because
 // benchstat puts results with different configuration in separate tables
 // rather than comparing them. A fact the file lacks is left out.
-func benchConfig(m *Meta) []benchfmt.Config {
+func benchConfig(m *results.Meta) []benchfmt.Config {
 	var cfg []benchfmt.Config
 	add := func(key, value string) {
 		// A value is the rest of its line.
@@ -103,7 +105,7 @@ func benchConfig(m *Meta) []benchfmt.Config {
 
 // benchResult is one row as a benchmark result, or nil when the row has no
 // figure to show (it failed).
-func benchResult(r *Result, config []benchfmt.Config) *benchfmt.Result {
+func benchResult(r *results.Result, config []benchfmt.Config) *benchfmt.Result {
 	if r.Failed() {
 		return nil
 	}
@@ -150,7 +152,7 @@ func benchRound(v float64) float64 {
 
 // BenchName is the name of a cell in the Go benchmark format, without the
 // "Benchmark" prefix: "IPC/mech=pipe/workload=pingpong/size=64".
-func BenchName(k Key) string {
+func BenchName(k results.Key) string {
 	// A space would end the name and a slash start a new part; no
 	// mechanism or workload has one, but a hand-edited file might.
 	field := func(s string) string {

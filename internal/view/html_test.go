@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -13,13 +13,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/fixture"
 )
 
-// htmlTestFile is plotTestFile cut to two sizes, so that the browser test
+// htmlTestFile is fixture.Run cut to two sizes, so that the browser test
 // has every kind of chart without a page of twenty.
-func htmlTestFile() *File {
-	f := plotTestFile()
-	f.Results = slices.DeleteFunc(f.Results, func(r Result) bool { return r.SizeBytes != 64 && r.SizeBytes != 64<<10 })
+func htmlTestFile() *results.File {
+	f := fixture.Run()
+	f.Results = slices.DeleteFunc(f.Results, func(r results.Result) bool { return r.SizeBytes != 64 && r.SizeBytes != 64<<10 })
 	f.Meta.Host = "bench-vm"
 	f.Meta.Command = `ipcbench run -rounds 3 -sizes 64,64K -o "out <1>/"`
 	f.Meta.Started = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -31,7 +35,7 @@ func htmlTestFile() *File {
 // per size, throughput and message rate.
 const htmlCharts = 5
 
-func writeTestReport(t *testing.T, f *File) (dir string, page []byte) {
+func writeTestReport(t *testing.T, f *results.File) (dir string, page []byte) {
 	t.Helper()
 	dir = t.TempDir()
 	paths, err := WriteFiles(dir, f)
@@ -92,7 +96,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 
 	// A failed and a split cell, from the golden fixture.
-	f, err := Load(filepath.Join("testdata", "one-round.results.json"))
+	f, err := results.Load(filepath.Join(fixtures, "one-round.results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +133,7 @@ func TestHTMLSelfContained(t *testing.T) {
 // change to the wording or the layout does is reviewed in the diff.
 func TestHTMLText(t *testing.T) {
 	for _, name := range goldenFixtures {
-		f, err := Load(filepath.Join("testdata", name+".results.json"))
+		f, err := results.Load(filepath.Join(fixtures, name+".results.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +151,7 @@ func TestHTMLEdgeCases(t *testing.T) {
 	allFailed := htmlTestFile()
 	for i := range allFailed.Results {
 		r := &allFailed.Results[i]
-		*r = Result{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Round: r.Round, Error: "peer did not start"}
+		*r = results.Result{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Round: r.Round, Error: "peer did not start"}
 	}
 	odd := htmlTestFile()
 	for i := range odd.Results {
@@ -155,11 +159,11 @@ func TestHTMLEdgeCases(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		f      *File
+		f      *results.File
 		charts int
 		has    string
 	}{
-		{"empty", &File{Schema: Schema}, 0, "No results."},
+		{"empty", &results.File{Schema: results.Schema}, 0, "No results."},
 		{"all failed", allFailed, 0, "No chart"},
 		{"odd names", odd, htmlCharts, "&lt;b&gt;pipe&amp;"},
 	} {

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"fmt"
@@ -9,13 +9,15 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // WriteTable writes f for a terminal: one table per workload with the
 // mechanisms side by side and one row per message size, each followed by its
 // notes. The output depends only on f: no colour, no terminal width.
-func WriteTable(w io.Writer, f *File) error {
-	v := buildView(f)
+func WriteTable(w io.Writer, f *results.File) error {
+	v := buildLayout(f)
 	ew := &errWriter{w: w}
 	if v.Incomplete {
 		ew.printf("Incomplete run: it was interrupted before every cell ran; a cell it never reached shows -.\n\n")

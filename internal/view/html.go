@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -9,6 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/chart"
 )
 
 // The HTML report is one file a person can open, mail or archive: every
@@ -24,9 +29,9 @@ var htmlTemplate = template.Must(template.New("report.html").Parse(htmlSource))
 
 // WriteHTML writes f as a self-contained report.html: the machine and run
 // facts, how to read the figures, the tables with their marked cells and
-// notes, and every chart WritePlots draws. The output depends only on f.
-func WriteHTML(w io.Writer, f *File) error {
-	charts, err := renderPlots(f)
+// notes, and every chart chart.Draw draws. The output depends only on f.
+func WriteHTML(w io.Writer, f *results.File) error {
+	charts, err := chart.Draw(f)
 	if err != nil {
 		return err
 	}
@@ -71,18 +76,18 @@ type htmlChart struct {
 	SVG     template.HTML
 }
 
-func writeHTML(w io.Writer, f *File, charts []plotFile) error {
-	v := buildView(f)
+func writeHTML(w io.Writer, f *results.File, charts []chart.Drawing) error {
+	v := buildLayout(f)
 	page := htmlPage{
 		Title:        htmlTitle(&f.Meta),
 		Version:      f.Meta.Version,
 		Incomplete:   v.Incomplete,
 		Facts:        metaFacts(&f.Meta, v.Rounds),
-		NoisyPercent: strconv.FormatFloat(NoisyThreshold*100, 'f', -1, 64),
+		NoisyPercent: strconv.FormatFloat(results.NoisyThreshold*100, 'f', -1, 64),
 	}
 	if f.Meta.TimerOverheadNS > 0 {
 		page.Facts = append(page.Facts, metaFact{Label: "Clock", Text: "reading the clock costs " +
-			FormatDuration(f.Meta.TimerOverheadNS) + "; no difference below that can be told apart"})
+			units.Duration(f.Meta.TimerOverheadNS) + "; no difference below that can be told apart"})
 	}
 	for _, t := range v.Tables {
 		ht := htmlTable{Workload: t.Workload, Title: t.Title, Header: t.Header, Notes: t.Notes}
@@ -110,7 +115,7 @@ func writeHTML(w io.Writer, f *File, charts []plotFile) error {
 
 // htmlTitle names the page after the host and the day, so that several
 // reports open side by side can be told apart by their tabs.
-func htmlTitle(m *Meta) string {
+func htmlTitle(m *results.Meta) string {
 	var parts []string
 	if m.Host != "" {
 		parts = append(parts, m.Host)
@@ -139,9 +144,9 @@ func htmlCellClass(c viewCell) string {
 	return strings.Join(classes, " ")
 }
 
-// htmlGroups sorts the charts under headings, in the order renderPlots
+// htmlGroups sorts the charts under headings, in the order chart.Draw
 // drew them, each with a sentence on how to read it.
-func htmlGroups(charts []plotFile) []htmlGroup {
+func htmlGroups(charts []chart.Drawing) []htmlGroup {
 	var groups []htmlGroup
 	add := func(id, title, text string, c htmlChart) {
 		if n := len(groups); n > 0 && groups[n-1].ID == id {
@@ -151,25 +156,25 @@ func htmlGroups(charts []plotFile) []htmlGroup {
 		groups = append(groups, htmlGroup{ID: id, Title: title, Text: text, Charts: []htmlChart{c}})
 	}
 	for _, pf := range charts {
-		c := htmlChart{Name: pf.name, Caption: pf.title, SVG: template.HTML(htmlInlineSVG(pf.svg))}
+		c := htmlChart{Name: pf.Name, Caption: pf.Title, SVG: template.HTML(htmlInlineSVG(pf.SVG))}
 		switch {
-		case pf.name == "latency":
+		case pf.Name == "latency":
 			c.Caption = "Round trip against message size: solid p50, dashed p99."
 			add("latency", "Round-trip time", "", c)
-		case strings.HasPrefix(pf.name, "latency-distribution-"):
+		case strings.HasPrefix(pf.Name, "latency-distribution-"):
 			c.Caption = "" // the chart's title says it all
 			add("distribution", "Round-trip time distribution, one chart per message size",
 				"Each line is every round trip of one mechanism at one size, all rounds merged, sorted "+
 					"from fastest (0%) to slowest. Going right, each labelled step is ten times rarer: at "+
 					"99.9% only 1 round trip in 1000 took longer. A line that turns up early has a heavy tail.", c)
-		case pf.name == "throughput":
+		case pf.Name == "throughput":
 			c.Caption = "Payload megabytes per second, one way, against message size."
 			add("stream", "Throughput", "", c)
-		case pf.name == "message-rate":
+		case pf.Name == "message-rate":
 			c.Caption = "Messages per second, one way, against message size."
 			add("stream", "Throughput", "", c)
 		default:
-			add(pf.name, pf.title, "", c)
+			add(pf.Name, pf.Title, "", c)
 		}
 	}
 	return groups
@@ -184,9 +189,9 @@ func hasGroup(groups []htmlGroup, id string) bool {
 	return false
 }
 
-func hasPingPong(f *File) bool {
+func hasPingPong(f *results.File) bool {
 	for i := range f.Results {
-		if f.Results[i].Workload == PingPong {
+		if f.Results[i].Workload == results.PingPong {
 			return true
 		}
 	}

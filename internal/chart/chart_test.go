@@ -1,4 +1,4 @@
-package results
+package chart
 
 import (
 	"bytes"
@@ -12,81 +12,16 @@ import (
 	"strings"
 	"testing"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ipcbench/ipcbench/results"
+
+	"github.com/ipcbench/ipcbench/internal/fixture"
 )
 
-// go test ./results -run Plots -plotdir /tmp/x keeps the sample plots (and
+// go test ./internal/chart -run Write -plotdir /tmp/x keeps the sample plots (and
 // those of the edge cases, in subdirectories) for a look.
-var plotDirFlag = flag.String("plotdir", "", "also write the sample plots of TestWritePlots to this directory")
+var dirFlag = flag.String("plotdir", "", "also write the sample plots of TestWrite to this directory")
 
-var plotTestSizes = []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
-
-// plotTestFile is a realistic run: four mechanisms, both workloads, sizes
-// 64..1M, three rounds (mostly within 8% of each other, but 60% apart for
-// small msgqueue and large tcpsocket messages, as on a noisy VM), one
-// failed cell (msgqueue pingpong 1M, above msgmax) and one zero figure
-// (tcpsocket stream 64).
-func plotTestFile() *File {
-	f := &File{Schema: Schema, Meta: Meta{Rounds: 3, IO: "raw"}}
-	base := map[string]float64{"pipe": 9000, "msgqueue": 11000, "unixsocket": 14000, "tcpsocket": 30000} // ns
-	bw := map[string]float64{"pipe": 2.5, "msgqueue": 1.2, "unixsocket": 1.8, "tcpsocket": 1.0}          // bytes/ns
-	for round := 1; round <= 3; round++ {
-		for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
-			for _, size := range plotTestSizes {
-				spread := 0.04
-				if (mech == "msgqueue" && size <= 1024) || (mech == "tcpsocket" && size >= 64<<10) {
-					spread = 0.3
-				}
-				jitter := 1 + spread*float64(round-2)
-				r := Result{Mechanism: mech, Workload: PingPong, SizeBytes: size, Round: round}
-				if mech == "msgqueue" && size == 1<<20 {
-					r.Error = "message larger than kernel.msgmnb (16384)"
-				} else {
-					rtt := (base[mech] + 2*float64(size)/bw[mech]) * jitter
-					r.Messages = 1000
-					r.ElapsedNS = int64(rtt * 1000)
-					r.RTT = &Stats{Min: int64(rtt * 0.8), Mean: rtt * 1.1, P50: int64(rtt), P90: int64(rtt * 1.5), P99: int64(rtt * 3.2), P999: int64(rtt * 6), Max: int64(rtt * 20)}
-					r.RTTHistogram = plotTestHistogram(rtt, 10000)
-				}
-				f.Results = append(f.Results, r)
-
-				s := Result{Mechanism: mech, Workload: Stream, SizeBytes: size, Round: round}
-				per := (base[mech]/4 + float64(size)/bw[mech]) * jitter // ns per message
-				s.Messages = 1000
-				s.MsgsPerS = 1e9 / per
-				s.BytesPerS = s.MsgsPerS * float64(size)
-				if mech == "tcpsocket" && size == 64 {
-					s.MsgsPerS, s.BytesPerS = 0, 0
-				}
-				f.Results = append(f.Results, s)
-			}
-		}
-	}
-	return f
-}
-
-// plotTestHistogram is an encoded round-trip histogram of n values whose
-// median is about p50 ns, with a long tail: p99.9 about 4x the
-// median and the slowest about 20x. It is computed, not drawn at random, so
-// the plots stay the same from run to run.
-func plotTestHistogram(p50 float64, n int) string {
-	h := hdrhistogram.New(1, 3600e9, 3)
-	for i := 0; i < n; i++ {
-		q := (float64(i) + 0.5) / float64(n)
-		v := p50 * (0.8 + 0.4*q + 0.03/math.Pow(1-q, 0.65))
-		if i == n-1 {
-			v = p50 * 20
-		}
-		_ = h.RecordValue(int64(v))
-	}
-	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func plotCheckFiles(t *testing.T, paths []string) {
+func checkFiles(t *testing.T, paths []string) {
 	t.Helper()
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -121,8 +56,8 @@ func plotCheckFiles(t *testing.T, paths []string) {
 	}
 }
 
-// plotFiles is the SVG and PNG file names of the charts, in order.
-func plotFiles(names ...string) []string {
+// fileNames is the SVG and PNG file names of the charts, in order.
+func fileNames(names ...string) []string {
 	var out []string
 	for _, n := range names {
 		out = append(out, n+".svg", n+".png")
@@ -130,7 +65,7 @@ func plotFiles(names ...string) []string {
 	return out
 }
 
-func plotBases(paths []string) []string {
+func bases(paths []string) []string {
 	var out []string
 	for _, p := range paths {
 		out = append(out, filepath.Base(p))
@@ -138,16 +73,16 @@ func plotBases(paths []string) []string {
 	return out
 }
 
-func TestWritePlots(t *testing.T) {
+func TestWrite(t *testing.T) {
 	dir := t.TempDir()
-	paths, err := WritePlots(dir, plotTestFile())
+	paths, err := Write(dir, fixture.Run())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := plotFiles("latency", "latency-distribution-64", "latency-distribution-256", "latency-distribution-1K",
+	want := fileNames("latency", "latency-distribution-64", "latency-distribution-256", "latency-distribution-1K",
 		"latency-distribution-4K", "latency-distribution-16K", "latency-distribution-64K",
 		"latency-distribution-256K", "latency-distribution-1M", "throughput", "message-rate")
-	if got := plotBases(paths); !slices.Equal(got, want) {
+	if got := bases(paths); !slices.Equal(got, want) {
 		t.Fatalf("wrote %v, want %v", got, want)
 	}
 	for _, p := range paths {
@@ -155,7 +90,7 @@ func TestWritePlots(t *testing.T) {
 			t.Errorf("%s is not in %s", p, dir)
 		}
 	}
-	plotCheckFiles(t, paths)
+	checkFiles(t, paths)
 
 	svg, _ := os.ReadFile(filepath.Join(dir, "latency.svg"))
 	for _, s := range []string{
@@ -174,24 +109,24 @@ func TestWritePlots(t *testing.T) {
 		}
 	}
 
-	if *plotDirFlag != "" {
-		if _, err := WritePlots(*plotDirFlag, plotTestFile()); err != nil {
+	if *dirFlag != "" {
+		if _, err := Write(*dirFlag, fixture.Run()); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func TestWritePlotsDeterministic(t *testing.T) {
+func TestWriteDeterministic(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
-	pa, err := WritePlots(a, plotTestFile())
+	pa, err := Write(a, fixture.Run())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, err := WritePlots(b, plotTestFile())
+	pb, err := Write(b, fixture.Run())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(plotBases(pa), plotBases(pb)) {
+	if !slices.Equal(bases(pa), bases(pb)) {
 		t.Fatalf("%v vs %v", pa, pb)
 	}
 	for i := range pa {
@@ -203,29 +138,29 @@ func TestWritePlotsDeterministic(t *testing.T) {
 	}
 }
 
-func TestWritePlotsEdgeCases(t *testing.T) {
-	only := func(workload string) *File {
-		f := plotTestFile()
-		f.Results = slices.DeleteFunc(f.Results, func(r Result) bool { return r.Workload != workload })
+func TestWriteEdgeCases(t *testing.T) {
+	only := func(workload string) *results.File {
+		f := fixture.Run()
+		f.Results = slices.DeleteFunc(f.Results, func(r results.Result) bool { return r.Workload != workload })
 		return f
 	}
-	single := plotTestFile()
-	single.Results = slices.DeleteFunc(single.Results, func(r Result) bool { return r.SizeBytes != 4096 })
-	allFailed := plotTestFile()
+	single := fixture.Run()
+	single.Results = slices.DeleteFunc(single.Results, func(r results.Result) bool { return r.SizeBytes != 4096 })
+	allFailed := fixture.Run()
 	for i := range allFailed.Results {
 		r := &allFailed.Results[i]
-		*r = Result{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Round: r.Round, Error: "peer did not start"}
+		*r = results.Result{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Round: r.Round, Error: "peer did not start"}
 	}
-	zeros := plotTestFile()
+	zeros := fixture.Run()
 	for i := range zeros.Results {
 		r := &zeros.Results[i]
 		r.BytesPerS, r.MsgsPerS = 0, 0
 		if r.RTT != nil {
-			r.RTT = &Stats{}
-			r.RTTHistogram = plotTestHistogram(0, 0) // valid, but empty
+			r.RTT = &results.Stats{}
+			r.RTTHistogram = fixture.Histogram(0, 0) // valid, but empty
 		}
 	}
-	weird := plotTestFile() // values no run produces, but a hand-edited or in-memory file might
+	weird := fixture.Run() // values no run produces, but a hand-edited or in-memory file might
 	for i := range weird.Results {
 		r := &weird.Results[i]
 		switch r.SizeBytes {
@@ -243,7 +178,7 @@ func TestWritePlotsEdgeCases(t *testing.T) {
 			r.BytesPerS, r.MsgsPerS = -5, -5
 			if r.RTT != nil {
 				r.RTT.P50, r.RTT.P99 = -1, -1
-				r.RTTHistogram = plotTestHistogram(0, 100) // only zeros: nothing for a log axis
+				r.RTTHistogram = fixture.Histogram(0, 100) // only zeros: nothing for a log axis
 			}
 		case 4096:
 			if r.Round == 3 {
@@ -251,68 +186,68 @@ func TestWritePlotsEdgeCases(t *testing.T) {
 			}
 		}
 	}
-	badSizes := &File{Schema: Schema}
+	badSizes := &results.File{Schema: results.Schema}
 	for _, s := range []int{0, -64} {
 		badSizes.Results = append(badSizes.Results,
-			Result{Mechanism: "pipe", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: 5000, P99: 9000}},
-			Result{Mechanism: "pipe", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8})
+			results.Result{Mechanism: "pipe", Workload: results.PingPong, SizeBytes: s, Round: 1, RTT: &results.Stats{P50: 5000, P99: 9000}},
+			results.Result{Mechanism: "pipe", Workload: results.Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8})
 	}
-	oneMech := plotTestFile()
-	oneMech.Results = slices.DeleteFunc(oneMech.Results, func(r Result) bool { return r.Mechanism != "pipe" })
-	flat := &File{Schema: Schema}
+	oneMech := fixture.Run()
+	oneMech.Results = slices.DeleteFunc(oneMech.Results, func(r results.Result) bool { return r.Mechanism != "pipe" })
+	flat := &results.File{Schema: results.Schema}
 	for _, s := range []int{64, 128} {
 		flat.Results = append(flat.Results,
-			Result{Mechanism: "pipe", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: 5000, P99: 5000}},
-			Result{Mechanism: "pipe", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8, MsgsPerS: 1e6})
+			results.Result{Mechanism: "pipe", Workload: results.PingPong, SizeBytes: s, Round: 1, RTT: &results.Stats{P50: 5000, P99: 5000}},
+			results.Result{Mechanism: "pipe", Workload: results.Stream, SizeBytes: s, Round: 1, BytesPerS: 1e8, MsgsPerS: 1e6})
 	}
-	odd := &File{Schema: Schema, Meta: Meta{Pairs: 4}} // sizes that are not powers of two, a mechanism not known
+	odd := &results.File{Schema: results.Schema, Meta: results.Meta{Pairs: 4}} // sizes that are not powers of two, a mechanism not known
 	for _, s := range []int{100, 1000, 1024, 3000, 1500000} {
 		odd.Results = append(odd.Results,
-			Result{Mechanism: "shm", Workload: PingPong, SizeBytes: s, Round: 1, RTT: &Stats{P50: int64(2e6 + s), P99: int64(3e6 + s)}},
-			Result{Mechanism: "shm", Workload: Stream, SizeBytes: s, Round: 1, BytesPerS: 5e8 + float64(s), MsgsPerS: (5e8 + float64(s)) / float64(s)})
+			results.Result{Mechanism: "shm", Workload: results.PingPong, SizeBytes: s, Round: 1, RTT: &results.Stats{P50: int64(2e6 + s), P99: int64(3e6 + s)}},
+			results.Result{Mechanism: "shm", Workload: results.Stream, SizeBytes: s, Round: 1, BytesPerS: 5e8 + float64(s), MsgsPerS: (5e8 + float64(s)) / float64(s)})
 	}
 
 	var allDists []string
-	for _, s := range plotTestSizes {
-		allDists = append(allDists, plotDistName(s))
+	for _, s := range fixture.Sizes {
+		allDists = append(allDists, distributionName(s))
 	}
 
 	for _, tc := range []struct {
 		name string
-		f    *File
+		f    *results.File
 		want []string
 	}{
-		{"only pingpong", only(PingPong), plotFiles(slices.Concat([]string{"latency"}, allDists)...)},
-		{"only stream", only(Stream), plotFiles("throughput", "message-rate")},
-		{"single size", single, plotFiles("latency", "latency-distribution-4K", "throughput", "message-rate")},
+		{"only pingpong", only(results.PingPong), fileNames(slices.Concat([]string{"latency"}, allDists)...)},
+		{"only stream", only(results.Stream), fileNames("throughput", "message-rate")},
+		{"single size", single, fileNames("latency", "latency-distribution-4K", "throughput", "message-rate")},
 		{"all failed", allFailed, nil},
 		{"all zero", zeros, nil},
-		{"NaN, Inf and negative", weird, plotFiles("latency", "latency-distribution-256", "latency-distribution-4K",
+		{"NaN, Inf and negative", weird, fileNames("latency", "latency-distribution-256", "latency-distribution-4K",
 			"latency-distribution-16K", "latency-distribution-64K", "latency-distribution-256K", "latency-distribution-1M",
 			"throughput", "message-rate")},
-		{"one mechanism", oneMech, plotFiles(slices.Concat([]string{"latency"}, allDists, []string{"throughput", "message-rate"})...)},
-		{"flat figures", flat, plotFiles("latency", "throughput", "message-rate")},
-		{"odd sizes", odd, plotFiles("latency", "throughput", "message-rate")},
+		{"one mechanism", oneMech, fileNames(slices.Concat([]string{"latency"}, allDists, []string{"throughput", "message-rate"})...)},
+		{"flat figures", flat, fileNames("latency", "throughput", "message-rate")},
+		{"odd sizes", odd, fileNames("latency", "throughput", "message-rate")},
 		{"sizes below one byte", badSizes, nil},
-		{"empty", &File{Schema: Schema}, nil},
+		{"empty", &results.File{Schema: results.Schema}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			paths, err := WritePlots(dir, tc.f)
+			paths, err := Write(dir, tc.f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := plotBases(paths); !slices.Equal(got, tc.want) {
+			if got := bases(paths); !slices.Equal(got, tc.want) {
 				t.Fatalf("wrote %v, want %v", got, tc.want)
 			}
-			plotCheckFiles(t, paths)
+			checkFiles(t, paths)
 			entries, _ := os.ReadDir(dir)
 			if len(entries) != len(tc.want) {
 				t.Errorf("%d files in the directory, %d reported", len(entries), len(tc.want))
 			}
-			if *plotDirFlag != "" && len(paths) > 0 {
+			if *dirFlag != "" && len(paths) > 0 {
 				name := strings.ReplaceAll(tc.name, " ", "-")
-				if _, err := WritePlots(filepath.Join(*plotDirFlag, name), tc.f); err != nil {
+				if _, err := Write(filepath.Join(*dirFlag, name), tc.f); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -325,8 +260,8 @@ func TestPlotSizeLabel(t *testing.T) {
 		1: "1", 64: "64", 100: "100", 1000: "1000", 1024: "1K", 1536: "1.5K", 3000: "3000",
 		4096: "4K", 65536: "64K", 1 << 20: "1M", 3 << 19: "1.5M", 1 << 30: "1G",
 	} {
-		if got := plotSizeLabel(n); got != want {
-			t.Errorf("plotSizeLabel(%d) = %q, want %q", n, got, want)
+		if got := sizeLabel(n); got != want {
+			t.Errorf("sizeLabel(%d) = %q, want %q", n, got, want)
 		}
 	}
 }
@@ -334,14 +269,14 @@ func TestPlotSizeLabel(t *testing.T) {
 func TestPlotSizeTicks(t *testing.T) {
 	labels := func(sizes []int) []string {
 		var out []string
-		for _, tk := range plotSizeTicks(sizes, float64(sizes[0]), float64(sizes[len(sizes)-1])) {
+		for _, tk := range sizeTicks(sizes, float64(sizes[0]), float64(sizes[len(sizes)-1])) {
 			if tk.Label != "" {
 				out = append(out, tk.Label)
 			}
 		}
 		return out
 	}
-	if got, want := labels(plotTestSizes), []string{"64", "256", "1K", "4K", "16K", "64K", "256K", "1M"}; !slices.Equal(got, want) {
+	if got, want := labels(fixture.Sizes), []string{"64", "256", "1K", "4K", "16K", "64K", "256K", "1M"}; !slices.Equal(got, want) {
 		t.Errorf("labels %v, want %v", got, want)
 	}
 	var pow2 []int
@@ -361,7 +296,7 @@ func TestPlotTicksReadable(t *testing.T) {
 		{3, 850}, {0.004, 0.09}, {12, 30}, {41, 49}, {1e-3, 1e9}, {800, 120000}, {5, 6},
 	} {
 		var labels []string
-		for _, tk := range (plotLogTicks{}).Ticks(r[0], r[1]) {
+		for _, tk := range (logTicks{}).Ticks(r[0], r[1]) {
 			if tk.Value < r[0]*(1-1e-9) || tk.Value > r[1]*(1+1e-9) {
 				t.Errorf("log %v: tick %v out of range", r, tk.Value)
 			}
@@ -380,7 +315,7 @@ func TestPlotTicksReadable(t *testing.T) {
 	}
 	for _, r := range [][2]float64{{0, 1.05}, {0, 4321}, {0, 0.0031}, {0, 98765}} {
 		var labels []string
-		for _, tk := range (plotLinearTicks{}).Ticks(r[0], r[1]) {
+		for _, tk := range (linearTicks{}).Ticks(r[0], r[1]) {
 			labels = append(labels, tk.Label)
 		}
 		if len(labels) < 3 || len(labels) > 11 {
@@ -394,10 +329,10 @@ func TestPlotTicksReadable(t *testing.T) {
 	}
 }
 
-// TestWritePlotsSay checks what the charts say in words: the spread and
+// TestWriteSay checks what the charts say in words: the spread and
 // how it is drawn, the percentile labels, and every cell left out, by name.
-func TestWritePlotsSay(t *testing.T) {
-	weird := plotTestFile()
+func TestWriteSay(t *testing.T) {
+	weird := fixture.Run()
 	for i := range weird.Results {
 		r := &weird.Results[i]
 		switch {
@@ -407,27 +342,27 @@ func TestWritePlotsSay(t *testing.T) {
 			r.RTTHistogram = ""
 		}
 	}
-	oneRound := plotTestFile()
-	oneRound.Results = slices.DeleteFunc(oneRound.Results, func(r Result) bool { return r.Round != 1 })
+	oneRound := fixture.Run()
+	oneRound.Results = slices.DeleteFunc(oneRound.Results, func(r results.Result) bool { return r.Round != 1 })
 	root, dirs := t.TempDir(), map[string]string{}
 
 	for _, tc := range []struct {
 		name  string
-		f     *File
+		f     *results.File
 		chart string
 		has   []string
 		lacks []string
 	}{
-		{"rounds", plotTestFile(), "latency", []string{"points: median of 3 rounds", plotBarsNote}, nil},
-		{"rounds", plotTestFile(), "throughput", []string{plotBarsNote, "MB = 1,000,000 bytes"}, nil},
-		{"rounds", plotTestFile(), "message-rate", []string{"Messages per second vs message size (stream)",
-			"messages per second, thousands (one way)", plotBarsNote, "tcpsocket: 64"}, nil},
-		{"rounds", plotTestFile(), "latency-distribution-1M", []string{
+		{"rounds", fixture.Run(), "latency", []string{"points: median of 3 rounds", barsNote}, nil},
+		{"rounds", fixture.Run(), "throughput", []string{barsNote, "MB = 1,000,000 bytes"}, nil},
+		{"rounds", fixture.Run(), "message-rate", []string{"Messages per second vs message size (stream)",
+			"messages per second, thousands (one way)", barsNote, "tcpsocket: 64"}, nil},
+		{"rounds", fixture.Run(), "latency-distribution-1M", []string{
 			"Round-trip time by percentile, 1 MiB messages (pingpong)",
 			">0%<", ">50%<", ">90%<", ">99%<", ">99.9%<", ">99.99%<",
 			"every round trip of 3 rounds, merged", "msgqueue: failed", ">pipe<", ">tcpsocket<",
 		}, []string{">msgqueue<"}},
-		{"one round", oneRound, "latency", []string{"points: 1 round each"}, []string{plotBarsNote}},
+		{"one round", oneRound, "latency", []string{"points: 1 round each"}, []string{barsNote}},
 		{"one round", oneRound, "latency-distribution-64", []string{"every round trip of the run"}, nil},
 		{"unreadable", weird, "latency-distribution-256", []string{"rounds left out of a line:", "pipe: histogram unreadable (round 2)",
 			"every round trip of 2 to 3 rounds, merged"}, nil},
@@ -437,7 +372,7 @@ func TestWritePlotsSay(t *testing.T) {
 			dir, ok := dirs[tc.name]
 			if !ok { // each file is drawn once
 				dir = filepath.Join(root, strings.ReplaceAll(tc.name, " ", "-"))
-				if _, err := WritePlots(dir, tc.f); err != nil {
+				if _, err := Write(dir, tc.f); err != nil {
 					t.Fatal(err)
 				}
 				dirs[tc.name] = dir
@@ -464,11 +399,11 @@ func TestWritePlotsSay(t *testing.T) {
 // labelled points are the histogram's own percentiles and the line ends
 // at the slowest value, at x = the count.
 func TestPlotPercentiles(t *testing.T) {
-	h, err := decodeHistogram(plotTestHistogram(10000, 5000))
+	h, err := decodeHistogram(fixture.Histogram(10000, 5000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pts, marks := plotPercentiles(h, 1000)
+	pts, marks := percentiles(h, 1000)
 	if len(pts) < 60 {
 		t.Errorf("%d points for 5000 values, want about 20 a decade", len(pts))
 	}
@@ -495,7 +430,7 @@ func TestPlotPercentiles(t *testing.T) {
 	if got, want := marks[4].Y, float64(h.Max())/1000; got != want {
 		t.Errorf("last mark at %v µs, want the slowest %v", got, want)
 	}
-	for _, bad := range []string{"", "!!!", "bm90IGEgaGlzdG9ncmFt", plotTestHistogram(1000, 10)[:12]} {
+	for _, bad := range []string{"", "!!!", "bm90IGEgaGlzdG9ncmFt", fixture.Histogram(1000, 10)[:12]} {
 		if _, err := decodeHistogram(bad); err == nil {
 			t.Errorf("decodeHistogram(%q) did not fail", bad)
 		}

@@ -1,4 +1,6 @@
-package results
+// Package units turns figures into the short strings people read: durations,
+// counts, rates and sizes with their units.
+package units
 
 import (
 	"math"
@@ -59,21 +61,21 @@ func scaled(v float64, units []string, sep string) string {
 	return num + sep + units[i]
 }
 
-// FormatDuration formats nanoseconds with an automatic unit (ns, µs, ms, s)
+// Duration formats nanoseconds with an automatic unit (ns, µs, ms, s)
 // and three significant digits: "950 ns", "5.21 µs", "1.23 ms".
-func FormatDuration(ns float64) string { return scaled(ns, durationUnits, " ") }
+func Duration(ns float64) string { return scaled(ns, durationUnits, " ") }
 
-// formatDurationPair formats two durations joined by sep, sharing the unit
+// DurationPair formats two durations joined by sep, sharing the unit
 // when both scale to the same one ("5.21 / 9.87 µs") and each with its own
 // otherwise ("950 ns / 1.87 µs").
-func formatDurationPair(a, b float64, sep string) string {
+func DurationPair(a, b float64, sep string) string {
 	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) {
-		return FormatDuration(a) + sep + FormatDuration(b)
+		return Duration(a) + sep + Duration(b)
 	}
 	sa, ia := scale(a, durationUnits)
 	sb, ib := scale(b, durationUnits)
 	if ia != ib {
-		return FormatDuration(a) + sep + FormatDuration(b)
+		return Duration(a) + sep + Duration(b)
 	}
 	return signed(sa) + sep + signed(sb) + " " + durationUnits[ia]
 }
@@ -85,14 +87,14 @@ func signed(v float64) string {
 	return threeDigits(v)
 }
 
-// FormatCount formats a count or rate with an SI prefix and three
+// Count formats a count or rate with an SI prefix and three
 // significant digits: "950", "12.4k", "1.88M".
-func FormatCount(v float64) string { return scaled(v, countUnits, "") }
+func Count(v float64) string { return scaled(v, countUnits, "") }
 
-// FormatMBps formats a payload rate in bytes per second as decimal megabytes
+// MBps formats a payload rate in bytes per second as decimal megabytes
 // per second (10^6 B/s), always in MB/s so that cells compare at a glance:
 // "812.3 MB/s", "3950 MB/s", "0.064 MB/s".
-func FormatMBps(bytesPerS float64) string {
+func MBps(bytesPerS float64) string {
 	if math.IsNaN(bytesPerS) || math.IsInf(bytesPerS, 0) {
 		return "n/a"
 	}
@@ -110,10 +112,10 @@ func FormatMBps(bytesPerS float64) string {
 	return s + " MB/s"
 }
 
-// FormatSize formats a message size in bytes with a binary unit when it is a
+// Size formats a message size in bytes with a binary unit when it is a
 // whole number of them ("64 B", "16 KiB", "1 MiB") and in bytes otherwise
 // ("1500 B"), so that a size is never rounded.
-func FormatSize(n int) string {
+func Size(n int) string {
 	const (
 		kib = 1 << 10
 		mib = 1 << 20

@@ -1,4 +1,4 @@
-package results
+package chart
 
 import (
 	"fmt"
@@ -9,6 +9,9 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // The latency distribution charts show, for one message size, the
@@ -19,26 +22,26 @@ import (
 // has the better tail changes with the size, and a chart per size shows it
 // without choosing for the reader.
 
-// plotDistPerDecade is how many points each line has per decade of 1/(1-p).
-const plotDistPerDecade = 20
+// distPerDecade is how many points each line has per decade of 1/(1-p).
+const distPerDecade = 20
 
-// plotDistributionCharts describes one distribution chart per message size
+// distributionCharts describes one distribution chart per message size
 // that has at least one usable histogram, smallest size first.
-func plotDistributionCharts(f *File, m *Matrix) []*plotChart {
-	mechs, sizes := plotWorkload(m, PingPong)
-	var out []*plotChart
+func distributionCharts(f *results.File, m *results.Matrix) []*figure {
+	mechs, sizes := workloadAxes(m, results.PingPong)
+	var out []*figure
 	for _, size := range sizes {
-		if c := plotDistributionChart(f, m, mechs, size); c != nil {
+		if c := distributionChart(f, m, mechs, size); c != nil {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// plotDistName is the file name (without extension) of a size's chart.
-func plotDistName(size int) string { return "latency-distribution-" + plotSizeLabel(size) }
+// distributionName is the file name (without extension) of a size's chart.
+func distributionName(size int) string { return "latency-distribution-" + sizeLabel(size) }
 
-func plotDistributionChart(f *File, m *Matrix, mechs []string, size int) *plotChart {
+func distributionChart(f *results.File, m *results.Matrix, mechs []string, size int) *figure {
 	type line struct {
 		mech string
 		h    *hdrhistogram.Histogram
@@ -48,7 +51,7 @@ func plotDistributionChart(f *File, m *Matrix, mechs []string, size int) *plotCh
 	var lo = math.Inf(1)
 	roundsLo, roundsHi := 0, 0
 	for _, mech := range mechs {
-		h, rounds, problem := mergedHistogram(m.Cell(mech, PingPong, size))
+		h, rounds, problem := mergedHistogram(m.Cell(mech, results.PingPong, size))
 		if h == nil {
 			if problem != "" {
 				missing = append(missing, mech+": "+problem)
@@ -59,7 +62,7 @@ func plotDistributionChart(f *File, m *Matrix, mechs []string, size int) *plotCh
 			partial = append(partial, mech+": "+problem)
 		}
 		lines = append(lines, line{mech, h})
-		if v := float64(h.ValueAtQuantile(0)); plotValid(v) {
+		if v := float64(h.ValueAtQuantile(0)); valid(v) {
 			lo = min(lo, v)
 		}
 		if roundsLo == 0 || rounds < roundsLo {
@@ -70,22 +73,22 @@ func plotDistributionChart(f *File, m *Matrix, mechs []string, size int) *plotCh
 	if len(lines) == 0 {
 		return nil
 	}
-	unit, scale := plotDurationUnit(lo)
-	styles := plotStyles(m.Mechanisms)
-	ch := &plotChart{
-		name:   plotDistName(size),
-		title:  "Round-trip time by percentile, " + FormatSize(size) + " messages (pingpong)",
+	unit, scale := durationUnit(lo)
+	styles := assignStyles(m.Mechanisms)
+	ch := &figure{
+		name:   distributionName(size),
+		title:  "Round-trip time by percentile, " + units.Size(size) + " messages (pingpong)",
 		xLabel: "percentile (99.9%: 1 round trip in 1000 took longer)",
 		yLabel: "round-trip time (" + unit + ")",
 	}
 	maxN := int64(0)
 	for _, l := range lines {
-		pts, marks := plotPercentiles(l.h, scale)
+		pts, marks := percentiles(l.h, scale)
 		if len(pts) == 0 {
 			missing = append(missing, l.mech+": no usable value")
 			continue
 		}
-		ch.series = append(ch.series, plotSeries{mech: l.mech, style: styles[l.mech], solid: []plotter.XYs{pts}, marks: marks})
+		ch.series = append(ch.series, series{mech: l.mech, style: styles[l.mech], solid: []plotter.XYs{pts}, marks: marks})
 		maxN = max(maxN, l.h.TotalCount())
 	}
 	if len(ch.series) == 0 {
@@ -104,14 +107,14 @@ func plotDistributionChart(f *File, m *Matrix, mechs []string, size int) *plotCh
 	if f.Meta.Pairs > 1 {
 		head = append(head, fmt.Sprintf("%d pairs at once; times per pair", f.Meta.Pairs))
 	}
-	ch.notes = plotNotes(head, nil)
+	ch.notes = chartNotes(head, nil)
 	if len(partial) > 0 {
 		ch.notes = append(ch.notes, "", "rounds left out of a line:")
 		for _, p := range partial {
 			ch.notes = append(ch.notes, "  "+p)
 		}
 	}
-	ch.notes = append(ch.notes, plotNotes(nil, missing)...)
+	ch.notes = append(ch.notes, chartNotes(nil, missing)...)
 	ch.finishY()
 	ch.percentileAxis(maxN)
 	return ch
@@ -121,7 +124,7 @@ func plotDistributionChart(f *File, m *Matrix, mechs []string, size int) *plotCh
 // rounds. It returns the histogram (nil when there is nothing to plot), how
 // many rounds went into it, and, when something was left out, why in a few
 // words. It never panics, whatever the file holds.
-func mergedHistogram(c *Cell) (h *hdrhistogram.Histogram, rounds int, problem string) {
+func mergedHistogram(c *results.Cell) (h *hdrhistogram.Histogram, rounds int, problem string) {
 	if c == nil {
 		return nil, 0, ""
 	}
@@ -151,12 +154,12 @@ func mergedHistogram(c *Cell) (h *hdrhistogram.Histogram, rounds int, problem st
 	}
 	var why []string
 	if len(bad) > 0 {
-		why = append(why, "histogram unreadable ("+plotRoundList(bad)+")")
+		why = append(why, "histogram unreadable ("+roundList(bad)+")")
 	}
 	if len(absent) > 0 && h != nil {
 		// Some rounds have a histogram and some do not: say which were
 		// left out. A file with none at all (an older ipcbench) is no news.
-		why = append(why, "no histogram ("+plotRoundList(absent)+")")
+		why = append(why, "no histogram ("+roundList(absent)+")")
 	}
 	if h == nil && len(why) == 0 {
 		if len(absent) > 0 {
@@ -167,7 +170,7 @@ func mergedHistogram(c *Cell) (h *hdrhistogram.Histogram, rounds int, problem st
 	return h, rounds, strings.Join(why, ", ")
 }
 
-func plotRoundList(rounds []string) string {
+func roundList(rounds []string) string {
 	if len(rounds) == 1 {
 		return "round " + rounds[0]
 	}
@@ -189,20 +192,20 @@ func decodeHistogram(s string) (h *hdrhistogram.Histogram, err error) {
 	return h, err
 }
 
-// plotPercentiles is the percentile spectrum of h in axis units: points
+// percentiles is the percentile spectrum of h in axis units: points
 // evenly spaced on the 1/(1-p) axis up to the last percentile the count
 // resolves, then the slowest round trip at x = count. The marks are the
 // points at the labelled percentiles (50%, 90%, 99%, ...) and the slowest.
-func plotPercentiles(h *hdrhistogram.Histogram, scale float64) (pts, marks plotter.XYs) {
+func percentiles(h *hdrhistogram.Histogram, scale float64) (pts, marks plotter.XYs) {
 	n := float64(h.TotalCount())
 	if n < 1 {
 		return nil, nil
 	}
 	var xs []float64
 	for i := 0; ; i++ {
-		x := math.Pow(10, float64(i)/plotDistPerDecade)
-		if i%plotDistPerDecade == 0 {
-			x = plotDecade(1, i/plotDistPerDecade) // exact 10, 100, ...
+		x := math.Pow(10, float64(i)/distPerDecade)
+		if i%distPerDecade == 0 {
+			x = decade(1, i/distPerDecade) // exact 10, 100, ...
 		}
 		if x >= n {
 			break
@@ -223,7 +226,7 @@ func plotPercentiles(h *hdrhistogram.Histogram, scale float64) (pts, marks plott
 	}
 	add := func(x float64, v int64, mark bool) {
 		y := float64(v) / scale
-		if !plotValid(y) {
+		if !valid(y) {
 			return
 		}
 		pts = append(pts, plotter.XY{X: x, Y: y})
@@ -241,28 +244,28 @@ func plotPercentiles(h *hdrhistogram.Histogram, scale float64) (pts, marks plott
 // percentileAxis makes the x axis 1/(1-p) on a log scale, from the fastest
 // round trip (0%) to a little past the end of the longest line, so that
 // the lines fill the width (the next decade could leave most of it empty).
-func (ch *plotChart) percentileAxis(maxN int64) {
+func (ch *figure) percentileAxis(maxN int64) {
 	ch.xMin = 1
 	ch.xMax = max(10, float64(maxN)*1.25)
-	ch.xTicks = plotPercentileTicks{}
+	ch.xTicks = percentileTicks{}
 }
 
-// plotPercentileTicks labels the 1/(1-p) axis in percent: 0%, 50%, 90%,
+// percentileTicks labels the 1/(1-p) axis in percent: 0%, 50%, 90%,
 // 99%, 99.9% ..., written out exactly rather than through a float.
-type plotPercentileTicks struct{}
+type percentileTicks struct{}
 
-func (plotPercentileTicks) Ticks(lo, hi float64) []plot.Tick {
+func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
-	for k := 0; plotDecade(1, k) <= hi*(1+1e-9); k++ {
+	for k := 0; decade(1, k) <= hi*(1+1e-9); k++ {
 		for m := 1; m <= 9; m++ {
-			v := plotDecade(float64(m), k)
+			v := decade(float64(m), k)
 			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
 				continue
 			}
 			t := plot.Tick{Value: v}
 			switch {
 			case m == 1:
-				t.Label = plotPercentLabel(k)
+				t.Label = percentLabel(k)
 			case m == 2 && k == 0:
 				t.Label = "50%"
 			}
@@ -272,8 +275,8 @@ func (plotPercentileTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// plotPercentLabel is the percentile at x = 10^k: 0%, 90%, 99%, 99.9%, ...
-func plotPercentLabel(k int) string {
+// percentLabel is the percentile at x = 10^k: 0%, 90%, 99%, 99.9%, ...
+func percentLabel(k int) string {
 	switch k {
 	case 0:
 		return "0%"

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"encoding/csv"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // csvStats are the names of the Stats fields, in column order.
@@ -29,7 +31,7 @@ func csvHeader() []string {
 // each round), after a header line. A figure the row lacks is an empty field.
 // Rows come in table order (mechanism as first seen, workload, size) and by
 // round within a cell, whatever order the rounds ran in.
-func WriteCSV(w io.Writer, f *File) error {
+func WriteCSV(w io.Writer, f *results.File) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvColumns); err != nil {
 		return fmt.Errorf("csv: %w", err)
@@ -50,13 +52,13 @@ func WriteCSV(w io.Writer, f *File) error {
 // workload (pingpong first), size, then round. The long formats (CSV,
 // bench) list rows this way so that their output does not depend on the
 // shuffled order the cells ran in.
-func rowsInOrder(f *File) []*Result {
-	m := Aggregate(f)
-	rows := make([]*Result, len(f.Results))
+func rowsInOrder(f *results.File) []*results.Result {
+	m := results.Aggregate(f)
+	rows := make([]*results.Result, len(f.Results))
 	for i := range f.Results {
 		rows[i] = &f.Results[i]
 	}
-	slices.SortStableFunc(rows, func(a, b *Result) int {
+	slices.SortStableFunc(rows, func(a, b *results.Result) int {
 		if c := slices.Index(m.Mechanisms, a.Mechanism) - slices.Index(m.Mechanisms, b.Mechanism); c != 0 {
 			return c
 		}
@@ -71,7 +73,7 @@ func rowsInOrder(f *File) []*Result {
 	return rows
 }
 
-func csvRecord(r *Result) []string {
+func csvRecord(r *results.Result) []string {
 	rec := make([]string, 0, len(csvColumns))
 	rec = append(rec, r.Mechanism, r.Workload, strconv.Itoa(r.SizeBytes), strconv.Itoa(r.Round),
 		csvInt(r.Messages), csvInt(r.ElapsedNS))
@@ -83,7 +85,7 @@ func csvRecord(r *Result) []string {
 
 // csvStatsFields are the eight fields of a distribution, all empty when the
 // row has none. Present stats are written in full, zeros included.
-func csvStatsFields(s *Stats) []string {
+func csvStatsFields(s *results.Stats) []string {
 	if s == nil {
 		return make([]string, len(csvStats))
 	}

@@ -1,40 +1,14 @@
-package results
+package view
 
 import (
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/results"
 )
-
-// Formats are the names Render accepts, in the order usage text lists them.
-var Formats = []string{"table", "markdown", "csv", "json", "bench"}
-
-// reporters maps each of Formats to the function that writes it. A reporter
-// is a small function over an io.Writer, so adding a format is one line here
-// and one in Formats.
-var reporters = map[string]func(io.Writer, *File) error{
-	"table":    WriteTable,
-	"markdown": WriteMarkdown,
-	"csv":      WriteCSV,
-	"json":     Write,
-	"bench":    WriteBench,
-}
-
-// Render writes f to w in the named format: "table" (for a terminal),
-// "markdown", "csv", "json" or "bench" (Go benchmark format). An unknown
-// name is an error that lists the formats there are.
-func Render(w io.Writer, format string, f *File) error {
-	rep, ok := reporters[format]
-	if !ok {
-		return fmt.Errorf("unknown format %q: the formats are %s", format, strings.Join(Formats, ", "))
-	}
-	if f == nil {
-		return fmt.Errorf("no results to write as %s", format)
-	}
-	return rep(w, f)
-}
 
 // Markers flag a table cell whose figure needs a second look; a note below
 // the table, starting with the same marker, says why.
@@ -44,10 +18,10 @@ const (
 	markNoisy  = "~" // the rounds disagree by more than NoisyThreshold
 )
 
-// view is a results file laid out for reading: one table per workload, with
+// layout is a results file laid out for reading: one table per workload, with
 // the mechanisms side by side. The terminal and Markdown reporters both draw
 // it, so they always say the same thing.
-type view struct {
+type layout struct {
 	Rounds     int // distinct rounds in the file
 	Incomplete bool
 	Tables     []viewTable
@@ -90,29 +64,17 @@ type viewNote struct {
 	Text   string
 }
 
-// buildView aggregates f and lays it out.
-func buildView(f *File) *view {
-	m := Aggregate(f)
-	v := &view{Rounds: countRounds(f), Incomplete: f.Meta.Incomplete}
+// buildLayout aggregates f and lays it out.
+func buildLayout(f *results.File) *layout {
+	m := results.Aggregate(f)
+	v := &layout{Rounds: f.Rounds(), Incomplete: f.Meta.Incomplete}
 	for _, wl := range m.Workloads {
 		v.Tables = append(v.Tables, buildTable(m, &f.Meta, wl, v.Rounds))
 	}
 	return v
 }
 
-// countRounds is how many distinct rounds the rows come from: what the
-// medians are taken over, whatever the run asked for.
-func countRounds(f *File) int {
-	var seen []int
-	for i := range f.Results {
-		if r := f.Results[i].Round; !slices.Contains(seen, r) {
-			seen = append(seen, r)
-		}
-	}
-	return len(seen)
-}
-
-func buildTable(m *Matrix, meta *Meta, workload string, rounds int) viewTable {
+func buildTable(m *results.Matrix, meta *results.Meta, workload string, rounds int) viewTable {
 	t := viewTable{Workload: workload, Title: tableTitle(meta, workload, rounds)}
 
 	// Only the mechanisms and sizes this workload has.
@@ -137,7 +99,7 @@ func buildTable(m *Matrix, meta *Meta, workload string, rounds int) viewTable {
 
 	t.Header = append([]string{"size"}, mechs...)
 	for _, size := range sizes {
-		row := []viewCell{{Text: FormatSize(size)}}
+		row := []viewCell{{Text: units.Size(size)}}
 		for _, mech := range mechs {
 			row = append(row, viewCellOf(m.Cell(mech, workload, size)))
 		}
@@ -147,13 +109,13 @@ func buildTable(m *Matrix, meta *Meta, workload string, rounds int) viewTable {
 	return t
 }
 
-func tableTitle(meta *Meta, workload string, rounds int) string {
+func tableTitle(meta *results.Meta, workload string, rounds int) string {
 	var title string
 	var extra []string
 	switch workload {
-	case PingPong:
+	case results.PingPong:
 		title = "Round-trip time (pingpong): p50 / p99"
-	case Stream:
+	case results.Stream:
 		title = "Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s"
 	default:
 		title = "Workload " + workload
@@ -162,7 +124,7 @@ func tableTitle(meta *Meta, workload string, rounds int) string {
 		extra = append(extra, "io="+meta.IO)
 	}
 	if meta.Pairs > 1 {
-		if workload == Stream {
+		if workload == results.Stream {
 			extra = append(extra, strconv.Itoa(meta.Pairs)+" pairs, summed")
 		} else {
 			extra = append(extra, strconv.Itoa(meta.Pairs)+" pairs, round trip per pair")
@@ -180,7 +142,7 @@ func tableTitle(meta *Meta, workload string, rounds int) string {
 // viewCellOf is what a table shows for a cell: its figures (the median of
 // the rounds) and its markers, "error" when no round ran, "-" when it is
 // absent.
-func viewCellOf(c *Cell) viewCell {
+func viewCellOf(c *results.Cell) viewCell {
 	if c == nil {
 		return viewCell{Text: "-"}
 	}
@@ -190,20 +152,20 @@ func viewCellOf(c *Cell) viewCell {
 	return viewCell{Text: cellFigures(c), Marks: cellMarkers(c)}
 }
 
-func cellFigures(c *Cell) string {
-	if c.Workload == PingPong || (c.Workload != Stream && c.RTTP50.N > 0) {
+func cellFigures(c *results.Cell) string {
+	if c.Workload == results.PingPong || (c.Workload != results.Stream && c.RTTP50.N > 0) {
 		if c.RTTP50.N == 0 {
 			return "n/a"
 		}
-		return formatDurationPair(c.RTTP50.Median, c.RTTP99.Median, " / ")
+		return units.DurationPair(c.RTTP50.Median, c.RTTP99.Median, " / ")
 	}
 	if c.BytesPerS.N == 0 && c.MsgsPerS.N == 0 {
 		return "n/a"
 	}
-	return FormatMBps(c.BytesPerS.Median) + ", " + FormatCount(c.MsgsPerS.Median) + " msg/s"
+	return units.MBps(c.BytesPerS.Median) + ", " + units.Count(c.MsgsPerS.Median) + " msg/s"
 }
 
-func cellMarkers(c *Cell) string {
+func cellMarkers(c *results.Cell) string {
 	var marks string
 	if c.Pieces > 1 {
 		marks += markSplit
@@ -220,7 +182,7 @@ func cellMarkers(c *Cell) string {
 // tableNotes lists, in this order: split cells, failed cells, noisy cells,
 // other per-cell notes, then the notes a mechanism has for every size (said
 // once rather than on every row).
-func tableNotes(m *Matrix, workload string, mechs []string, sizes []int) []viewNote {
+func tableNotes(m *results.Matrix, workload string, mechs []string, sizes []int) []viewNote {
 	var split, failed, noisy, cellNotes, mechNotes []viewNote
 	for _, mech := range mechs {
 		common := commonNote(m, mech, workload, sizes)
@@ -232,7 +194,7 @@ func tableNotes(m *Matrix, workload string, mechs []string, sizes []int) []viewN
 			if c == nil {
 				continue
 			}
-			name := mech + " " + FormatSize(size)
+			name := mech + " " + units.Size(size)
 			note := c.Note
 			if note == common {
 				note = ""
@@ -267,7 +229,7 @@ func tableNotes(m *Matrix, workload string, mechs []string, sizes []int) []viewN
 
 // commonNote is the note every cell of the mechanism that ran shares, or ""
 // when they differ. A failed cell may lack it without breaking the rule.
-func commonNote(m *Matrix, mech, workload string, sizes []int) string {
+func commonNote(m *results.Matrix, mech, workload string, sizes []int) string {
 	common, ran := "", 0
 	for _, size := range sizes {
 		c := m.Cell(mech, workload, size)
@@ -292,14 +254,14 @@ func commonNote(m *Matrix, mech, workload string, sizes []int) string {
 	return common
 }
 
-func noisyText(name string, c *Cell) string {
-	if c.Workload == PingPong || (c.Workload != Stream && c.RTTP50.N > 0) {
+func noisyText(name string, c *results.Cell) string {
+	if c.Workload == results.PingPong || (c.Workload != results.Stream && c.RTTP50.N > 0) {
 		s := c.RTTP50
 		return fmt.Sprintf("%s: noisy, p50 round trip ranges %s across %d rounds",
-			name, formatDurationPair(s.Min, s.Max, "–"), s.N)
+			name, units.DurationPair(s.Min, s.Max, "–"), s.N)
 	}
 	s := c.BytesPerS
-	lo, hi := FormatMBps(s.Min), FormatMBps(s.Max)
+	lo, hi := units.MBps(s.Min), units.MBps(s.Max)
 	return fmt.Sprintf("%s: noisy, throughput ranges %s–%s across %d rounds",
 		name, strings.TrimSuffix(lo, " MB/s"), hi, s.N)
 }

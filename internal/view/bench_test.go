@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // benchRead parses bench output the way benchstat does and fails the test
@@ -37,7 +39,7 @@ func benchRead(t *testing.T, data []byte) []*benchfmt.Result {
 func TestBenchReadBack(t *testing.T) {
 	for _, name := range goldenFixtures {
 		t.Run(name, func(t *testing.T) {
-			f, err := Load(filepath.Join("testdata", name+".results.json"))
+			f, err := results.Load(filepath.Join(fixtures, name+".results.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -47,7 +49,7 @@ func TestBenchReadBack(t *testing.T) {
 			}
 			got := benchRead(t, buf.Bytes())
 
-			var want []*Result
+			var want []*results.Result
 			for _, r := range rowsInOrder(f) {
 				if !r.Failed() {
 					want = append(want, r)
@@ -67,7 +69,7 @@ func TestBenchReadBack(t *testing.T) {
 				}
 				// The reader turns ns into sec and MB into B, as benchstat shows them.
 				checks := map[string]float64{"B/s": r.BytesPerS, "msgs/s": r.MsgsPerS}
-				if r.Workload == PingPong {
+				if r.Workload == results.PingPong {
 					checks["sec/op"] = float64(r.RTT.P50) / 1e9
 					checks["p99-sec/op"] = float64(r.RTT.P99) / 1e9
 				} else {
@@ -107,8 +109,8 @@ func TestBenchReadBack(t *testing.T) {
 // TestBenchConfig covers the configuration of files that lack facts: older
 // files without goos and goarch, unpinned runs, several pairs.
 func TestBenchConfig(t *testing.T) {
-	f := &File{Schema: Schema, Meta: Meta{GOARCH: "arm64", Pairs: 4, Kernel: "Linux 6.18\n", CPUModel: "  "},
-		Results: []Result{{Mechanism: "pipe", Workload: Stream, SizeBytes: 64, Round: 1, Messages: 10, MsgsPerS: 1e6, BytesPerS: 64e6}}}
+	f := &results.File{Schema: results.Schema, Meta: results.Meta{GOARCH: "arm64", Pairs: 4, Kernel: "Linux 6.18\n", CPUModel: "  "},
+		Results: []results.Result{{Mechanism: "pipe", Workload: results.Stream, SizeBytes: 64, Round: 1, Messages: 10, MsgsPerS: 1e6, BytesPerS: 64e6}}}
 	var buf bytes.Buffer
 	if err := WriteBench(&buf, f); err != nil {
 		t.Fatal(err)
@@ -134,10 +136,10 @@ func TestBenchConfig(t *testing.T) {
 // leave no line behind, and that an all-failed file is empty rather than
 // configuration without results.
 func TestBenchSkips(t *testing.T) {
-	f := &File{Schema: Schema, Results: []Result{
-		{Mechanism: "msgqueue", Workload: PingPong, SizeBytes: 1 << 20, Round: 1, Error: "message larger than kernel.msgmnb"},
-		{Mechanism: "pipe", Workload: Stream, SizeBytes: 64, Round: 1},
-		{Mechanism: "pipe", Workload: Stream, SizeBytes: 64, Round: 2, MsgsPerS: math.NaN()},
+	f := &results.File{Schema: results.Schema, Results: []results.Result{
+		{Mechanism: "msgqueue", Workload: results.PingPong, SizeBytes: 1 << 20, Round: 1, Error: "message larger than kernel.msgmnb"},
+		{Mechanism: "pipe", Workload: results.Stream, SizeBytes: 64, Round: 1},
+		{Mechanism: "pipe", Workload: results.Stream, SizeBytes: 64, Round: 2, MsgsPerS: math.NaN()},
 	}}
 	var buf bytes.Buffer
 	if err := WriteBench(&buf, f); err != nil {
@@ -146,7 +148,7 @@ func TestBenchSkips(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("wrote %q, want nothing", buf.String())
 	}
-	f.Results = append(f.Results, Result{Mechanism: "my mech/2", Workload: PingPong, SizeBytes: 64, Round: 1, Messages: 5, RTT: &Stats{P50: 1000, P99: 2000}})
+	f.Results = append(f.Results, results.Result{Mechanism: "my mech/2", Workload: results.PingPong, SizeBytes: 64, Round: 1, Messages: 5, RTT: &results.Stats{P50: 1000, P99: 2000}})
 	buf.Reset()
 	if err := WriteBench(&buf, f); err != nil {
 		t.Fatal(err)

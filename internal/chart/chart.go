@@ -1,4 +1,8 @@
-package results
+// Package chart draws results as charts (gonum/plot), each as SVG and PNG:
+// round trip and throughput against message size, and the round-trip
+// distribution of each size. The drawings depend only on the results, so
+// re-rendering saved results reproduces a run's charts byte for byte.
+package chart
 
 import (
 	"bytes"
@@ -19,20 +23,22 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // Plot geometry. The same drawing goes to SVG and PNG; the PNG is 960x600.
 const (
-	plotWidth  = 8 * vg.Inch
-	plotHeight = 5 * vg.Inch
-	plotDPI    = 120
+	width  = 8 * vg.Inch
+	height = 5 * vg.Inch
+	dpi    = 120
 )
 
-// plotFont is the face of every text in the plots: Liberation Sans, which
+// face is the face of every text in the plots: Liberation Sans, which
 // gonum/plot embeds, so nothing is fetched and every machine draws the same.
-var plotFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+var face = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
-// WritePlots draws the results as charts in dir, each as SVG and PNG:
+// Write draws the results as charts in dir, each as SVG and PNG:
 //
 //   - latency: round-trip time against message size (pingpong), p50 solid
 //     and p99 dashed;
@@ -48,51 +54,51 @@ var plotFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
 //
 // The output depends only on f: the same File gives byte-identical files, so
 // re-rendering saved results reproduces the plots of the original run.
-func WritePlots(dir string, f *File) ([]string, error) {
-	charts, err := renderPlots(f)
+func Write(dir string, f *results.File) ([]string, error) {
+	charts, err := Draw(f)
 	if err != nil || len(charts) == 0 {
 		return nil, err
 	}
-	return writePlotFiles(dir, charts)
+	return WriteFiles(dir, charts)
 }
 
-// plotFile is one chart drawn: what WritePlots writes and report.html
+// Drawing is one chart drawn: what Write writes and report.html
 // inlines, so the two always show the same drawing.
-type plotFile struct {
-	name  string // file name without extension
-	title string
-	svg   []byte
-	png   []byte
+type Drawing struct {
+	Name  string // file name without extension
+	Title string
+	SVG   []byte
+	PNG   []byte
 }
 
-// renderPlots draws every chart the results have, in the order WritePlots
+// Draw draws every chart the results have, in the order Write
 // documents.
-func renderPlots(f *File) ([]plotFile, error) {
-	m := Aggregate(f)
-	var charts []*plotChart
-	if c := plotLatencyChart(f, m); c != nil {
+func Draw(f *results.File) ([]Drawing, error) {
+	m := results.Aggregate(f)
+	var charts []*figure
+	if c := latencyChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
-	charts = append(charts, plotDistributionCharts(f, m)...)
-	if c := plotThroughputChart(f, m); c != nil {
+	charts = append(charts, distributionCharts(f, m)...)
+	if c := throughputChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
-	if c := plotMessageRateChart(f, m); c != nil {
+	if c := messageRateChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
-	var out []plotFile
+	var out []Drawing
 	for _, c := range charts {
 		svg, png, err := c.render()
 		if err != nil {
 			return nil, fmt.Errorf("cannot draw the %s plot: %w", c.name, err)
 		}
-		out = append(out, plotFile{name: c.name, title: c.title, svg: svg, png: png})
+		out = append(out, Drawing{Name: c.name, Title: c.title, SVG: svg, PNG: png})
 	}
 	return out, nil
 }
 
-// writePlotFiles writes each chart as NAME.svg and NAME.png in dir.
-func writePlotFiles(dir string, charts []plotFile) ([]string, error) {
+// WriteFiles writes each chart as NAME.svg and NAME.png in dir.
+func WriteFiles(dir string, charts []Drawing) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the plot directory: %w", err)
 	}
@@ -101,10 +107,10 @@ func writePlotFiles(dir string, charts []plotFile) ([]string, error) {
 		for _, out := range []struct {
 			ext  string
 			data []byte
-		}{{"svg", c.svg}, {"png", c.png}} {
-			path := filepath.Join(dir, c.name+"."+out.ext)
+		}{{"svg", c.SVG}, {"png", c.PNG}} {
+			path := filepath.Join(dir, c.Name+"."+out.ext)
 			if err := os.WriteFile(path, out.data, 0o644); err != nil {
-				return written, fmt.Errorf("cannot write the %s plot: %w", c.name, err)
+				return written, fmt.Errorf("cannot write the %s plot: %w", c.Name, err)
 			}
 			written = append(written, path)
 		}
@@ -112,15 +118,15 @@ func writePlotFiles(dir string, charts []plotFile) ([]string, error) {
 	return written, nil
 }
 
-// plotChart is everything one chart shows, in data units already scaled to
+// figure is everything one chart shows, in data units already scaled to
 // the axis unit.
-type plotChart struct {
+type figure struct {
 	name   string // file name without extension
 	title  string
 	xLabel string
 	yLabel string
 	logY   bool
-	series []plotSeries // in the order of the legend
+	series []series // in the order of the legend
 	// dashed says the chart has a second, dashed figure per mechanism
 	// (p99) and the legend needs a key for the two line styles.
 	dashed          bool
@@ -132,12 +138,12 @@ type plotChart struct {
 	xTicks, yTicker plot.Ticker
 }
 
-// plotSeries is one mechanism: its solid (headline) points and, for
+// series is one mechanism: its solid (headline) points and, for
 // latency, its dashed (tail) points, each as runs of consecutive sizes: a
 // size with no usable figure breaks the line rather than bridging it.
-type plotSeries struct {
+type series struct {
 	mech   string
-	style  plotStyle
+	style  style
 	solid  []plotter.XYs
 	dashed []plotter.XYs
 	// marks, when set, are the only points of the solid line that get a
@@ -145,59 +151,59 @@ type plotSeries struct {
 	marks plotter.XYs
 	// solidBars and dashedBars are the round spread at each point, when
 	// there are several rounds.
-	solidBars, dashedBars []plotBar
+	solidBars, dashedBars []roundRange
 }
 
-// plotBar is the range of a figure across rounds at one point: the lowest
+// roundRange is the range of a figure across rounds at one point: the lowest
 // and the highest round, in axis units.
-type plotBar struct{ X, Lo, Hi float64 }
+type roundRange struct{ X, Lo, Hi float64 }
 
-// plotStyle is a mechanism's colour and marker shape, the same in every chart.
-type plotStyle struct {
+// style is a mechanism's colour and marker shape, the same in every chart.
+type style struct {
 	color color.Color
 	shape int
 }
 
-// plotKnownStyles fixes the look of the four mechanisms so a reader learns
+// knownStyles fixes the look of the four mechanisms so a reader learns
 // it once; the colours are the Okabe-Ito palette (safe for colour-blind
 // readers) and the marker shapes differ too, for greyscale prints.
-var plotKnownStyles = map[string]plotStyle{
-	"pipe":       {color.RGBA{0x00, 0x72, 0xB2, 0xFF}, plotShapeCircle},
-	"msgqueue":   {color.RGBA{0xD5, 0x5E, 0x00, 0xFF}, plotShapeSquare},
-	"unixsocket": {color.RGBA{0x00, 0x9E, 0x73, 0xFF}, plotShapeTriangle},
-	"tcpsocket":  {color.RGBA{0x7B, 0x32, 0x94, 0xFF}, plotShapeDiamond},
+var knownStyles = map[string]style{
+	"pipe":       {color.RGBA{0x00, 0x72, 0xB2, 0xFF}, shapeCircle},
+	"msgqueue":   {color.RGBA{0xD5, 0x5E, 0x00, 0xFF}, shapeSquare},
+	"unixsocket": {color.RGBA{0x00, 0x9E, 0x73, 0xFF}, shapeTriangle},
+	"tcpsocket":  {color.RGBA{0x7B, 0x32, 0x94, 0xFF}, shapeDiamond},
 }
 
-// plotExtraStyles go, in turn, to mechanisms not in plotKnownStyles.
-var plotExtraStyles = []plotStyle{
-	{color.RGBA{0xE6, 0x9F, 0x00, 0xFF}, plotShapeCircle},
-	{color.RGBA{0x56, 0xB4, 0xE9, 0xFF}, plotShapeSquare},
-	{color.RGBA{0x00, 0x00, 0x00, 0xFF}, plotShapeTriangle},
-	{color.RGBA{0x99, 0x99, 0x99, 0xFF}, plotShapeDiamond},
+// extraStyles go, in turn, to mechanisms not in knownStyles.
+var extraStyles = []style{
+	{color.RGBA{0xE6, 0x9F, 0x00, 0xFF}, shapeCircle},
+	{color.RGBA{0x56, 0xB4, 0xE9, 0xFF}, shapeSquare},
+	{color.RGBA{0x00, 0x00, 0x00, 0xFF}, shapeTriangle},
+	{color.RGBA{0x99, 0x99, 0x99, 0xFF}, shapeDiamond},
 }
 
-// plotStyles assigns styles to the mechanisms in the matrix's order.
-func plotStyles(mechs []string) map[string]plotStyle {
-	out := map[string]plotStyle{}
+// assignStyles assigns styles to the mechanisms in the matrix's order.
+func assignStyles(mechs []string) map[string]style {
+	out := map[string]style{}
 	next := 0
 	for _, m := range mechs {
-		if s, ok := plotKnownStyles[m]; ok {
+		if s, ok := knownStyles[m]; ok {
 			out[m] = s
 			continue
 		}
-		out[m] = plotExtraStyles[next%len(plotExtraStyles)]
+		out[m] = extraStyles[next%len(extraStyles)]
 		next++
 	}
 	return out
 }
 
-// plotValid reports whether v can go on a log axis.
-func plotValid(v float64) bool { return v > 0 && !math.IsNaN(v) && !math.IsInf(v, 0) }
+// valid reports whether v can go on a log axis.
+func valid(v float64) bool { return v > 0 && !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// plotWorkload returns the mechanisms and sizes that have a row of the
+// workloadAxes returns the mechanisms and sizes that have a row of the
 // workload, in the matrix's order. A size below one byte cannot go on a
 // log axis; no run writes one, so such rows are left out.
-func plotWorkload(m *Matrix, workload string) (mechs []string, sizes []int) {
+func workloadAxes(m *results.Matrix, workload string) (mechs []string, sizes []int) {
 	for _, s := range m.Sizes {
 		if s > 0 {
 			sizes = append(sizes, s)
@@ -222,13 +228,13 @@ func plotWorkload(m *Matrix, workload string) (mechs []string, sizes []int) {
 	return mechs, sizes
 }
 
-// plotSegments splits the figures of one mechanism at its sizes into runs
+// segments splits the figures of one mechanism at its sizes into runs
 // of usable points; it also returns the sizes without a usable figure.
-func plotSegments(sizes []int, value func(size int) float64, scale float64) (segs []plotter.XYs, missing []int) {
+func segments(sizes []int, value func(size int) float64, scale float64) (segs []plotter.XYs, missing []int) {
 	var cur plotter.XYs
 	for _, s := range sizes {
 		v := value(s)
-		if !plotValid(v) || !plotValid(v/scale) {
+		if !valid(v) || !valid(v/scale) {
 			missing = append(missing, s)
 			if len(cur) > 0 {
 				segs = append(segs, cur)
@@ -244,9 +250,9 @@ func plotSegments(sizes []int, value func(size int) float64, scale float64) (seg
 	return segs, missing
 }
 
-// plotMedian returns a summary's median, or NaN for a cell that is absent
+// medianOf returns a summary's median, or NaN for a cell that is absent
 // or failed.
-func plotMedian(c *Cell, get func(*Cell) Summary) float64 {
+func medianOf(c *results.Cell, get func(*results.Cell) results.Summary) float64 {
 	if c == nil || c.Failed() {
 		return math.NaN()
 	}
@@ -257,8 +263,8 @@ func plotMedian(c *Cell, get func(*Cell) Summary) float64 {
 	return s.Median
 }
 
-// plotRounds describes how many rounds each point is the median of.
-func plotRounds(m *Matrix, mechs []string, sizes []int, workload string, get func(*Cell) Summary) string {
+// roundsText describes how many rounds each point is the median of.
+func roundsText(m *results.Matrix, mechs []string, sizes []int, workload string, get func(*results.Cell) results.Summary) string {
 	lo, hi := 0, 0
 	for _, mech := range mechs {
 		for _, s := range sizes {
@@ -288,59 +294,59 @@ func plotRounds(m *Matrix, mechs []string, sizes []int, workload string, get fun
 	}
 }
 
-// plotSpread is the bars of one mechanism's figure: at each size whose
+// spreadBars is the bars of one mechanism's figure: at each size whose
 // point is drawn and whose rounds differ, the lowest and highest round.
-func plotSpread(sizes []int, cell func(size int) *Cell, get func(*Cell) Summary, scale float64) []plotBar {
-	var bars []plotBar
+func spreadBars(sizes []int, cell func(size int) *results.Cell, get func(*results.Cell) results.Summary, scale float64) []roundRange {
+	var bars []roundRange
 	for _, s := range sizes {
 		c := cell(s)
-		if !plotValid(plotMedian(c, get) / scale) {
+		if !valid(medianOf(c, get) / scale) {
 			continue
 		}
 		sum := get(c)
 		lo, hi := sum.Min/scale, sum.Max/scale
-		if sum.N < 2 || !plotValid(lo) || !plotValid(hi) || hi <= lo {
+		if sum.N < 2 || !valid(lo) || !valid(hi) || hi <= lo {
 			continue
 		}
-		bars = append(bars, plotBar{X: float64(s), Lo: lo, Hi: hi})
+		bars = append(bars, roundRange{X: float64(s), Lo: lo, Hi: hi})
 	}
 	return bars
 }
 
-// plotDurationUnit picks the unit of a time axis: microseconds, unless
+// durationUnit picks the unit of a time axis: microseconds, unless
 // every figure is at least a millisecond. It returns the unit and the
 // nanoseconds in one.
-func plotDurationUnit(lo float64) (string, float64) {
+func durationUnit(lo float64) (string, float64) {
 	if lo >= 1e6 && !math.IsInf(lo, 1) {
 		return "ms", 1e6
 	}
 	return "µs", 1e3
 }
 
-// plotLatencyChart describes the pingpong chart, or returns nil when there
+// latencyChart describes the pingpong chart, or returns nil when there
 // is nothing to draw.
-func plotLatencyChart(f *File, m *Matrix) *plotChart {
-	mechs, sizes := plotWorkload(m, PingPong)
+func latencyChart(f *results.File, m *results.Matrix) *figure {
+	mechs, sizes := workloadAxes(m, results.PingPong)
 	if len(mechs) == 0 {
 		return nil
 	}
-	p50 := func(c *Cell) Summary { return c.RTTP50 }
-	p99 := func(c *Cell) Summary { return c.RTTP99 }
+	p50 := func(c *results.Cell) results.Summary { return c.RTTP50 }
+	p99 := func(c *results.Cell) results.Summary { return c.RTTP99 }
 
 	lo := math.Inf(1)
 	for _, mech := range mechs {
 		for _, s := range sizes {
-			for _, get := range []func(*Cell) Summary{p50, p99} {
-				if v := plotMedian(m.Cell(mech, PingPong, s), get); plotValid(v) {
+			for _, get := range []func(*results.Cell) results.Summary{p50, p99} {
+				if v := medianOf(m.Cell(mech, results.PingPong, s), get); valid(v) {
 					lo = min(lo, v)
 				}
 			}
 		}
 	}
-	unit, scale := plotDurationUnit(lo)
+	unit, scale := durationUnit(lo)
 
-	styles := plotStyles(m.Mechanisms)
-	ch := &plotChart{
+	styles := assignStyles(m.Mechanisms)
+	ch := &figure{
 		name:      "latency",
 		title:     "Round-trip time vs message size (pingpong)",
 		xLabel:    "message size (bytes)",
@@ -353,19 +359,19 @@ func plotLatencyChart(f *File, m *Matrix) *plotChart {
 	var missing []string
 	bars := false
 	for _, mech := range mechs {
-		cell := func(s int) *Cell { return m.Cell(mech, PingPong, s) }
-		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(cell(s), p50) }, scale)
-		dashed, _ := plotSegments(sizes, func(s int) float64 { return plotMedian(cell(s), p99) }, scale)
+		cell := func(s int) *results.Cell { return m.Cell(mech, results.PingPong, s) }
+		solid, miss := segments(sizes, func(s int) float64 { return medianOf(cell(s), p50) }, scale)
+		dashed, _ := segments(sizes, func(s int) float64 { return medianOf(cell(s), p99) }, scale)
 		if len(solid) == 0 && len(dashed) == 0 {
 			missing = append(missing, mech+": no data")
 			continue
 		}
 		if len(miss) > 0 {
-			missing = append(missing, mech+": "+plotSizeList(sizes, miss))
+			missing = append(missing, mech+": "+sizeList(sizes, miss))
 		}
-		s := plotSeries{mech: mech, style: styles[mech], solid: solid, dashed: dashed,
-			solidBars:  plotSpread(sizes, cell, p50, scale),
-			dashedBars: plotSpread(sizes, cell, p99, scale),
+		s := series{mech: mech, style: styles[mech], solid: solid, dashed: dashed,
+			solidBars:  spreadBars(sizes, cell, p50, scale),
+			dashedBars: spreadBars(sizes, cell, p99, scale),
 		}
 		bars = bars || len(s.solidBars) > 0 || len(s.dashedBars) > 0
 		ch.series = append(ch.series, s)
@@ -373,97 +379,97 @@ func plotLatencyChart(f *File, m *Matrix) *plotChart {
 	if len(ch.series) == 0 {
 		return nil
 	}
-	head := []string{plotRounds(m, mechs, sizes, PingPong, p50)}
+	head := []string{roundsText(m, mechs, sizes, results.PingPong, p50)}
 	if bars {
-		head = append(head, plotBarsNote)
+		head = append(head, barsNote)
 	}
 	if f.Meta.Pairs > 1 {
 		head = append(head, fmt.Sprintf("%d pairs at once; times per pair", f.Meta.Pairs))
 	}
-	ch.notes = plotNotes(head, missing)
+	ch.notes = chartNotes(head, missing)
 	ch.finishY()
 	ch.sizeAxis(sizes)
 	return ch
 }
 
-// plotBarsNote explains the error bars wherever a chart has them.
-const plotBarsNote = "bars: lowest to highest round"
+// barsNote explains the error bars wherever a chart has them.
+const barsNote = "bars: lowest to highest round"
 
-// plotThroughputChart describes the stream chart of payload bytes per
+// throughputChart describes the stream chart of payload bytes per
 // second, or returns nil when there is nothing to draw.
-func plotThroughputChart(f *File, m *Matrix) *plotChart {
-	return plotStreamChart(f, m, &plotChart{
+func throughputChart(f *results.File, m *results.Matrix) *figure {
+	return streamChart(f, m, &figure{
 		name:   "throughput",
 		title:  "Throughput vs message size (stream)",
 		xLabel: "message size (bytes)",
 		yLabel: "throughput (MB/s, payload one way)",
-	}, func(c *Cell) Summary { return c.BytesPerS }, 1e6, "MB = 1,000,000 bytes")
+	}, func(c *results.Cell) results.Summary { return c.BytesPerS }, 1e6, "MB = 1,000,000 bytes")
 }
 
-// plotMessageRateChart describes the stream chart of messages per second:
+// messageRateChart describes the stream chart of messages per second:
 // the same runs as the throughput chart, read as a rate of messages, which
 // is what a small-message workload is limited by.
-func plotMessageRateChart(f *File, m *Matrix) *plotChart {
-	return plotStreamChart(f, m, &plotChart{
+func messageRateChart(f *results.File, m *results.Matrix) *figure {
+	return streamChart(f, m, &figure{
 		name:   "message-rate",
 		title:  "Messages per second vs message size (stream)",
 		xLabel: "message size (bytes)",
 		yLabel: "messages per second, thousands (one way)",
-	}, func(c *Cell) Summary { return c.MsgsPerS }, 1e3, "")
+	}, func(c *results.Cell) results.Summary { return c.MsgsPerS }, 1e3, "")
 }
 
-// plotStreamChart fills ch with one solid line per mechanism of the stream
+// streamChart fills ch with one solid line per mechanism of the stream
 // figure get, divided by scale, or returns nil when there is nothing to draw.
-func plotStreamChart(f *File, m *Matrix, ch *plotChart, get func(*Cell) Summary, scale float64, unitNote string) *plotChart {
-	mechs, sizes := plotWorkload(m, Stream)
+func streamChart(f *results.File, m *results.Matrix, ch *figure, get func(*results.Cell) results.Summary, scale float64, unitNote string) *figure {
+	mechs, sizes := workloadAxes(m, results.Stream)
 	if len(mechs) == 0 {
 		return nil
 	}
-	styles := plotStyles(m.Mechanisms)
+	styles := assignStyles(m.Mechanisms)
 	var missing []string
 	bars := false
 	for _, mech := range mechs {
-		cell := func(s int) *Cell { return m.Cell(mech, Stream, s) }
-		solid, miss := plotSegments(sizes, func(s int) float64 { return plotMedian(cell(s), get) }, scale)
+		cell := func(s int) *results.Cell { return m.Cell(mech, results.Stream, s) }
+		solid, miss := segments(sizes, func(s int) float64 { return medianOf(cell(s), get) }, scale)
 		if len(solid) == 0 {
 			missing = append(missing, mech+": no data")
 			continue
 		}
 		if len(miss) > 0 {
-			missing = append(missing, mech+": "+plotSizeList(sizes, miss))
+			missing = append(missing, mech+": "+sizeList(sizes, miss))
 		}
-		s := plotSeries{mech: mech, style: styles[mech], solid: solid, solidBars: plotSpread(sizes, cell, get, scale)}
+		s := series{mech: mech, style: styles[mech], solid: solid, solidBars: spreadBars(sizes, cell, get, scale)}
 		bars = bars || len(s.solidBars) > 0
 		ch.series = append(ch.series, s)
 	}
 	if len(ch.series) == 0 {
 		return nil
 	}
-	head := []string{plotRounds(m, mechs, sizes, Stream, get)}
+	head := []string{roundsText(m, mechs, sizes, results.Stream, get)}
 	if bars {
-		head = append(head, plotBarsNote)
+		head = append(head, barsNote)
 	}
 	head = append(head, unitNote)
 	if f.Meta.Pairs > 1 {
 		head = append(head, fmt.Sprintf("summed over %d pairs at once", f.Meta.Pairs))
 	}
-	ch.notes = plotNotes(head, missing)
+	ch.notes = chartNotes(head, missing)
 	ch.finishY()
 	ch.sizeAxis(sizes)
 	return ch
 }
 
-// plotMargin widens a log axis's range by 3% at each end, so that the
+// margin widens a log axis's range by 3% at each end, so that the
 // markers and bars of the first and last points are drawn whole inside the
 // frame rather than cut by it.
-func plotMargin(lo, hi float64) (float64, float64) {
+func margin(lo, hi float64) (float64, float64) {
 	f := math.Pow(hi/lo, 0.03)
 	return lo / f, hi * f
 }
 
-// plotNotes is the small print under the legend: what the points are,
+// chartNotes is the small print under the legend: what the points are,
 // then which cells have no point and why.
-func plotNotes(head, missing []string) []string {
+func chartNotes(head, missing []string) []string {
 	var notes []string
 	for _, h := range head {
 		if h != "" {
@@ -480,7 +486,7 @@ func plotNotes(head, missing []string) []string {
 }
 
 // finishY sets the y axis's range and ticks from the points and bars.
-func (ch *plotChart) finishY() {
+func (ch *figure) finishY() {
 	ch.yMin, ch.yMax = math.Inf(1), math.Inf(-1)
 	for _, s := range ch.series {
 		for _, seg := range slices.Concat(s.solid, s.dashed) {
@@ -501,29 +507,29 @@ func (ch *plotChart) finishY() {
 		if ch.yMin == ch.yMax {
 			ch.yMin, ch.yMax = ch.yMin/2, ch.yMax*2
 		}
-		ch.yMin, ch.yMax = plotMargin(ch.yMin, ch.yMax)
-		ch.yTicker = plotLogTicks{}
+		ch.yMin, ch.yMax = margin(ch.yMin, ch.yMax)
+		ch.yTicker = logTicks{}
 	} else {
 		ch.yMin, ch.yMax = 0, ch.yMax*1.05
-		ch.yTicker = plotLinearTicks{}
+		ch.yTicker = linearTicks{}
 	}
 }
 
 // sizeAxis makes the x axis the message sizes. Every size measured is on
 // it, with or without a point, so a failed cell shows as a gap where it
 // belongs.
-func (ch *plotChart) sizeAxis(sizes []int) {
+func (ch *figure) sizeAxis(sizes []int) {
 	ch.xMin, ch.xMax = float64(sizes[0]), float64(sizes[len(sizes)-1])
 	if ch.xMin == ch.xMax {
 		ch.xMin, ch.xMax = ch.xMin/2, ch.xMax*2
 	}
-	ch.xMin, ch.xMax = plotMargin(ch.xMin, ch.xMax)
-	ch.xTicks = plot.ConstantTicks(plotSizeTicks(sizes, ch.xMin, ch.xMax))
+	ch.xMin, ch.xMax = margin(ch.xMin, ch.xMax)
+	ch.xTicks = plot.ConstantTicks(sizeTicks(sizes, ch.xMin, ch.xMax))
 }
 
 // render draws the chart as SVG and as PNG.
-func (ch *plotChart) render() (svg, png []byte, err error) {
-	sc := vgsvg.New(plotWidth, plotHeight)
+func (ch *figure) render() (svg, png []byte, err error) {
+	sc := vgsvg.New(width, height)
 	if err := ch.draw(draw.New(sc)); err != nil {
 		return nil, nil, err
 	}
@@ -536,7 +542,7 @@ func (ch *plotChart) render() (svg, png []byte, err error) {
 	svg = bytes.ReplaceAll(sb.Bytes(), []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
 
-	ic := vgimg.NewWith(vgimg.UseWH(plotWidth, plotHeight), vgimg.UseDPI(plotDPI))
+	ic := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(dpi))
 	if err := ch.draw(draw.New(ic)); err != nil {
 		return nil, nil, err
 	}
@@ -547,28 +553,28 @@ func (ch *plotChart) render() (svg, png []byte, err error) {
 	return svg, pb.Bytes(), nil
 }
 
-func plotText(size vg.Length) text.Style {
+func textStyle(size vg.Length) text.Style {
 	return text.Style{
 		Color:   color.Black,
-		Font:    font.From(plotFont, size),
+		Font:    font.From(face, size),
 		Handler: plot.DefaultTextHandler,
 	}
 }
 
 const (
-	plotLineWidth = 2
-	plotDashWidth = 1.5
-	plotMarkerR   = 3.5
-	plotBarWidth  = 1
-	plotBarCap    = 2
-	plotBarDodge  = 3.5
+	lineWidth = 2
+	dashWidth = 1.5
+	markerR   = 3.5
+	barWidth  = 1
+	barCap    = 2
+	barDodge  = 3.5
 )
 
-var plotDashes = []vg.Length{vg.Points(6), vg.Points(3)}
+var dashes = []vg.Length{vg.Points(6), vg.Points(3)}
 
 // draw renders the chart on c: the plot on the left and, in a strip on the
 // right, the legend and notes, so that no legend ever covers a point.
-func (ch *plotChart) draw(c draw.Canvas) (err error) {
+func (ch *figure) draw(c draw.Canvas) (err error) {
 	defer func() {
 		// gonum/plot panics on values it cannot scale; the points are
 		// checked beforehand, so this is a last guard, not a code path.
@@ -583,13 +589,13 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 
 	p := plot.New()
 	p.Title.Text = ch.title
-	p.Title.TextStyle = plotText(14)
+	p.Title.TextStyle = textStyle(14)
 	p.Title.TextStyle.XAlign = draw.XCenter
 	p.Title.TextStyle.YAlign = draw.YTop
 	p.Title.Padding = vg.Points(8)
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = font.From(plotFont, 12)
-		a.Tick.Label.Font = font.From(plotFont, 10)
+		a.Label.TextStyle.Font = font.From(face, 12)
+		a.Tick.Label.Font = font.From(face, 10)
 		a.Label.Padding = vg.Points(4)
 	}
 	// Both axis labels are drawn here rather than by gonum/plot. It
@@ -597,9 +603,9 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 	// not centred, leaving a gap under the title; and on a log x axis it
 	// places the x label's box at the arithmetic middle of the range, far
 	// right of the centre, and shrinks the plot to make room for it.
-	xLabel := plotText(12)
+	xLabel := textStyle(12)
 	xLabel.XAlign = draw.XCenter
-	yLabel := plotText(12)
+	yLabel := textStyle(12)
 	yLabel.Rotation = math.Pi / 2
 	yLabel.XAlign = draw.XCenter
 	yLabel.YAlign = draw.YTop
@@ -619,7 +625,7 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 	p.Add(grid)
 
 	leg := plot.NewLegend()
-	leg.TextStyle = plotText(11)
+	leg.TextStyle = textStyle(11)
 	leg.Top, leg.Left = true, true
 	leg.ThumbnailWidth = vg.Points(30)
 	leg.Padding = vg.Points(3)
@@ -630,12 +636,12 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 	// two mechanisms with close figures do not draw their bars on top of
 	// each other.
 	for i, s := range ch.series {
-		dx := vg.Points(plotBarDodge * (float64(i) - float64(len(ch.series)-1)/2))
-		p.Add(plotBars{bars: s.dashedBars, color: s.style.color, dx: dx}, plotBars{bars: s.solidBars, color: s.style.color, dx: dx})
+		dx := vg.Points(barDodge * (float64(i) - float64(len(ch.series)-1)/2))
+		p.Add(barsPlotter{bars: s.dashedBars, color: s.style.color, dx: dx}, barsPlotter{bars: s.solidBars, color: s.style.color, dx: dx})
 	}
 	for _, s := range ch.series {
 		for _, seg := range s.dashed {
-			l, pts, err := plotLine(seg, s.style, true)
+			l, pts, err := newLine(seg, s.style, true)
 			if err != nil {
 				return err
 			}
@@ -646,7 +652,7 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 		var thumbL *plotter.Line
 		var thumbP *plotter.Scatter
 		for _, seg := range s.solid {
-			l, pts, err := plotLine(seg, s.style, false)
+			l, pts, err := newLine(seg, s.style, false)
 			if err != nil {
 				return err
 			}
@@ -658,23 +664,23 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 			thumbL, thumbP = l, pts
 		}
 		if len(s.marks) > 0 {
-			_, pts, err := plotLine(s.marks, s.style, false)
+			_, pts, err := newLine(s.marks, s.style, false)
 			if err != nil {
 				return err
 			}
 			p.Add(pts)
 		}
 		if thumbL == nil { // only a tail figure: show its style
-			thumbL, thumbP = plotThumb(s.style, true)
+			thumbL, thumbP = thumb(s.style, true)
 		}
 		leg.Add(s.mech, thumbL, thumbP)
 	}
 	if ch.dashed {
-		black := plotStyle{color: color.Black, shape: plotShapeCircle}
+		black := style{color: color.Black, shape: shapeCircle}
 		leg.Add("")
-		l, pts := plotThumb(black, false)
+		l, pts := thumb(black, false)
 		leg.Add(ch.solidKey, l, pts)
-		l, pts = plotThumb(black, true)
+		l, pts = thumb(black, true)
 		leg.Add(ch.dashedKey, l, pts)
 	}
 	// The axis ranges are fixed after Add, which widens them to the data.
@@ -683,9 +689,9 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 
 	// The strip is as wide as its widest line, within reason.
 	pad := vg.Points(10)
-	note := plotText(9)
+	note := textStyle(9)
 	noteMax := c.Size().X * 0.3
-	notes := plotWrap(note, ch.notes, noteMax)
+	notes := wrap(note, ch.notes, noteMax)
 	stripW := leg.Rectangle(c).Size().X
 	for _, n := range notes {
 		stripW = max(stripW, note.Width(n))
@@ -717,8 +723,8 @@ func (ch *plotChart) draw(c draw.Canvas) (err error) {
 	return nil
 }
 
-// plotWrap breaks notes wider than w at ", ".
-func plotWrap(sty text.Style, notes []string, w vg.Length) []string {
+// wrap breaks notes wider than w at ", ".
+func wrap(sty text.Style, notes []string, w vg.Length) []string {
 	var out []string
 	for _, n := range notes {
 		if sty.Width(n) <= w {
@@ -747,22 +753,22 @@ func plotWrap(sty text.Style, notes []string, w vg.Length) []string {
 	return out
 }
 
-// plotBars draws the round spread of one mechanism's points: a thin
+// barsPlotter draws the round spread of one mechanism's points: a thin
 // vertical line from the lowest round to the highest, with short caps, in
 // the mechanism's colour.
-type plotBars struct {
-	bars  []plotBar
+type barsPlotter struct {
+	bars  []roundRange
 	color color.Color
 	dx    vg.Length // drawn this far right of the points
 }
 
-func (b plotBars) Plot(c draw.Canvas, p *plot.Plot) {
+func (b barsPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	if len(b.bars) == 0 {
 		return
 	}
 	trX, trY := p.Transforms(&c)
-	sty := draw.LineStyle{Color: b.color, Width: vg.Points(plotBarWidth)}
-	capW := vg.Points(plotBarCap)
+	sty := draw.LineStyle{Color: b.color, Width: vg.Points(barWidth)}
+	capW := vg.Points(barCap)
 	for _, bar := range b.bars {
 		x, lo, hi := trX(bar.X)+b.dx, trY(bar.Lo), trY(bar.Hi)
 		c.StrokeLine2(sty, x, lo, x, hi)
@@ -771,8 +777,8 @@ func (b plotBars) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
-// plotLine makes the line and markers of one run of points.
-func plotLine(xys plotter.XYs, st plotStyle, dashed bool) (*plotter.Line, *plotter.Scatter, error) {
+// newLine makes the line and markers of one run of points.
+func newLine(xys plotter.XYs, st style, dashed bool) (*plotter.Line, *plotter.Scatter, error) {
 	l, err := plotter.NewLine(xys)
 	if err != nil {
 		return nil, nil, err
@@ -781,65 +787,65 @@ func plotLine(xys plotter.XYs, st plotStyle, dashed bool) (*plotter.Line, *plott
 	if err != nil {
 		return nil, nil, err
 	}
-	plotApply(l, pts, st, dashed)
+	applyStyle(l, pts, st, dashed)
 	return l, pts, nil
 }
 
-// plotThumb makes a legend sample of a style.
-func plotThumb(st plotStyle, dashed bool) (*plotter.Line, *plotter.Scatter) {
+// thumb makes a legend sample of a style.
+func thumb(st style, dashed bool) (*plotter.Line, *plotter.Scatter) {
 	l := &plotter.Line{}
 	pts := &plotter.Scatter{}
-	plotApply(l, pts, st, dashed)
+	applyStyle(l, pts, st, dashed)
 	return l, pts
 }
 
-func plotApply(l *plotter.Line, pts *plotter.Scatter, st plotStyle, dashed bool) {
-	l.LineStyle = draw.LineStyle{Color: st.color, Width: vg.Points(plotLineWidth)}
+func applyStyle(l *plotter.Line, pts *plotter.Scatter, st style, dashed bool) {
+	l.LineStyle = draw.LineStyle{Color: st.color, Width: vg.Points(lineWidth)}
 	pts.GlyphStyle = draw.GlyphStyle{
 		Color:  st.color,
-		Radius: vg.Points(plotMarkerR),
-		Shape:  plotMarker{shape: st.shape},
+		Radius: vg.Points(markerR),
+		Shape:  marker{shape: st.shape},
 	}
 	if dashed {
-		l.LineStyle.Width = vg.Points(plotDashWidth)
-		l.LineStyle.Dashes = plotDashes
-		pts.GlyphStyle.Radius = vg.Points(plotMarkerR - 0.5)
-		pts.GlyphStyle.Shape = plotMarker{shape: st.shape, hollow: true}
+		l.LineStyle.Width = vg.Points(dashWidth)
+		l.LineStyle.Dashes = dashes
+		pts.GlyphStyle.Radius = vg.Points(markerR - 0.5)
+		pts.GlyphStyle.Shape = marker{shape: st.shape, hollow: true}
 	}
 }
 
 // Marker shapes.
 const (
-	plotShapeCircle = iota
-	plotShapeSquare
-	plotShapeTriangle
-	plotShapeDiamond
+	shapeCircle = iota
+	shapeSquare
+	shapeTriangle
+	shapeDiamond
 )
 
-// plotMarker draws a filled marker (a headline figure) or a hollow one
+// marker draws a filled marker (a headline figure) or a hollow one
 // with a white inside (a tail figure), so the two read apart where the
 // lines cross.
-type plotMarker struct {
+type marker struct {
 	shape  int
 	hollow bool
 }
 
-func (g plotMarker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
+func (g marker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	r := sty.Radius
 	var p vg.Path
 	switch g.shape {
-	case plotShapeSquare:
+	case shapeSquare:
 		s := r * 0.9
 		p.Move(vg.Point{X: pt.X - s, Y: pt.Y - s})
 		p.Line(vg.Point{X: pt.X + s, Y: pt.Y - s})
 		p.Line(vg.Point{X: pt.X + s, Y: pt.Y + s})
 		p.Line(vg.Point{X: pt.X - s, Y: pt.Y + s})
-	case plotShapeTriangle:
+	case shapeTriangle:
 		s := r * 1.25
 		p.Move(vg.Point{X: pt.X, Y: pt.Y + s})
 		p.Line(vg.Point{X: pt.X - s*0.866, Y: pt.Y - s*0.5})
 		p.Line(vg.Point{X: pt.X + s*0.866, Y: pt.Y - s*0.5})
-	case plotShapeDiamond:
+	case shapeDiamond:
 		s := r * 1.25
 		p.Move(vg.Point{X: pt.X, Y: pt.Y + s})
 		p.Line(vg.Point{X: pt.X - s, Y: pt.Y})
@@ -861,9 +867,9 @@ func (g plotMarker) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) 
 	c.Fill(p)
 }
 
-// plotSizeLabel writes a byte count as 64, 1K, 4K, 1M: binary suffixes,
+// sizeLabel writes a byte count as 64, 1K, 4K, 1M: binary suffixes,
 // exact (or to a quarter) or not at all.
-func plotSizeLabel(n int) string {
+func sizeLabel(n int) string {
 	for _, u := range []struct {
 		size   int
 		suffix string
@@ -875,9 +881,9 @@ func plotSizeLabel(n int) string {
 	return strconv.Itoa(n)
 }
 
-// plotSizeList names sizes compactly: runs of three or more consecutive
+// sizeList names sizes compactly: runs of three or more consecutive
 // sizes (in the chart's size list) become "16K–1M".
-func plotSizeList(all, some []int) string {
+func sizeList(all, some []int) string {
 	var parts []string
 	for i := 0; i < len(all); {
 		if !slices.Contains(some, all[i]) {
@@ -889,10 +895,10 @@ func plotSizeList(all, some []int) string {
 			j++
 		}
 		if j-i >= 2 {
-			parts = append(parts, plotSizeLabel(all[i])+"–"+plotSizeLabel(all[j]))
+			parts = append(parts, sizeLabel(all[i])+"–"+sizeLabel(all[j]))
 		} else {
 			for k := i; k <= j; k++ {
-				parts = append(parts, plotSizeLabel(all[k]))
+				parts = append(parts, sizeLabel(all[k]))
 			}
 		}
 		i = j + 1
@@ -900,10 +906,10 @@ func plotSizeList(all, some []int) string {
 	return strings.Join(parts, ", ")
 }
 
-// plotSizeTicks labels the sizes on the plot, leaving out (as minor ticks)
+// sizeTicks labels the sizes on the plot, leaving out (as minor ticks)
 // those too close to the previous label to be read, and adds unlabelled
 // ticks at the powers of two in between.
-func plotSizeTicks(sizes []int, lo, hi float64) []plot.Tick {
+func sizeTicks(sizes []int, lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
 	if len(sizes) > 0 {
 		span := math.Log2(hi) - math.Log2(lo)
@@ -912,7 +918,7 @@ func plotSizeTicks(sizes []int, lo, hi float64) []plot.Tick {
 		for _, s := range sizes {
 			l := math.Log2(float64(s))
 			if l-last >= gap-1e-9 {
-				ticks = append(ticks, plot.Tick{Value: float64(s), Label: plotSizeLabel(s)})
+				ticks = append(ticks, plot.Tick{Value: float64(s), Label: sizeLabel(s)})
 				last = l
 			} else {
 				ticks = append(ticks, plot.Tick{Value: float64(s)})
@@ -937,26 +943,26 @@ func plotSizeTicks(sizes []int, lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// plotNumber writes a tick value in plain decimal: 0.5, 20, 1000, never 1e+03.
-func plotNumber(v float64, decimals int) string {
+// number writes a tick value in plain decimal: 0.5, 20, 1000, never 1e+03.
+func number(v float64, decimals int) string {
 	return strconv.FormatFloat(v, 'f', decimals, 64)
 }
 
-// plotDecade returns m * 10^k without the rounding noise of 3 * 0.1.
-func plotDecade(m float64, k int) float64 {
+// decade returns m * 10^k without the rounding noise of 3 * 0.1.
+func decade(m float64, k int) float64 {
 	if k < 0 {
 		return m / math.Pow10(-k)
 	}
 	return m * math.Pow10(k)
 }
 
-// plotLogTicks labels a log axis at 1, 10, 100 when it spans decades, at
+// logTicks labels a log axis at 1, 10, 100 when it spans decades, at
 // 1, 2, 5 times those when it spans fewer, and falls back to evenly spaced
 // labels when it is narrower still.
-type plotLogTicks struct{}
+type logTicks struct{}
 
-func (plotLogTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !plotValid(lo) || !plotValid(hi) || lo >= hi {
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !valid(lo) || !valid(hi) || lo >= hi {
 		return nil
 	}
 	const eps = 1e-9
@@ -967,7 +973,7 @@ func (plotLogTicks) Ticks(lo, hi float64) []plot.Tick {
 		var labelled []float64
 		for k := k0; k <= k1; k++ {
 			for _, m := range set {
-				if v := plotDecade(m, k); in(v) {
+				if v := decade(m, k); in(v) {
 					labelled = append(labelled, v)
 				}
 			}
@@ -983,47 +989,47 @@ func (plotLogTicks) Ticks(lo, hi float64) []plot.Tick {
 		var ticks []plot.Tick
 		for k := k0; k <= k1; k++ {
 			for m := 1; m <= 9; m++ {
-				v := plotDecade(float64(m), k)
+				v := decade(float64(m), k)
 				if !in(v) {
 					continue
 				}
 				t := plot.Tick{Value: v}
 				if slices.Contains(set, float64(m)) && (m != 1 || (k-k0)%every == 0) {
-					t.Label = plotNumber(v, max(0, -k))
+					t.Label = number(v, max(0, -k))
 				}
 				ticks = append(ticks, t)
 			}
 		}
 		return ticks
 	}
-	return plotLinearTicks{}.Ticks(lo, hi)
+	return linearTicks{}.Ticks(lo, hi)
 }
 
-// plotLinearTicks labels a linear axis at steps of 1, 2 or 5 times a power
+// linearTicks labels a linear axis at steps of 1, 2 or 5 times a power
 // of ten, about five labels in all.
-type plotLinearTicks struct{}
+type linearTicks struct{}
 
-func (plotLinearTicks) Ticks(lo, hi float64) []plot.Tick {
+func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
 	if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || lo >= hi {
 		return nil
 	}
 	raw := (hi - lo) / 5
 	k := int(math.Floor(math.Log10(raw)))
-	step := plotDecade(1, k)
+	step := decade(1, k)
 	for _, m := range []float64{2, 5, 10} {
 		if step >= raw {
 			break
 		}
-		step = plotDecade(m, k)
+		step = decade(m, k)
 	}
-	if step >= 10*plotDecade(1, k) {
+	if step >= 10*decade(1, k) {
 		k++
 	}
 	decimals := max(0, -k)
 	var ticks []plot.Tick
 	for i := math.Ceil(lo / step); i*step <= hi*(1+1e-9); i++ {
 		v := i * step
-		ticks = append(ticks, plot.Tick{Value: v, Label: plotNumber(v, decimals)})
+		ticks = append(ticks, plot.Tick{Value: v, Label: number(v, decimals)})
 	}
 	return ticks
 }
