@@ -19,6 +19,7 @@ type cell struct {
 	workload string
 	size     int
 	round    int
+	clients  int // server and connect workloads only
 }
 
 func (c cell) String() string {
@@ -44,6 +45,9 @@ type pair struct {
 // cancelling ctx ends whichever step the cell is in at once: the guard kills
 // the peers and closes the channels, which wakes every wait.
 func (o *Options) runCell(ctx context.Context, c cell) results.Result {
+	if isServerWorkload(c.workload) {
+		return o.runServerCell(ctx, c)
+	}
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
 	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
 	if d, ok := c.t.(Describer); ok {
