@@ -81,8 +81,8 @@ type Meta struct {
 	// RoundsAuto, for a run with adaptive rounds (-rounds auto), says how
 	// they went; Rounds is then the most rounds any cell had.
 	RoundsAuto *AutoRounds `json:"rounds_auto,omitempty"`
-	Seed       int64 `json:"seed,omitempty"`
-	Pairs      int   `json:"pairs,omitempty"`
+	Seed       int64       `json:"seed,omitempty"`
+	Pairs      int         `json:"pairs,omitempty"`
 	// Incomplete is set when the run was interrupted before every cell ran.
 	Incomplete bool `json:"incomplete,omitempty"`
 	// Remote, for a cross-host run, is the `ipcbench serve` peer: its address
