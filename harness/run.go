@@ -178,6 +178,8 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	}
 	f := &results.File{Schema: results.Schema, Meta: o.meta()}
 	f.Meta.Remote = o.RemoteInfo
+	start := o.clock() // the budget counts the floors' measuring too
+	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
@@ -189,7 +191,6 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	r := &rounds{o: &o, f: f, ctx: ctx, total: len(cells) * o.Rounds,
 		rng: rand.New(rand.NewPCG(uint64(o.Seed), 0x1bc)), took: map[results.Key]time.Duration{},
 		byKey: map[results.Key]cell{}, count: map[results.Key]int{}}
-	start := o.clock()
 	for round := 1; round <= o.Rounds; round++ {
 		if !r.run(round, cells) {
 			break
@@ -239,6 +240,9 @@ func (r *rounds) run(round int, cells []cell) bool {
 		if r.ctx.Err() != nil {
 			r.f.Meta.Incomplete = true // the cell was cut short: not a figure
 			return false
+		}
+		if res.Workload == results.Stream && !res.Failed() && r.o.Remote == "" {
+			res.CopyLimitFraction = copyLimitFraction(r.f.Meta.Floors, c.size, 0, res.BytesPerS)
 		}
 		k := res.Key()
 		r.took[k] = r.o.clock().Sub(t0)
