@@ -19,5 +19,6 @@ var mechanisms = []harness.Transport{pipe.New(), msgqueue.New(), unixsocket.New(
 
 func main() {
 	harness.MaybeRunPeer(mechanisms) // a peer process never returns from here
+	keepRunningOnEPIPE()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
