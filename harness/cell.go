@@ -19,6 +19,7 @@ type cell struct {
 	workload string
 	size     int
 	round    int
+	clients  int // server and connect workloads only
 }
 
 func (c cell) String() string {
@@ -44,6 +45,9 @@ type pair struct {
 // cancelling ctx ends whichever step the cell is in at once: the guard kills
 // the peers and closes the channels, which wakes every wait.
 func (o *Options) runCell(ctx context.Context, c cell) results.Result {
+	if isServerWorkload(c.workload) {
+		return o.runServerCell(ctx, c)
+	}
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
 	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
 	if d, ok := c.t.(Describer); ok {
@@ -310,6 +314,8 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 		}
 		p.d.rec.Reset()
 	}
+	p.d.cpus.reset() // where it measured, not where it warmed up
+	p.d.cpus.sample()
 	lim := limit{count: o.Count}
 	if o.Count == 0 {
 		lim.until = Now() + int64(o.Duration)
@@ -395,15 +401,23 @@ func (o *Options) stallError(pairs []*pair) error {
 func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	rtt, oneWay := NewRecorder(), NewRecorder()
 	var maxElapsed int64
+	var placements []string
+	var seen results.CPUsSeen
 	for _, p := range pairs {
 		// A remote session has no report: the server's end acknowledgement
 		// already confirmed every message, and its clock is not ours, so
-		// there is no one-way delay.
+		// there is no one-way delay, and no placement either.
+		var peerCPUs []int
 		if p.peer != nil {
-			if err := p.peer.finalReport(o.Timeout, oneWay); err != nil {
+			cpus, err := p.peer.finalReport(o.Timeout, oneWay)
+			if err != nil {
 				return err
 			}
+			peerCPUs = cpus
 		}
+		driverCPUs := p.d.cpus.cpus()
+		placements = append(placements, placementOf(driverCPUs, peerCPUs))
+		seen.Driver, seen.Peer = unionCPUs(seen.Driver, driverCPUs), unionCPUs(seen.Peer, peerCPUs)
 		rtt.Merge(p.d.rec)
 		res.Messages += p.n
 		maxElapsed = max(maxElapsed, p.elapsed)
@@ -413,6 +427,9 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	}
 	res.ElapsedNS = maxElapsed
 	res.BytesPerS = res.MsgsPerS * float64(c.size)
+	if res.Placement = combinePlacements(placements); res.Placement != "" {
+		res.CPUsSeen = &seen
+	}
 	if c.workload == results.PingPong {
 		res.RTT = rtt.Stats()
 		res.OneWay = oneWay.Stats()

@@ -41,6 +41,16 @@ type peerSpec struct {
 	NFiles    int    `json:"nfiles"`
 	CPU       int    `json:"cpu"` // -1: not pinned
 	Verify    bool   `json:"verify"`
+
+	// A client of the server and connect workloads (Role roleClient) is
+	// client Client of Clients; it measures itself, for Count messages or
+	// DurationNS after WarmupNS, once the driver says start.
+	Role       string `json:"role,omitempty"`
+	Client     int    `json:"client,omitempty"`
+	Clients    int    `json:"clients,omitempty"`
+	Count      int64  `json:"count,omitempty"`
+	DurationNS int64  `json:"duration_ns,omitempty"`
+	WarmupNS   int64  `json:"warmup_ns,omitempty"`
 }
 
 // peerReport is a line the peer sends on its control pipe.
@@ -49,7 +59,13 @@ type peerReport struct {
 	Done     bool      `json:"done,omitempty"`
 	Received int64     `json:"received,omitempty"`
 	OneWay   *Recorder `json:"one_way,omitempty"`
+	CPUs     []int     `json:"cpus,omitempty"` // the CPUs the peer's measuring thread was seen on
 	Error    string    `json:"error,omitempty"`
+	// A client's figures: its round trips (or transactions) in ElapsedNS,
+	// their times, and connect(2)'s alone (connect workload).
+	ElapsedNS int64     `json:"elapsed_ns,omitempty"`
+	RTT       *Recorder `json:"rtt,omitempty"`
+	Connect   *Recorder `json:"connect,omitempty"`
 }
 
 // MaybeRunPeer turns this process into a peer if the driver started it as
@@ -74,8 +90,14 @@ func runPeer(specJSON string, transports []Transport) int {
 		return 2
 	}
 	// When the driver goes away, even killed, its end of the control pipe
-	// closes: the peer must not outlive it.
+	// closes: the peer must not outlive it. The first byte the driver
+	// writes on it tells a client to start.
+	start := make(chan struct{})
 	go func() {
+		var b [1]byte
+		if n, _ := ctrlIn.Read(b[:]); n == 1 {
+			close(start)
+		}
 		io.Copy(io.Discard, ctrlIn)
 		os.Exit(3)
 	}()
@@ -124,6 +146,18 @@ func runPeer(specJSON string, transports []Transport) int {
 			return fail(err)
 		}
 	}
+	if spec.Role == roleClient {
+		enc := json.NewEncoder(ctrlOut)
+		rep, err := runClient(spec, t, ep, cfg, func() error { return enc.Encode(peerReport{Ready: true}) }, start)
+		if err != nil {
+			return fail(err)
+		}
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(os.Stderr, "ipcbench peer: sending the report: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	conn, err := t.Dial(ep, cfg)
 	if err != nil {
 		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, explainLimit(err)))
@@ -137,7 +171,7 @@ func runPeer(specJSON string, transports []Transport) int {
 	if err := p.serve(); err != nil {
 		return fail(err)
 	}
-	rep := peerReport{Done: true, Received: p.received}
+	rep := peerReport{Done: true, Received: p.received, CPUs: p.cpus.cpus()}
 	if p.oneWay.Count() > 0 {
 		rep.OneWay = p.oneWay
 	}
@@ -260,25 +294,26 @@ func (p *peerProc) report(what string, timeout time.Duration) (*peerReport, erro
 }
 
 // finalReport reads the peer's report at the end of a cell, checks that it
-// exited cleanly, and adds its one-way delays to oneWay.
-func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) error {
+// exited cleanly, adds its one-way delays to oneWay and returns the CPUs it
+// was seen on.
+func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) ([]int, error) {
 	rep, err := p.report("send its final report", timeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !rep.Done {
-		return fmt.Errorf("the peer sent %+v instead of its final report", rep)
+		return nil, fmt.Errorf("the peer sent %+v instead of its final report", rep)
 	}
 	if !p.wait(timeout) {
-		return fmt.Errorf("the peer did not exit within %v (-timeout) after its final report", timeout)
+		return nil, fmt.Errorf("the peer did not exit within %v (-timeout) after its final report", timeout)
 	}
 	if p.waitErr != nil {
-		return p.deathError()
+		return nil, p.deathError()
 	}
 	if rep.OneWay != nil {
 		oneWay.Merge(rep.OneWay)
 	}
-	return nil
+	return rep.CPUs, nil
 }
 
 // deathError describes a peer that went away: its exit status and the

@@ -34,6 +34,10 @@ type Options struct {
 	CPUs []int
 	// Pairs is the number of driver/peer pairs run at once in every cell.
 	Pairs int
+	// Clients are the numbers of client processes that share one server
+	// process in the server and connect workloads: a cell each (default:
+	// 1).
+	Clients []int
 	// Timeout bounds every wait on a peer: starting, joining, and any
 	// stretch of the cell in which it makes no progress.
 	Timeout time.Duration
@@ -80,8 +84,19 @@ func (o *Options) check() error {
 		return errors.New("give two CPUs: the driver's and the peer's")
 	}
 	for _, w := range o.Workloads {
-		if w != results.PingPong && w != results.Stream {
-			return fmt.Errorf("unknown workload %q: use pingpong or stream", w)
+		switch w {
+		case results.PingPong, results.Stream:
+		case results.Server, results.Connect:
+			if o.Remote != "" {
+				return fmt.Errorf("-remote runs the pingpong and stream workloads, not %s: its clients would have to run on the other machine too", w)
+			}
+		default:
+			return fmt.Errorf("unknown workload %q: use pingpong, stream, server or connect", w)
+		}
+	}
+	for _, n := range o.Clients {
+		if n < 1 || n > MaxClients {
+			return fmt.Errorf("the number of clients must be 1 to %d (each is a process), not %d", MaxClients, n)
 		}
 	}
 	for _, s := range o.Sizes {
@@ -130,7 +145,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
 			for _, s := range o.Sizes {
-				cells = append(cells, cell{t: t, workload: w, size: s})
+				for _, n := range o.clientsOf(w) {
+					cells = append(cells, cell{t: t, workload: w, size: s, clients: n})
+				}
 			}
 		}
 	}
@@ -176,16 +193,30 @@ func sortRows(rows []results.Result, o Options) {
 			return rank(mechs, a.Mechanism) - rank(mechs, b.Mechanism)
 		case a.Workload != b.Workload:
 			return rank(o.Workloads, a.Workload) - rank(o.Workloads, b.Workload)
+		case a.SizeBytes != b.SizeBytes:
+			return a.SizeBytes - b.SizeBytes
 		}
-		return a.SizeBytes - b.SizeBytes
+		return a.Clients - b.Clients
 	})
+}
+
+// clientsOf is the numbers of clients a workload's cells run with: 0 (no
+// clients) for pingpong and stream.
+func (o *Options) clientsOf(workload string) []int {
+	switch {
+	case !isServerWorkload(workload):
+		return []int{0}
+	case len(o.Clients) == 0:
+		return []int{1}
+	}
+	return o.Clients
 }
 
 func (o *Options) progress(done, total int, c cell, r *results.Result) {
 	if o.Progress == nil {
 		return
 	}
-	p := CellProgress{Done: done, Total: total, Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, Result: r}
+	p := CellProgress{Done: done, Total: total, Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, Clients: c.clients, Result: r}
 	if o.Rounds > 1 {
 		p.Round = c.round
 	}
@@ -200,6 +231,8 @@ type CellProgress struct {
 	Mechanism   string
 	Workload    string
 	Size        int
+	// Clients is the number of clients of a server or connect cell, else 0.
+	Clients int
 	// Round is the cell's round, or 0 when the run has only one.
 	Round int
 	// Result is nil as the cell starts, and its row once it has ended.
@@ -210,6 +243,9 @@ type CellProgress struct {
 // when the run has several rounds.
 func (p CellProgress) Name() string {
 	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
+	if p.Clients > 0 {
+		name += fmt.Sprintf(" %d clients", p.Clients)
+	}
 	if p.Round > 0 {
 		name += fmt.Sprintf(" round %d", p.Round)
 	}
@@ -227,14 +263,23 @@ func (p CellProgress) Line() string {
 		what = "started"
 	case r.Failed():
 		what = "error: " + r.Error
+	case r.IsSkipped():
+		what = "skipped: " + r.Skipped
+	case r.Workload == results.Connect && r.RTT != nil:
+		what = fmt.Sprintf("%.0f conn/s  transaction p50 %v  connect p50 %v", r.ConnectionsPerS, time.Duration(r.RTT.P50), time.Duration(r.Connect.P50))
+	case r.Workload == results.Server && r.RTT != nil:
+		what = fmt.Sprintf("%.0f req/s  round trip p50 %v  p99 %v  fairness %.3f", r.MsgsPerS, time.Duration(r.RTT.P50), time.Duration(r.RTT.P99), r.Fairness)
 	case r.RTT != nil:
 		what = fmt.Sprintf("round trip p50 %v  p99 %v", time.Duration(r.RTT.P50), time.Duration(r.RTT.P99))
 	default:
 		what = fmt.Sprintf("%.1f MB/s  %.0f msg/s", r.BytesPerS/1e6, r.MsgsPerS)
 	}
 	round := ""
+	if p.Clients > 0 {
+		round = fmt.Sprintf(" %d clients", p.Clients)
+	}
 	if p.Round > 0 {
-		round = fmt.Sprintf(" round %d", p.Round)
+		round += fmt.Sprintf(" round %d", p.Round)
 	}
 	return fmt.Sprintf("[%*d/%d] %-10s %-8s %8s%s  %s", len(fmt.Sprint(p.Total)), p.Done, p.Total,
 		p.Mechanism, p.Workload, sizeString(p.Size), round, what)

@@ -20,6 +20,7 @@ type driver struct {
 	// messages (an atomic store costs a little), every large one (16 of
 	// them could outlast a short -timeout and look like a stall).
 	progressMask int64
+	cpus         cpuSampler // which CPUs the measuring thread ran on
 }
 
 func newDriver(conn Conn, size int, verify bool) *driver {
@@ -94,6 +95,9 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		if n&d.progressMask == 0 {
 			d.progress.Store(n)
 		}
+		if n&cpuSampleMask == 0 {
+			d.cpus.sample()
+		}
 	}
 	return n, now - start, nil
 }
@@ -121,6 +125,9 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 		d.seq++
 		if n&d.progressMask == 0 {
 			d.progress.Store(n)
+		}
+		if n&cpuSampleMask == 0 {
+			d.cpus.sample()
 		}
 		if flags != 0 {
 			if err = d.awaitAck(seq); err != nil {
@@ -171,6 +178,7 @@ type peer struct {
 	verify   bool
 	oneWay   *Recorder
 	received int64 // data messages, control messages excluded
+	cpus     cpuSampler
 }
 
 func newPeer(conn Conn, size int, echo, verify bool) *peer {
@@ -180,6 +188,7 @@ func newPeer(conn Conn, size int, echo, verify bool) *peer {
 // serve runs until the driver ends the cell or something fails.
 func (p *peer) serve() error {
 	msg := p.frame[Headroom:]
+	p.cpus.sample()
 	for {
 		if err := p.conn.Recv(p.frame); err != nil {
 			return err
@@ -200,6 +209,9 @@ func (p *peer) serve() error {
 			return p.conn.Send(p.frame)
 		}
 		p.received++
+		if p.received&cpuSampleMask == 0 {
+			p.cpus.sample()
+		}
 		if p.verify {
 			if err := checkPayload(msg, seq); err != nil {
 				return err

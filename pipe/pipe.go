@@ -88,3 +88,13 @@ func (l *listener) Close() error {
 	}
 	return nil
 }
+
+// ServerCaps: pipes are point-to-point, so a server has a pair per client
+// (the generic form), and a pipe is made once and inherited, never
+// connected to.
+func (transport) ServerCaps(cfg harness.Config) harness.ServerCaps {
+	return harness.ServerCaps{
+		Note:      "each client its own pair of pipes (pipes are point-to-point)",
+		NoConnect: "a pipe has no connections: it is made once, by its creator, and inherited",
+	}
+}

@@ -28,6 +28,12 @@ type Cell struct {
 	RTTP50, RTTP99      Summary // pingpong: per-round p50 and p99 round trip, ns
 	OneWayP50           Summary // pingpong: per-round p50 one-way delay, ns
 	MsgsPerS, BytesPerS Summary // per-round throughput
+	// Lossy is set when the rows carry loss counts (a lossy mechanism);
+	// LostFraction is then the per-round share of messages lost, and Lost
+	// and Reordered the totals over the rounds.
+	Lossy           bool
+	LostFraction    Summary
+	Lost, Reordered int64
 }
 
 // Summary is one figure across rounds: the median of the rounds and their
@@ -151,6 +157,19 @@ func Aggregate(f *File) *Matrix {
 		c.OneWayP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.OneWay, func(s *Stats) int64 { return s.P50 }) })
 		c.MsgsPerS = summarizeRows(c.Rows, func(r *Result) float64 { return r.MsgsPerS })
 		c.BytesPerS = summarizeRows(c.Rows, func(r *Result) float64 { return r.BytesPerS })
+		for _, r := range c.Rows {
+			if r.Lost != nil {
+				c.Lossy = true
+				c.Lost += *r.Lost
+			}
+			if r.Reordered != nil {
+				c.Lossy = true
+				c.Reordered += *r.Reordered
+			}
+		}
+		if c.Lossy {
+			c.LostFraction = summarizeRows(c.Rows, (*Result).LostFraction)
+		}
 	}
 	return m
 }

@@ -151,6 +151,16 @@ type Result struct {
 	// then the whole transaction.
 	Connect *Stats `json:"connect_ns,omitempty"`
 
+	// Lost and Reordered are set on every row of a lossy mechanism (udp),
+	// zero included, and on no other. Lost is how many of the Messages sent
+	// never arrived (stream: at the peer; pingpong: round trips given up
+	// after the receive timeout); MsgsPerS and BytesPerS count only the
+	// delivered ones. Reordered is how many arrived late: after a message
+	// sent later (stream), or an echo that came after its round trip was
+	// given up (pingpong, then also counted lost).
+	Lost      *int64 `json:"lost,omitempty"`
+	Reordered *int64 `json:"reordered,omitempty"`
+
 	Error string `json:"error,omitempty"`
 	// Skipped, when set, says why the cell does not apply to the mechanism
 	// (connect on a pipe): the row has no figures, and it is not a failure.
@@ -180,6 +190,15 @@ type Stats struct {
 	P99    int64   `json:"p99"`
 	P999   int64   `json:"p999"`
 	Max    int64   `json:"max"`
+}
+
+// LostFraction is the share of the row's messages that were lost, 0 for a
+// row of a mechanism that does not lose messages.
+func (r *Result) LostFraction() float64 {
+	if r.Lost == nil || r.Messages <= 0 {
+		return 0
+	}
+	return float64(*r.Lost) / float64(r.Messages)
 }
 
 // Failed reports whether the cell has no figures because it could not run.

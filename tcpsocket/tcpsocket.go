@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"net"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ipcbench/ipcbench/harness"
 )
 
@@ -75,6 +77,28 @@ func noDelay(c net.Conn) error {
 		return fmt.Errorf("tcpsocket: a %T is not a TCP connection", c)
 	}
 	if err := tc.SetNoDelay(true); err != nil {
+		return fmt.Errorf("tcpsocket: cannot set TCP_NODELAY: %w", err)
+	}
+	return nil
+}
+
+// ServerCaps: one listening socket accepts every client, each connection
+// holds an ephemeral port, and each connect is a new TCP handshake with
+// TCP_NODELAY set as for every other connection.
+func (transport) ServerCaps(cfg harness.Config) harness.ServerCaps {
+	return harness.ServerCaps{
+		Server:         harness.ServerAccept,
+		Note:           "one listening socket, a connection per client",
+		PortsPerClient: 1,
+		Connector: func(ep harness.Endpoint, cfg harness.Config) (harness.Connector, error) {
+			return harness.StreamConnector("tcp", ep.Addr, cfg, noDelayFD, noDelay)
+		},
+	}
+}
+
+// noDelayFD sets TCP_NODELAY on a raw socket.
+func noDelayFD(fd int) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
 		return fmt.Errorf("tcpsocket: cannot set TCP_NODELAY: %w", err)
 	}
 	return nil

@@ -51,3 +51,15 @@ func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, er
 	}
 	return harness.NetConn(c, cfg.IO)
 }
+
+// ServerCaps: one listening socket accepts every client, and each
+// connection is a new connect(2) to the socket's path.
+func (transport) ServerCaps(cfg harness.Config) harness.ServerCaps {
+	return harness.ServerCaps{
+		Server: harness.ServerAccept,
+		Note:   "one listening socket, a connection per client",
+		Connector: func(ep harness.Endpoint, cfg harness.Config) (harness.Connector, error) {
+			return harness.StreamConnector("unix", ep.Addr, cfg, nil, nil)
+		},
+	}
+}

@@ -26,6 +26,15 @@
  *               size, each with its mtype written in place in front of it
  *   unixsocket  SOCK_STREAM on dir/sock in a private mkdtemp directory
  *   tcpsocket   127.0.0.1, ephemeral port, TCP_NODELAY on both ends
+ *   fifo        two named FIFOs (mkfifo 0600) in a private mkdtemp directory,
+ *               blocking read/write; opened in an agreed order (d2p, then p2d)
+ *   posixmq     two POSIX queues (/ipcbaseline-PID-d2p and -p2d, 0600,
+ *               O_EXCL), mq_timedsend/mq_timedreceive without a timeout,
+ *               depth fs.mqueue.msg_max (less if RLIMIT_MSGQUEUE is small),
+ *               message size min(S, fs.mqueue.msgsize_max); a larger message
+ *               goes in pieces of msgsize_max
+ *   seqpacket   SOCK_SEQPACKET on dir/sock in a private mkdtemp directory; a
+ *               message above SO_SNDBUF-32 goes in records of that size
  *
  * Every read, write, msgsnd and msgrcv retries EINTR. Queues, the socket
  * file and its directory are removed when the driver exits, also on error
@@ -36,14 +45,16 @@
  * results.json row (mechanism, workload, size_bytes, messages, elapsed_ns,
  * rtt_ns{min,mean,p50,p90,p99,p999,max}, msgs_per_s, bytes_per_s).
  *
- * Build: gcc -O2 -Wall -o ipcbaseline ipcbaseline.c
+ * Build: gcc -O2 -Wall -o ipcbaseline ipcbaseline.c -lrt
  * Usage: ipcbaseline -m MECH -w pingpong|stream -s SIZE
  *                    [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS]
  *                    [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <mqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -55,7 +66,9 @@
 #include <string.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -68,14 +81,33 @@
 #define FLAG_END (1ULL << 62)
 #define SEQ_MASK ((1ULL << 56) - 1)
 
-enum mech { PIPE, MSGQUEUE, UNIXSOCKET, TCPSOCKET };
-static const char *mech_names[] = {"pipe", "msgqueue", "unixsocket", "tcpsocket"};
+enum mech { PIPE, MSGQUEUE, UNIXSOCKET, TCPSOCKET, FIFO, POSIXMQ, SEQPACKET };
+static const char *mech_names[] = {"pipe", "msgqueue", "unixsocket", "tcpsocket", "fifo", "posixmq", "seqpacket"};
+#define NMECH ((int)(sizeof mech_names / sizeof *mech_names))
 
 /* What the driver must undo at exit. Written before fork, read by handlers. */
 static volatile sig_atomic_t is_driver = 1;
 static volatile pid_t child_pid = -1;
 static volatile int queues[2] = {-1, -1};
 static char sock_dir[64], sock_path[128];
+static char fifo_paths[2][128];          /* fifo: d2p, p2d */
+static char mq_names[2][64];             /* posixmq: d2p, p2d */
+static volatile mqd_t mq_wake = (mqd_t)-1; /* posixmq: the driver's receiving queue, non-blocking */
+
+/* fifo, posixmq: remove the FIFOs and the queues (async-signal-safe). */
+static void remove_reliable(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (fifo_paths[i][0]) {
+			unlink(fifo_paths[i]);
+			fifo_paths[i][0] = 0;
+		}
+		if (mq_names[i][0]) {
+			mq_unlink(mq_names[i]);
+			mq_names[i][0] = 0;
+		}
+	}
+}
 
 static void remove_objects(void)
 {
@@ -91,6 +123,7 @@ static void remove_objects(void)
 		unlink(sock_path);
 		sock_path[0] = 0;
 	}
+	remove_reliable();
 	if (sock_dir[0]) {
 		rmdir(sock_dir);
 		sock_dir[0] = 0;
@@ -155,6 +188,9 @@ static void on_child(int sig)
 	for (int i = 0; i < 2; i++)
 		if (queues[i] >= 0)
 			msgctl(queues[i], IPC_RMID, NULL);
+	/* Unlinking a POSIX queue wakes nobody: an empty message does. */
+	if (mq_wake != (mqd_t)-1)
+		mq_send(mq_wake, "", 0, 0);
 }
 
 static int64_t now_ns(void)
@@ -181,12 +217,75 @@ struct chan {
 	int rfd, wfd;     /* pipe and sockets */
 	int sndq, rcvq;   /* msgqueue */
 	size_t size;      /* message size */
-	size_t piece;     /* msgqueue: most text in one kernel message */
+	size_t piece;     /* msgqueue: most text in one kernel message;
+	                     posixmq, seqpacket: most bytes in one message */
+	mqd_t sndmq, rcvmq;        /* posixmq */
+	unsigned char *scratch;    /* posixmq: one message of the queue's size */
 };
+
+/* posixmq and seqpacket: each message goes as pieces of at most c->piece
+ * bytes, each one kernel message received whole (a shorter one is an error). */
+static int rel_send(struct chan *c, unsigned char *p)
+{
+	for (size_t off = 0;; off += c->piece) {
+		size_t n = c->size - off < c->piece ? c->size - off : c->piece;
+		int r;
+		if (c->mech == POSIXMQ)
+			while ((r = mq_send(c->sndmq, (const char *)p + off, n, 0)) < 0 && errno == EINTR)
+				;
+		else {
+			ssize_t w;
+			while ((w = write(c->wfd, p + off, n)) < 0 && errno == EINTR)
+				;
+			r = w < 0 ? -1 : 0;
+		}
+		if (r < 0)
+			return -1;
+		if (off + n >= c->size)
+			return 0;
+	}
+}
+
+static int rel_recv(struct chan *c, unsigned char *p)
+{
+	for (size_t off = 0;; off += c->piece) {
+		size_t n = c->size - off < c->piece ? c->size - off : c->piece;
+		ssize_t got;
+		if (c->mech == POSIXMQ) {
+			/* mq_receive wants a buffer of the queue's message size. */
+			char *buf = n < c->piece ? (char *)c->scratch : (char *)p + off;
+			while ((got = mq_receive(c->rcvmq, buf, c->piece, NULL)) < 0 && errno == EINTR)
+				;
+			if (got == 0) {
+				errno = EPIPE; /* the wake-up: the peer died */
+				return -1;
+			}
+			if (got > 0 && buf != (char *)p + off)
+				memcpy(p + off, buf, (size_t)got < n ? (size_t)got : n);
+		} else {
+			while ((got = recv(c->rfd, p + off, n, MSG_TRUNC)) < 0 && errno == EINTR)
+				;
+			if (got == 0) {
+				errno = EPIPE;
+				return -1;
+			}
+		}
+		if (got < 0)
+			return -1;
+		if ((size_t)got != n) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (off + n >= c->size)
+			return 0;
+	}
+}
 
 static int chan_send(struct chan *c, unsigned char *frame)
 {
 	unsigned char *p = frame + HEADROOM;
+	if (c->mech == POSIXMQ || c->mech == SEQPACKET)
+		return rel_send(c, p);
 	if (c->mech != MSGQUEUE) {
 		size_t left = c->size;
 		while (left > 0) {
@@ -222,6 +321,8 @@ static int chan_send(struct chan *c, unsigned char *frame)
 static int chan_recv(struct chan *c, unsigned char *frame)
 {
 	unsigned char *p = frame + HEADROOM;
+	if (c->mech == POSIXMQ || c->mech == SEQPACKET)
+		return rel_recv(c, p);
 	if (c->mech != MSGQUEUE) {
 		size_t left = c->size;
 		while (left > 0) {
@@ -404,10 +505,100 @@ static long read_sysctl(const char *name)
 	return v;
 }
 
+/* fs.mqueue.NAME, or die. */
+static long read_mq_sysctl(const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof path, "/proc/sys/fs/mqueue/%s", name);
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	if (!f || fscanf(f, "%ld", &v) != 1)
+		die("cannot read fs.mqueue.%s", name);
+	fclose(f);
+	return v;
+}
+
+/* A private directory for the FIFOs or the socket, in sock_dir. */
+static void make_dir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(sock_dir, sizeof sock_dir, "%s/ipcbaseline-XXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	if (!mkdtemp(sock_dir)) {
+		sock_dir[0] = 0;
+		die("mkdtemp: %s", strerror(errno));
+	}
+}
+
+/* fifo, posixmq: create the channel before fork, as ipcbench's Listen does. */
+static void setup_reliable(struct chan *c)
+{
+	switch (c->mech) {
+	case FIFO:
+		make_dir();
+		for (int i = 0; i < 2; i++) {
+			char path[128];
+			snprintf(path, sizeof path, "%s/%s", sock_dir, i == 0 ? "d2p" : "p2d");
+			if (mkfifo(path, 0600) < 0)
+				die("mkfifo %s: %s", path, strerror(errno));
+			strcpy(fifo_paths[i], path);
+		}
+		break;
+	case POSIXMQ: {
+		long msg_max = read_mq_sysctl("msg_max"), msgsize_max = read_mq_sysctl("msgsize_max");
+		if (msg_max < 1 || msgsize_max < 1)
+			die("fs.mqueue.msg_max or fs.mqueue.msgsize_max is below 1");
+		/* As ipcbench: the message size is S, at most msgsize_max; the depth
+		 * msg_max, less if two queues of it would not fit in RLIMIT_MSGQUEUE. */
+		long msgsize = (long)c->size < msgsize_max ? (long)c->size : msgsize_max;
+		long maxmsg = msg_max;
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_MSGQUEUE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+			long fit = (long)(rl.rlim_cur / 4 / (rlim_t)(msgsize + 128));
+			maxmsg = fit < maxmsg ? fit : maxmsg;
+			maxmsg = maxmsg < 1 ? 1 : maxmsg;
+		}
+		c->piece = (size_t)msgsize;
+		c->scratch = malloc((size_t)msgsize);
+		if (!c->scratch)
+			die("out of memory");
+		struct mq_attr a = {.mq_maxmsg = maxmsg, .mq_msgsize = msgsize};
+		mqd_t q[2];
+		for (int i = 0; i < 2; i++) {
+			char name[64];
+			snprintf(name, sizeof name, "/ipcbaseline-%d-%s", (int)getpid(), i == 0 ? "d2p" : "p2d");
+			if ((q[i] = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &a)) == (mqd_t)-1)
+				die("mq_open %s: %s", name, strerror(errno));
+			strcpy(mq_names[i], name);
+		}
+		/* Both sides inherit both queues; each uses one per direction. */
+		c->sndmq = q[0], c->rcvmq = q[1];
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* fifo: open the FIFOs by path in the order both sides agree on (d2p, then
+ * p2d), so that neither open blocks for ever; the alarm bounds the wait. */
+static void open_fifos(struct chan *c, int driver)
+{
+	int fd0 = open(fifo_paths[0], (driver ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd0 < 0)
+		die("open %s: %s", fifo_paths[0], strerror(errno));
+	int fd1 = open(fifo_paths[1], (driver ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+	if (fd1 < 0)
+		die("open %s: %s", fifo_paths[1], strerror(errno));
+	if (driver)
+		c->wfd = fd0, c->rfd = fd1;
+	else
+		c->rfd = fd0, c->wfd = fd1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ipcbaseline -m pipe|msgqueue|unixsocket|tcpsocket -w pingpong|stream -s SIZE\n"
+		"usage: ipcbaseline -m pipe|msgqueue|unixsocket|tcpsocket|fifo|posixmq|seqpacket -w pingpong|stream -s SIZE\n"
 		"                   [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS] [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]\n");
 	exit(2);
 }
@@ -434,7 +625,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "m:w:s:d:n:u:c:t:")) != -1) {
 		switch (opt) {
 		case 'm':
-			for (int i = 0; i < 4; i++)
+			for (int i = 0; i < NMECH; i++)
 				if (strcmp(optarg, mech_names[i]) == 0)
 					mech = i;
 			break;
@@ -495,20 +686,28 @@ int main(int argc, char **argv)
 		queues[1] = p2d;
 		break;
 	}
+	case FIFO:
+	case POSIXMQ:
+		setup_reliable(&c);
+		break;
+	case SEQPACKET:
 	case UNIXSOCKET: {
-		const char *tmp = getenv("TMPDIR");
-		snprintf(sock_dir, sizeof sock_dir, "%s/ipcbaseline-XXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-		if (!mkdtemp(sock_dir)) {
-			sock_dir[0] = 0;
-			die("mkdtemp: %s", strerror(errno));
-		}
+		make_dir();
 		struct sockaddr_un *un = (struct sockaddr_un *)&addr;
 		memset(un, 0, sizeof *un);
 		un->sun_family = AF_UNIX;
 		snprintf(un->sun_path, sizeof un->sun_path, "%s/sock", sock_dir);
 		addrlen = sizeof *un;
-		if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		if ((lfd = socket(AF_UNIX, (mech == SEQPACKET ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0)) < 0)
 			die("socket: %s", strerror(errno));
+		if (mech == SEQPACKET) {
+			/* A record must fit in the send buffer, less 32 bytes. */
+			int sb;
+			socklen_t sl = sizeof sb;
+			if (getsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &sb, &sl) < 0 || sb <= 32)
+				die("SO_SNDBUF: %s", strerror(errno));
+			c.piece = (size_t)sb - 32;
+		}
 		if (bind(lfd, (struct sockaddr *)un, addrlen) < 0)
 			die("bind: %s", strerror(errno));
 		strcpy(sock_path, un->sun_path);
@@ -556,9 +755,16 @@ int main(int argc, char **argv)
 		case MSGQUEUE:
 			p.sndq = p2d, p.rcvq = d2p;
 			break;
+		case FIFO:
+			open_fifos(&p, 0);
+			break;
+		case POSIXMQ:
+			p.sndmq = c.rcvmq, p.rcvmq = c.sndmq;
+			break;
 		default: {
 			close(lfd);
-			int fd = socket(mech == TCPSOCKET ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			int fd = socket(mech == TCPSOCKET ? AF_INET : AF_UNIX,
+					(mech == SEQPACKET ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 			if (fd < 0 || connect(fd, (struct sockaddr *)&addr, addrlen) < 0)
 				die("connect: %s", strerror(errno));
 			if (mech == TCPSOCKET) {
@@ -584,6 +790,17 @@ int main(int argc, char **argv)
 	case MSGQUEUE:
 		c.sndq = d2p, c.rcvq = p2d;
 		break;
+	case FIFO:
+		open_fifos(&c, 1);
+		break;
+	case POSIXMQ: {
+		/* A non-blocking descriptor of the receiving queue for on_child. */
+		mqd_t w = mq_open(mq_names[1], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (w == (mqd_t)-1)
+			die("mq_open %s: %s", mq_names[1], strerror(errno));
+		mq_wake = w;
+		break;
+	}
 	default: {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)

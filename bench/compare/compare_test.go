@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +12,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ipcbench/ipcbench/results"
+
+	"golang.org/x/sys/unix"
 )
 
 // baseline builds the C baseline once per test binary, or skips the test
@@ -35,9 +39,11 @@ func baseline(t *testing.T) string {
 func TestBaselineRunsEveryCell(t *testing.T) {
 	bin := baseline(t)
 	tmp := t.TempDir()
-	for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
+	for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket", "fifo", "posixmq", "seqpacket"} {
 		for _, workload := range []string{results.PingPong, results.Stream} {
-			for _, size := range []int{64, 64 << 10} {
+			// 300000 B is above a seqpacket record (SO_SNDBUF-32) and, like
+			// 64 KiB, above fs.mqueue.msgsize_max: both are split.
+			for _, size := range []int{64, 64 << 10, 300000} {
 				cmd := exec.Command(bin, "-m", mech, "-w", workload, "-s", strconv.Itoa(size), "-n", "300", "-u", "0.01", "-c", "0,0")
 				cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 				out, err := cmd.Output()
@@ -58,6 +64,7 @@ func TestBaselineRunsEveryCell(t *testing.T) {
 					t.Errorf("%s %s %d: no throughput", mech, workload, size)
 				}
 				checkNoQueues(t, cmd.Process.Pid)
+				checkNoPosixQueues(t, cmd.Process.Pid)
 			}
 		}
 	}
@@ -71,7 +78,7 @@ func TestBaselineRunsEveryCell(t *testing.T) {
 // go, and the peer with them.
 func TestBaselineCleansUpWhenKilled(t *testing.T) {
 	bin := baseline(t)
-	for _, mech := range []string{"msgqueue", "unixsocket"} {
+	for _, mech := range []string{"msgqueue", "unixsocket", "fifo", "posixmq", "seqpacket"} {
 		tmp := t.TempDir()
 		cmd := exec.Command(bin, "-m", mech, "-w", "pingpong", "-s", "64", "-d", "30", "-u", "0")
 		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
@@ -84,6 +91,7 @@ func TestBaselineCleansUpWhenKilled(t *testing.T) {
 			t.Errorf("%s: the baseline exited 0 after SIGTERM", mech)
 		}
 		checkNoQueues(t, cmd.Process.Pid)
+		checkNoPosixQueues(t, cmd.Process.Pid)
 		if left, _ := os.ReadDir(tmp); len(left) > 0 {
 			t.Errorf("%s: the killed baseline left %s in TMPDIR", mech, left[0].Name())
 		}
@@ -129,6 +137,24 @@ func checkNoQueues(t *testing.T, pid int) {
 					t.Errorf("a System V queue used by the baseline (pid %d) is still there: %s", pid, s.Text())
 				}
 			}
+		}
+	}
+}
+
+// checkNoPosixQueues fails if a POSIX queue of the baseline pid
+// (/ipcbaseline-PID-d2p or -p2d) is still there.
+func checkNoPosixQueues(t *testing.T, pid int) {
+	t.Helper()
+	for _, dir := range []string{"d2p", "p2d"} {
+		name := fmt.Sprintf("ipcbaseline-%d-%s", pid, dir) // the kernel's name has no slash
+		p, _ := unix.BytePtrFromString(name)
+		fd, _, e := unix.Syscall6(unix.SYS_MQ_OPEN, uintptr(unsafe.Pointer(p)), unix.O_RDONLY|unix.O_NONBLOCK, 0, 0, 0, 0)
+		if e == 0 {
+			unix.Close(int(fd))
+			t.Errorf("the baseline's POSIX queue /%s is still there", name)
+			unix.Syscall(unix.SYS_MQ_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0)
+		} else if e != unix.ENOENT {
+			t.Errorf("cannot check for the baseline's POSIX queue /%s: %v", name, e)
 		}
 	}
 }

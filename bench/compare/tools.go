@@ -260,7 +260,7 @@ func buildBaseline(src, dir string) (string, error) {
 		return "", errors.New("gcc not found: the C baseline cannot be built (apt-get install gcc)")
 	}
 	bin := filepath.Join(dir, "ipcbaseline")
-	out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-o", bin, src).CombinedOutput()
+	out, err := exec.Command(gcc, "-O2", "-Wall", "-Wextra", "-o", bin, src, "-lrt").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("gcc %s: %v\n%s", src, err, out)
 	}
@@ -285,7 +285,7 @@ func moduleRoot() (string, error) {
 		return "", err
 	}
 	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module ipcbench")) {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/ipcbench/ipcbench\n")) {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)

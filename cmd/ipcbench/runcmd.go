@@ -47,6 +47,7 @@ Flags:
 // runConfig is what the run flags say, before it becomes harness.Options.
 type runConfig struct {
 	mech, workload, sizes, cpus, io, dir, format, remote string
+	clients                                              string
 	duration, warmup, timeout                            time.Duration
 	count                                                int64
 	rounds, pairs                                        int
@@ -57,7 +58,8 @@ type runConfig struct {
 func runFlags(c *runConfig) *flag.FlagSet {
 	fs := newFlagSet("run", runUsage)
 	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
-	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time) and/or stream (throughput)")
+	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
+	fs.StringVar(&c.clients, "clients", "1,8,32", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
 	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
 	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
 	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
@@ -160,8 +162,14 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	if o.Transports, err = selectMechanisms(c.mech); err != nil {
 		return o, err
 	}
-	if o.Workloads, err = splitList("workload", c.workload, []string{results.PingPong, results.Stream}); err != nil {
+	if o.Workloads, err = splitList("workload", c.workload, []string{results.PingPong, results.Stream, results.Server, results.Connect}); err != nil {
 		return o, err
+	}
+	if o.Clients, err = parseClients(c.clients); err != nil {
+		return o, err
+	}
+	if !set["clients"] && slices.Contains(o.Workloads, results.Connect) && !slices.Contains(o.Workloads, results.Server) {
+		o.Clients = []int{1} // a connection rate is one client's unless asked
 	}
 	if o.Sizes, err = harness.ParseSizes(c.sizes); err != nil {
 		return o, usagef("-sizes: %v", err)
@@ -187,6 +195,8 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), c.format)
 	case c.remote != "" && (len(o.Transports) != 1 || o.Transports[0].Name() != "tcpsocket"):
 		return o, usagef("-remote works only with -mech tcpsocket: the remote peer is reached over TCP")
+	case c.remote != "" && (slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect)):
+		return o, usagef("-remote runs the pingpong and stream workloads only: the server and connect workloads start their clients on this machine")
 	}
 	o.Remote = c.remote
 	o.Count = c.count
@@ -236,6 +246,22 @@ func splitList(flagName, list string, known []string) ([]string, error) {
 		}
 		if !slices.Contains(out, w) {
 			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// parseClients reads -clients: numbers of client processes, 1 to
+// harness.MaxClients, without repeats.
+func parseClients(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 || n > harness.MaxClients {
+			return nil, usagef("-clients: %q is not a number of clients from 1 to %d", strings.TrimSpace(p), harness.MaxClients)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
 		}
 	}
 	return out, nil

@@ -24,7 +24,7 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "one_way_"+s+"_ns")
 	}
-	return append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error")
+	return append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error", "lost", "reordered")
 }
 
 // WriteCSV writes f in long format, one line per results row (each cell in
@@ -80,7 +80,16 @@ func csvRecord(r *results.Result) []string {
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
 	return append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
-		csvInt(int64(r.Pieces)), r.Note, r.Error)
+		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
+}
+
+// csvCount writes a count that is either absent (nil: an empty field) or
+// present, zero included (lost and reordered of a lossy mechanism).
+func csvCount(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatInt(*v, 10)
 }
 
 // csvStatsFields are the eight fields of a distribution, all empty when the
