@@ -141,6 +141,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	}
 	f := &results.File{Schema: results.Schema, Meta: o.meta()}
 	f.Meta.Remote = o.RemoteInfo
+	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
@@ -167,6 +168,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 			if ctx.Err() != nil {
 				f.Meta.Incomplete = true // the cell was cut short: not a figure
 				break
+			}
+			if r.Workload == results.Stream && !r.Failed() && o.Remote == "" {
+				r.CopyLimitFraction = copyLimitFraction(f.Meta.Floors, c.size, 0, r.BytesPerS)
 			}
 			done++
 			o.progress(done, total, c, &r)
