@@ -25,5 +25,6 @@ var mechanisms = []ipc.Transport{
 
 func main() {
 	harness.MaybeRunPeer(mechanisms) // a peer process never returns from here
+	keepRunningOnEPIPE()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
