@@ -304,7 +304,7 @@ func TestServeAcceptErrorClosesSessions(t *testing.T) {
 		Version: "test", Log: &syncBuffer{}, listener: ln}
 	done := make(chan error, 1)
 	go func() { done <- Serve(context.Background(), o) }()
-	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, IORaw, 5*time.Second)
+	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestServeAcceptErrorClosesSessions(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Serve did not return after its accept failed: it waits for the live session")
 	}
-	if err := s.conn.Recv(NewFrame(64)); !errors.Is(err, ErrClosed) {
+	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("the live session after Serve returned: Recv = %v, want ErrClosed", err)
 	}
 }
