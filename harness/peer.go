@@ -17,6 +17,8 @@ import (
 
 	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcbench/ipcbench/internal/cacheline"
 )
 
 // The peer is this same binary, run again with peerEnv set to its orders.
@@ -77,8 +79,10 @@ type peerReport struct {
 // MaybeRunPeer turns this process into a peer if the driver started it as
 // one, and then never returns. Otherwise it returns at once. main, and every
 // TestMain of a package whose tests start peers, must call it first, with
-// every mechanism the driver may ask for.
+// every mechanism the driver may ask for. It also serves the child process
+// that measures the cache-line floor (internal/cacheline).
 func MaybeRunPeer(transports []ipc.Transport) {
+	cacheline.MaybeRunChild()
 	spec := os.Getenv(peerEnv)
 	if spec == "" {
 		return
