@@ -43,6 +43,10 @@ func (o *Options) meta() results.Meta {
 	}
 	m.Host, _ = os.Hostname()
 	m.Kernel = kernelRelease()
+	m.CPU = cpuFacts()
+	m.Hypervisor = hypervisor(m.CPU)
+	m.CPUIdle = cpuIdle()
+	m.THP = thp()
 	return m
 }
 

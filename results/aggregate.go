@@ -31,6 +31,12 @@ type Cell struct {
 	// Server and connect: Jain's fairness index, connections/s and the p50
 	// of connect(2) alone, per round.
 	Fairness, ConnectionsPerS, ConnectP50 Summary
+	// Lossy is set when the rows carry loss counts (a lossy mechanism);
+	// LostFraction is then the per-round share of messages lost, and Lost
+	// and Reordered the totals over the rounds.
+	Lossy           bool
+	LostFraction    Summary
+	Lost, Reordered int64
 }
 
 // Summary is one figure across rounds: the median of the rounds and their
@@ -178,6 +184,19 @@ func Aggregate(f *File) *Matrix {
 		c.Fairness = summarizeRows(c.Rows, func(r *Result) float64 { return nanIfZero(r.Fairness) })
 		c.ConnectionsPerS = summarizeRows(c.Rows, func(r *Result) float64 { return nanIfZero(r.ConnectionsPerS) })
 		c.ConnectP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.Connect, func(s *Stats) int64 { return s.P50 }) })
+		for _, r := range c.Rows {
+			if r.Lost != nil {
+				c.Lossy = true
+				c.Lost += *r.Lost
+			}
+			if r.Reordered != nil {
+				c.Lossy = true
+				c.Reordered += *r.Reordered
+			}
+		}
+		if c.Lossy {
+			c.LostFraction = summarizeRows(c.Rows, (*Result).LostFraction)
+		}
 	}
 	return m
 }

@@ -54,7 +54,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if stderr.Len() != 0 {
 		t.Errorf("-q run wrote to stderr: %s", stderr.String())
 	}
-	for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
+	for _, mech := range mechanismNames() {
 		if !strings.Contains(stdout.String(), mech) {
 			t.Errorf("the table does not show %s:\n%s", mech, stdout.String())
 		}
@@ -69,8 +69,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Results) != 4*2*2 {
-		t.Fatalf("got %d rows, want 4 mechanisms x 2 workloads x 2 sizes = 16", len(f.Results))
+	if want := len(mechanisms) * 2 * 2; len(f.Results) != want {
+		t.Fatalf("got %d rows, want %d mechanisms x 2 workloads x 2 sizes = %d", len(f.Results), len(mechanisms), want)
 	}
 	for _, r := range f.Results {
 		harnesstest.CheckRow(t, r, 200)

@@ -24,7 +24,7 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "one_way_"+s+"_ns")
 	}
-	h = append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error")
+	h = append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error", "lost", "reordered")
 	h = append(h, "clients", "fairness", "connections_per_s")
 	for _, s := range csvStats {
 		h = append(h, "connect_"+s+"_ns")
@@ -88,10 +88,19 @@ func csvRecord(r *results.Result) []string {
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
 	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
-		csvInt(int64(r.Pieces)), r.Note, r.Error)
+		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
 	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
 	rec = append(rec, csvStatsFields(r.Connect)...)
 	return append(rec, r.Skipped)
+}
+
+// csvCount writes a count that is either absent (nil: an empty field) or
+// present, zero included (lost and reordered of a lossy mechanism).
+func csvCount(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatInt(*v, 10)
 }
 
 // csvStatsFields are the eight fields of a distribution, all empty when the

@@ -136,6 +136,8 @@ func htmlCellClass(c viewCell) string {
 		classes = append(classes, "absent")
 	case strings.Contains(c.Marks, markFailed):
 		classes = append(classes, "failed")
+	case strings.Contains(c.Marks, markLost):
+		classes = append(classes, "lost")
 	case strings.Contains(c.Marks, markNoisy):
 		classes = append(classes, "noisy")
 	case strings.Contains(c.Marks, markSplit):
