@@ -18,6 +18,4 @@ func TestMain(m *testing.M) {
 // TestConformance runs both workloads at every size between two processes.
 func TestConformance(t *testing.T) { harnesstest.Run(t, unixsocket.New()) }
 
-// TestStreamSocketSuite checks the stream-socket transport contract in
-// process: every byte, deadlines, closing from either side, no allocations.
-func TestStreamSocketSuite(t *testing.T) { harnesstest.RunStreamSocketSuite(t, unixsocket.New()) }
+
