@@ -77,7 +77,7 @@ func (o *Options) runServerCell(ctx context.Context, c cell) results.Result {
 		desc := d.Describe(cfg)
 		res.Pieces, res.Note = desc.Pieces, desc.Note
 	}
-	s := &serverCell{o: o, c: c, cfg: cfg, caps: serverCapsOf(c.t, cfg), n: c.clients}
+	s := &serverCell{o: o, c: c, cfg: cfg, caps: serverCapsOf(c.t, cfg), n: max(c.clients, 1)}
 	if why := s.skipped(); why != "" {
 		res.Skipped = why
 		return res
