@@ -21,6 +21,7 @@ type driver struct {
 	// them could outlast a short -timeout and look like a stall).
 	progressMask int64
 	cpus         cpuSampler // which CPUs the measuring thread ran on
+	lossState               // over a lossy channel (see lossy.go)
 }
 
 func newDriver(conn Conn, size int, verify bool) *driver {
@@ -61,6 +62,7 @@ func (l limit) done(n, now int64) bool {
 // they took. Nothing in the loop allocates.
 func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 	out, in := d.out[Headroom:], d.in[Headroom:]
+	d.lost, d.reordered = 0, 0
 	start := Now()
 	now := start
 	for !lim.done(n, now) {
@@ -77,12 +79,15 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		if err = d.conn.Send(d.out); err != nil {
 			return n, now - start, err
 		}
-		if err = d.conn.Recv(d.in); err != nil {
+		ok, err := d.awaitEcho(seq)
+		if err != nil {
 			return n, now - start, err
 		}
 		now = Now()
-		if got, _, _ := header(in); got != seq {
-			return n, now - start, &SequenceError{Side: "driver", Want: seq, Got: got}
+		if !ok { // lost (a lossy channel): counted, and on to the next
+			d.seq++
+			n++
+			continue
 		}
 		if d.verify {
 			if err = checkPayload(in, seq); err != nil {
@@ -107,6 +112,7 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 // the first send until it arrives, so every message is known delivered.
 func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 	out := d.out[Headroom:]
+	d.lost, d.reordered = 0, 0
 	start := Now()
 	for {
 		seq := d.seq
@@ -130,7 +136,12 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 			d.cpus.sample()
 		}
 		if flags != 0 {
-			if err = d.awaitAck(seq); err != nil {
+			if d.lossy {
+				err = d.endStreamLossy(seq, n)
+			} else {
+				err = d.awaitAck(seq)
+			}
+			if err != nil {
 				return n, Now() - start, err
 			}
 			return n, Now() - start, nil
@@ -141,6 +152,9 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 // finish tells the peer the cell is over, waits for its acknowledgement,
 // and checks that the peer received every message sent.
 func (d *driver) finish() error {
+	if d.lossy {
+		return d.finishLossy()
+	}
 	seq := d.seq
 	putHeader(d.out[Headroom:], seq, flagEnd, 0)
 	if err := d.conn.Send(d.out); err != nil {
@@ -179,6 +193,7 @@ type peer struct {
 	oneWay   *Recorder
 	received int64 // data messages, control messages excluded
 	cpus     cpuSampler
+	peerLoss // over a lossy channel (see lossy.go)
 }
 
 func newPeer(conn Conn, size int, echo, verify bool) *peer {
@@ -191,22 +206,36 @@ func (p *peer) serve() error {
 	p.cpus.sample()
 	for {
 		if err := p.conn.Recv(p.frame); err != nil {
-			return err
+			if done, err := p.recvFailed(err); done || err != nil {
+				return err
+			}
+			continue
 		}
+		p.quiet = 0
 		seq, flags, stamp := header(msg)
 		var now int64
 		if stamp != 0 { // only pingpong stamps: a stream pays no clock read
 			now = Now()
 		}
-		if seq != p.seq {
-			return &SequenceError{Side: "peer", Want: p.seq, Got: seq}
+		if err := p.checkSeq(seq, flags); err != nil {
+			return err
 		}
-		p.seq++
 		if flags&flagEnd != 0 {
 			// The acknowledgement carries how many messages arrived, so the
 			// driver can confirm delivery even without a report (remote).
-			putHeader(msg, seq, flagAck, p.received)
-			return p.conn.Send(p.frame)
+			putHeader(msg, seq, flagAck, p.counts())
+			if err := p.conn.Send(p.frame); err != nil || !p.lossy {
+				return err
+			}
+			p.ending = true // and stay, to answer again if this is lost
+			continue
+		}
+		if flags&flagCtl != 0 { // a lossy driver asks again for an acknowledgement
+			putHeader(msg, seq, flagAck, p.counts())
+			if err := p.conn.Send(p.frame); err != nil {
+				return err
+			}
+			continue
 		}
 		p.received++
 		if p.received&cpuSampleMask == 0 {
@@ -219,7 +248,7 @@ func (p *peer) serve() error {
 		}
 		switch {
 		case flags&flagAck != 0:
-			putHeader(msg, seq, flagAck, 0)
+			putHeader(msg, seq, flagAck, p.counts())
 			if err := p.conn.Send(p.frame); err != nil {
 				return err
 			}
