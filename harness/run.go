@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/cacheline"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -180,6 +181,15 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	f.Meta.Remote = o.RemoteInfo
 	start := o.clock() // the budget counts the floors' measuring too
 	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
+	if o.Remote == "" {
+		// Between two local processes placed as the cells' sides are; a
+		// cross-host run has no such floor.
+		ns, err := cacheline.Measure(o.CPUs, o.Timeout)
+		if err != nil {
+			f.Meta.Floors.CacheLineError = err.Error()
+		}
+		f.Meta.Floors.CacheLineRTTNS = float64(ns)
+	}
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
