@@ -381,7 +381,7 @@ type CellProgress struct {
 func (p CellProgress) Name() string {
 	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
 	if p.Clients > 0 {
-		name += fmt.Sprintf(" %d clients", p.Clients)
+		name += " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		name += fmt.Sprintf(" round %d", p.Round)
@@ -413,11 +413,19 @@ func (p CellProgress) Line() string {
 	}
 	round := ""
 	if p.Clients > 0 {
-		round = fmt.Sprintf(" %d clients", p.Clients)
+		round = " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		round += fmt.Sprintf(" round %d", p.Round)
 	}
 	return fmt.Sprintf("[%*d/%d] %-10s %-8s %8s%s  %s", len(fmt.Sprint(p.Total)), p.Done, p.Total,
 		p.Mechanism, p.Workload, sizeString(p.Size), round, what)
+}
+
+// clientsText is "1 client" or "N clients".
+func clientsText(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }
