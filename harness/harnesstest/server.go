@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -26,12 +27,12 @@ const ServerCount = 100
 // be answered and counted, every client served the same number of times,
 // and nothing left behind. A connect cell of a mechanism without
 // connections must be a skipped row that says why, with no figures.
-func RunServer(t *testing.T, tr harness.Transport) {
-	for _, mode := range []harness.IOMode{harness.IORaw, harness.IOGo} {
+func RunServer(t *testing.T, tr ipc.Transport) {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		t.Run("io="+string(mode), func(t *testing.T) {
 			before := Snapshot(t)
 			f, err := harness.Run(context.Background(), harness.Options{
-				Transports: []harness.Transport{tr},
+				Transports: []ipc.Transport{tr},
 				Workloads:  []string{results.Server, results.Connect},
 				Sizes:      ServerSizes,
 				Clients:    ServerClients,
