@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/remote"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
@@ -344,14 +345,14 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		if len(o.CPUs) == 2 {
-			restore, err := pinThread(o.CPUs[0])
+			restore, err := host.PinThread(o.CPUs[0])
 			if err != nil {
 				return err
 			}
 			defer restore()
 		}
 	}
-	// With IOGo, Run has pinned the whole driver process (see pinProcess).
+	// With IOGo, Run has pinned the whole driver process (see host.PinProcess).
 	<-start
 	run := p.d.stream
 	if c.workload == results.PingPong {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/remote"
 	"github.com/ipcbench/ipcbench/ipc"
 )
@@ -58,13 +59,13 @@ func Serve(ctx context.Context, o remote.ServeOptions) error {
 
 // localInfo is what this machine tells a client about itself.
 func localInfo(version string) ServerInfo {
-	host, _ := os.Hostname()
+	hostname, _ := os.Hostname()
 	return ServerInfo{
 		Version:   version,
 		Protocol:  remote.ProtocolVersion,
-		Host:      host,
-		Kernel:    kernelRelease(),
-		CPUModel:  cpuModel(),
+		Host:      hostname,
+		Kernel:    host.Kernel(),
+		CPUModel:  host.CPUModel(),
 		NCPU:      runtime.NumCPU(),
 		GoVersion: runtime.Version(),
 	}
