@@ -97,17 +97,16 @@ func (t *transport) Name() string {
 // path: there is no descriptor for the runtime poller to watch. The note
 // says how a side waits.
 func (t *transport) Caps(cfg ipc.Config) ipc.Caps {
-	note := map[style]string{
-		spinning: "spins, then sched_yield",
-		futexes:  "futex wait/wake",
-		eventfds: "eventfd per side",
-	}[t.style]
-	return ipc.Caps{
-		Headroom: headroom,
-		IOModes:  []ipc.IOMode{ipc.IORaw},
-		RawPath:  "the same ring",
-		Note:     note,
+	c := ipc.Caps{Headroom: headroom, IOModes: []ipc.IOMode{ipc.IORaw}}
+	switch t.style {
+	case spinning:
+		c.Note, c.RawPath = "polls the ring, then sched_yield (bounded spin)", "polling"
+	case futexes:
+		c.Note, c.RawPath = "futex wait/wake on the mapping, only when the other side may sleep", "futex waits"
+	case eventfds:
+		c.Note, c.RawPath = "a blocking eventfd per side, written only when that side may sleep", "eventfd reads"
 	}
+	return c
 }
 
 // The mapping: a control page, then ring 0 (driver to peer) and ring 1

@@ -345,3 +345,21 @@ func shmDescriptors(t *testing.T) []string {
 	}
 	return open
 }
+
+// TestCaps: each mechanism carries any size whole with no headroom, has
+// only the raw path (so -io go rows say "no poller path"), and says how it
+// waits.
+func TestCaps(t *testing.T) {
+	for _, m := range mechs {
+		c := m.Caps(ipc.Config{Size: 64, IO: ipc.IOGo})
+		if c.Headroom != 0 || c.MaxMessage != 0 || c.Err != nil || c.Lossy || len(c.Objects) != 0 {
+			t.Errorf("%s: caps %+v, want whole messages, no headroom, nothing named", m.Name(), c)
+		}
+		if c.HasIOMode(ipc.IOGo) || !c.HasIOMode(ipc.IORaw) || c.RawPath == "" {
+			t.Errorf("%s: io modes %v (raw path %q), want only raw, named", m.Name(), c.IOModes, c.RawPath)
+		}
+		if c.Note == "" {
+			t.Errorf("%s: no note saying how a side waits", m.Name())
+		}
+	}
+}
