@@ -127,6 +127,8 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 		ListenShared: listenShared,
 		ServerNote:   serverNote,
 		NoConnect:    "System V queues have no connections: a client finds the queue by its id",
+		// Conn.Close only stops this side: the queues are the Listener's.
+		NoCloseNotice: "a System V queue outlives the processes that use it: Listener.Close removes it, and then both sides get ErrClosed",
 	}
 	l, err := readLimits()
 	if err == nil {
@@ -294,8 +296,9 @@ type conn struct {
 	// typ, for a client of the shared server form, is the client's type:
 	// it sends its requests with it and receives only replies of it. 0 for
 	// a pair of queues: type mtype out, the next message in.
-	typ    int64
-	closed atomic.Bool
+	typ       int64
+	closed    atomic.Bool
+	ipc.Calls // msgsnd and msgrcv calls, for the cost per message
 }
 
 // sendType is the type of the messages this side sends.
@@ -319,6 +322,7 @@ func (c *conn) Send(frame []byte) error {
 	}
 	h := frame[headroom-mtypeLen:]
 	putType(h, c.sendType())
+	c.Calls.Send++
 	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), len(frame)-headroom, 0); err != nil {
 		return c.fail("msgsnd", c.snd, err)
 	}
@@ -335,6 +339,7 @@ func (c *conn) Recv(frame []byte) error {
 	}
 	n := len(frame) - headroom
 	h := frame[headroom-mtypeLen:]
+	c.Calls.Recv++
 	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, int(c.typ), 0)
 	if err != nil {
 		if err == errE2BIG {

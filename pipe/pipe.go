@@ -27,10 +27,11 @@ func (transport) Name() string { return "pipe" }
 // server form), and a pipe is made once and inherited, never connected to.
 func (transport) Caps(ipc.Config) ipc.Caps {
 	return ipc.Caps{
-		Sysctls:    []string{"fs.pipe-max-size"},
-		Facts:      capacity,
-		ServerNote: "each client its own pair of pipes (pipes are point-to-point)",
-		NoConnect:  "a pipe has no connections: it is made once, by its creator, and inherited",
+		Sysctls:     []string{"fs.pipe-max-size"},
+		Facts:       capacity,
+		NoCloseWake: "closing a pipe end does not wake a reader while another write end is open: the peer's exit closes it",
+		ServerNote:  "each client its own pair of pipes (pipes are point-to-point)",
+		NoConnect:   "a pipe has no connections: it is made once, by its creator, and inherited",
 	}
 }
 
