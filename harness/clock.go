@@ -19,9 +19,9 @@ func Now() int64
 // Since is the time from a Now reading until now.
 func Since(t int64) time.Duration { return time.Duration(Now() - t) }
 
-// TimerOverhead measures what one Now call costs, in nanoseconds: the floor
+// timerOverhead measures what one Now call costs, in nanoseconds: the floor
 // under every latency ipcbench reports, recorded in the results' meta.
-func TimerOverhead() float64 {
+func timerOverhead() float64 {
 	const calls = 200_000
 	best := int64(1<<63 - 1)
 	for try := 0; try < 5; try++ {

@@ -51,7 +51,7 @@ func TestClockIsClockMonotonic(t *testing.T) {
 }
 
 func TestTimerOverhead(t *testing.T) {
-	if ns := TimerOverhead(); ns <= 0 || ns > 1e6 {
+	if ns := timerOverhead(); ns <= 0 || ns > 1e6 {
 		t.Fatalf("timer overhead %v ns is not plausible", ns)
 	}
 }

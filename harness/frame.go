@@ -13,19 +13,19 @@ import (
 //	bytes 8-15  the driver's send time (Now), 0 when not stamped
 //
 // The rest of the message is payload.
-const HeaderSize = 16
+const headerSize = 16
 
 // MinSize is the smallest message ipcbench measures: the header. Smaller
 // messages could not carry their sequence number and send time.
-const MinSize = HeaderSize
+const MinSize = headerSize
 
 // MaxSize is the largest message ipcbench measures. Each side holds two
 // buffers of this size per pair, so it bounds memory.
 const MaxSize = 64 << 20
 
-// MaxDriverBuffers bounds the message buffers of all pairs of a cell in the
+// maxDriverBuffers bounds the message buffers of all pairs of a cell in the
 // driver: pairs x 2 frames x the largest size.
-const MaxDriverBuffers = 2 << 30
+const maxDriverBuffers = 2 << 30
 
 const (
 	// flagAck asks the peer to answer with an acknowledgement. The stream
@@ -68,7 +68,7 @@ func (e *SequenceError) Error() string {
 // stale or misplaced buffer cannot pass verification.
 func fillPayload(msg []byte, seq uint64) {
 	b := byte(seq*131 + 7)
-	for i := HeaderSize; i < len(msg); i++ {
+	for i := headerSize; i < len(msg); i++ {
 		msg[i] = b + byte(i)
 	}
 }
@@ -76,7 +76,7 @@ func fillPayload(msg []byte, seq uint64) {
 // checkPayload verifies a pattern written by fillPayload.
 func checkPayload(msg []byte, seq uint64) error {
 	b := byte(seq*131 + 7)
-	for i := HeaderSize; i < len(msg); i++ {
+	for i := headerSize; i < len(msg); i++ {
 		if msg[i] != b+byte(i) {
 			return fmt.Errorf("message %d is corrupt at byte %d of %d", seq, i, len(msg))
 		}

@@ -150,9 +150,9 @@ func (o *Options) check() error {
 	// Each pair's driver holds two frames of the largest size: refuse a
 	// run whose buffers alone would be too much, rather than be killed.
 	largest := int64(slices.Max(o.Sizes))
-	if need := int64(o.Pairs) * 2 * largest; need > MaxDriverBuffers {
+	if need := int64(o.Pairs) * 2 * largest; need > maxDriverBuffers {
 		return fmt.Errorf("-pairs %d with %s messages needs %s of message buffers in the driver alone, more than the %s allowed: use fewer pairs or smaller messages",
-			o.Pairs, sizeString(largest), sizeString(need), sizeString(int64(MaxDriverBuffers)))
+			o.Pairs, sizeString(largest), sizeString(need), sizeString(int64(maxDriverBuffers)))
 	}
 	return host.CheckCPUs(o.CPUs)
 }

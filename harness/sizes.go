@@ -64,7 +64,7 @@ func checkSize(n int64) error {
 	case n <= 0:
 		return fmt.Errorf("size %d is not positive", n)
 	case n < MinSize:
-		return fmt.Errorf("size %d B is below the minimum of %d B: every message carries a %d-byte header (sequence number and send time)", n, MinSize, HeaderSize)
+		return fmt.Errorf("size %d B is below the minimum of %d B: every message carries a %d-byte header (sequence number and send time)", n, MinSize, headerSize)
 	case n > MaxSize:
 		return fmt.Errorf("size %s is above the maximum of %s", sizeString(n), sizeString(MaxSize))
 	}

@@ -29,7 +29,7 @@ func (o *Options) meta() results.Meta {
 		CPUs:            append([]int{}, o.CPUs...),
 		Placement:       o.placement(),
 		Limits:          Limits(o.limitsOf()),
-		TimerOverheadNS: TimerOverhead(),
+		TimerOverheadNS: timerOverhead(),
 		Count:           o.Count,
 		WarmupNS:        int64(o.Warmup),
 		Rounds:          o.Rounds,

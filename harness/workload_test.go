@@ -258,7 +258,7 @@ func equalInts(a, b []int) bool {
 }
 
 func TestHeaderRoundTrip(t *testing.T) {
-	msg := make([]byte, HeaderSize)
+	msg := make([]byte, headerSize)
 	putHeader(msg, 12345, flagAck, -7)
 	seq, flags, stamp := header(msg)
 	if seq != 12345 || flags != flagAck || stamp != -7 {

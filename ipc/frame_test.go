@@ -214,7 +214,7 @@ func TestReadLimits(t *testing.T) {
 	if _, ok := l["kernel.pid_max"]; !ok {
 		t.Errorf("kernel.pid_max missing: %v", l)
 	}
-	if _, err := os.Stat(SysctlPath("net.ipv4.tcp_rmem")); err == nil {
+	if _, err := os.Stat(sysctlPath("net.ipv4.tcp_rmem")); err == nil {
 		if _, ok := l["net.ipv4.tcp_rmem.default"]; !ok {
 			t.Errorf("the default of net.ipv4.tcp_rmem missing: %v", l)
 		}

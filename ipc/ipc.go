@@ -2,7 +2,7 @@
 // a Transport creates a channel (Listen in the driver, Dial in the peer) and
 // describes itself (Caps); a Conn carries whole messages. It also holds what
 // two mechanisms share: the stream and socket adapters (NewStreamConn,
-// NetConn, NetListener), frames (NewFrame), splitting messages a mechanism
+// NetConn, netListener), frames (NewFrame), splitting messages a mechanism
 // cannot carry whole (Split), private directories (TempDir) and records of
 // named objects that a killed run could leave behind (Record, ObjectKind).
 //

@@ -38,7 +38,7 @@ func NetConn(c net.Conn, mode IOMode) (Conn, error) {
 func NetConnShutdown(c net.Conn, mode IOMode) (Conn, func(), error) {
 	switch mode {
 	case IOGo:
-		return NewReadWriterConn(c, c), shutdownFunc(c), nil
+		return newReadWriterConn(c, c), shutdownFunc(c), nil
 	case IORaw:
 		fc, ok := c.(interface{ File() (*os.File, error) })
 		if !ok {
@@ -81,8 +81,8 @@ type deadlineListener interface {
 	SetDeadline(t time.Time) error
 }
 
-// NetListener is a Listener over a listening stream socket.
-type NetListener struct {
+// netListener is a Listener over a listening stream socket.
+type netListener struct {
 	ln      deadlineListener
 	ep      Endpoint
 	mode    IOMode
@@ -114,15 +114,15 @@ func NewNetListener(ln net.Listener, ep Endpoint, mode IOMode, prepare func(net.
 		}
 		return nil, fmt.Errorf("a %T has no accept deadline", ln)
 	}
-	return &NetListener{ln: dl, ep: ep, mode: mode, prepare: prepare, cleanup: cleanup}, nil
+	return &netListener{ln: dl, ep: ep, mode: mode, prepare: prepare, cleanup: cleanup}, nil
 }
 
 // Endpoint is what the peer needs to dial.
-func (l *NetListener) Endpoint() Endpoint { return l.ep }
+func (l *netListener) Endpoint() Endpoint { return l.ep }
 
 // Accept waits for the peer to connect until deadline. A deadline that has
 // passed fails at once unless the peer is already waiting to be accepted.
-func (l *NetListener) Accept(deadline time.Time) (Conn, error) {
+func (l *netListener) Accept(deadline time.Time) (Conn, error) {
 	wait := max(time.Until(deadline), 0).Round(time.Millisecond)
 	if err := l.ln.SetDeadline(deadline); err != nil {
 		return nil, l.acceptErr(err, wait)
@@ -153,7 +153,7 @@ func (l *NetListener) Accept(deadline time.Time) (Conn, error) {
 
 var errListenerClosed = errors.New("the listener was closed while waiting for the peer to connect")
 
-func (l *NetListener) acceptErr(err error, wait time.Duration) error {
+func (l *netListener) acceptErr(err error, wait time.Duration) error {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("the peer did not connect within %v: %w", wait, err)
@@ -166,7 +166,7 @@ func (l *NetListener) acceptErr(err error, wait time.Duration) error {
 // Close closes the listening socket, shuts down the accepted ones and runs
 // cleanup. It may be called more than once and from any goroutine; every
 // call returns the first call's result.
-func (l *NetListener) Close() error {
+func (l *netListener) Close() error {
 	l.once.Do(func() {
 		l.mu.Lock()
 		l.closed = true

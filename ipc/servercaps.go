@@ -240,7 +240,7 @@ func (g *goConnector) Connect() (Conn, time.Duration, error) {
 			return nil, 0, err
 		}
 	}
-	return NewReadWriterConn(c, c), took, nil
+	return newReadWriterConn(c, c), took, nil
 }
 
 func (g *goConnector) Close() error { return nil }

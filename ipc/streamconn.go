@@ -60,9 +60,9 @@ func detach(f *os.File) *os.File {
 	return nf
 }
 
-// NewReadWriterConn returns a Conn over a Go reader and writer, such as a
+// newReadWriterConn returns a Conn over a Go reader and writer, such as a
 // net.Conn, for IOGo. The closer is closed by Close.
-func NewReadWriterConn(rw io.ReadWriter, c io.Closer) Conn {
+func newReadWriterConn(rw io.ReadWriter, c io.Closer) Conn {
 	return &goStream{rd: rw, wr: rw, closer: c}
 }
 

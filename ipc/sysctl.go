@@ -10,7 +10,7 @@ import (
 // ReadSysctl reads one integer setting, such as "kernel.msgmax", from
 // /proc/sys. The error names the setting.
 func ReadSysctl(name string) (int64, error) {
-	path := SysctlPath(name)
+	path := sysctlPath(name)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("cannot read %s: %w", name, err)
@@ -23,8 +23,8 @@ func ReadSysctl(name string) (int64, error) {
 	return v, nil
 }
 
-// SysctlPath is the file under /proc/sys that holds the setting name.
-func SysctlPath(name string) string {
+// sysctlPath is the file under /proc/sys that holds the setting name.
+func sysctlPath(name string) string {
 	return "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
 }
 
@@ -36,7 +36,7 @@ func SysctlPath(name string) string {
 func ReadLimits(names []string) map[string]int64 {
 	l := map[string]int64{}
 	for _, name := range names {
-		b, err := os.ReadFile(SysctlPath(name))
+		b, err := os.ReadFile(sysctlPath(name))
 		if err != nil {
 			continue
 		}

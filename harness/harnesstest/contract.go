@@ -85,11 +85,6 @@ func Contract(t T, tr ipc.Transport) {
 	t.Run("NoAllocs", func(t T) { testNoAllocs(t, tr) })
 }
 
-// RunStreamSocketSuite is Contract, under its former name.
-//
-// Deprecated: Run runs Contract for every mechanism.
-func RunStreamSocketSuite(t *testing.T, tr ipc.Transport) { Contract(Wrap(t), tr) }
-
 // SizesFor are the message sizes that bite for a mechanism with these Caps:
 // the smallest message, small ones, one either side of MaxMessage (where
 // splitting starts), one above the 64 KiB default pipe buffer, and 1 MiB.

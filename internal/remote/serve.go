@@ -158,7 +158,7 @@ func (s *server) closeAll() {
 func (s *server) refuse(c net.Conn, status uint16, why string) {
 	s.logf("%s: refused: %s", c.RemoteAddr(), why)
 	c.SetWriteDeadline(time.Now().Add(time.Second))
-	c.Write(EncodeReply(status, ReplyBody{Error: why}))
+	c.Write(encodeReply(status, replyBody{Error: why}))
 	c.Close()
 }
 
@@ -172,7 +172,7 @@ func (s *server) serve(ss *session) {
 		c.Close()
 		return
 	}
-	h, err := DecodeHello(buf, s.o.MinSize, s.o.Largest)
+	h, err := decodeHello(buf, s.o.MinSize, s.o.Largest)
 	var ve *VersionError
 	switch {
 	case errors.As(err, &ve):
@@ -185,7 +185,7 @@ func (s *server) serve(ss *session) {
 		s.refuse(c, StatusTooLarge, fmt.Sprintf("message size %s is above this server's limit of %s (-max-size)", units.Size(h.Size), units.Size(s.o.MaxSize)))
 		return
 	}
-	if _, err := c.Write(EncodeReply(StatusOK, ReplyBody{Server: &s.info})); err != nil {
+	if _, err := c.Write(encodeReply(StatusOK, replyBody{Server: &s.info})); err != nil {
 		s.logf("%s: dropped: cannot answer the hello: %v", from, unwrapOp(err))
 		c.Close()
 		return

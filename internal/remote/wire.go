@@ -44,8 +44,8 @@ const (
 	maxReplyBody    = 4096
 )
 
-// WireMagic starts every hello and reply.
-var WireMagic = [4]byte{'I', 'P', 'C', 'B'}
+// wireMagic starts every hello and reply.
+var wireMagic = [4]byte{'I', 'P', 'C', 'B'}
 
 // Reply statuses.
 const (
@@ -67,7 +67,7 @@ type Hello struct {
 // Encode is the hello on the wire.
 func (h Hello) Encode() []byte {
 	b := make([]byte, HelloSize)
-	copy(b, WireMagic[:])
+	copy(b, wireMagic[:])
 	binary.BigEndian.PutUint16(b[4:], h.Version)
 	switch h.Workload {
 	case results.PingPong:
@@ -85,15 +85,15 @@ func (h Hello) Encode() []byte {
 // errBadMagic is a peer that does not speak ipcbench at all.
 var errBadMagic = errors.New("not an ipcbench client (bad magic)")
 
-// DecodeHello checks a hello strictly, its size against minSize..maxSize
+// decodeHello checks a hello strictly, its size against minSize..maxSize
 // (the sizes ipcbench measures). A wrong version is reported as
 // *VersionError so the server can answer with its own version.
-func DecodeHello(b []byte, minSize, maxSize int) (Hello, error) {
+func decodeHello(b []byte, minSize, maxSize int) (Hello, error) {
 	var h Hello
 	if len(b) != HelloSize {
 		return h, fmt.Errorf("hello is %d bytes, want %d", len(b), HelloSize)
 	}
-	if !bytes.Equal(b[:4], WireMagic[:]) {
+	if !bytes.Equal(b[:4], wireMagic[:]) {
 		return h, errBadMagic
 	}
 	h.Version = binary.BigEndian.Uint16(b[4:])
@@ -136,20 +136,20 @@ func (e *VersionError) Error() string {
 // the results' meta, so a cross-host run says what it ran against.
 type ServerInfo = results.RemoteInfo
 
-// ReplyBody is the JSON after a reply's header.
-type ReplyBody struct {
+// replyBody is the JSON after a reply's header.
+type replyBody struct {
 	Server *ServerInfo `json:"server,omitempty"`
 	Error  string      `json:"error,omitempty"`
 }
 
-// EncodeReply is a server's reply.
-func EncodeReply(status uint16, body ReplyBody) []byte {
+// encodeReply is a server's reply.
+func encodeReply(status uint16, body replyBody) []byte {
 	js, _ := json.Marshal(body)
 	if len(js) > maxReplyBody {
-		js, _ = json.Marshal(ReplyBody{Error: "reply too long"})
+		js, _ = json.Marshal(replyBody{Error: "reply too long"})
 	}
 	b := make([]byte, replyHeaderSize, replyHeaderSize+len(js))
-	copy(b, WireMagic[:])
+	copy(b, wireMagic[:])
 	binary.BigEndian.PutUint16(b[4:], ProtocolVersion)
 	binary.BigEndian.PutUint16(b[6:], status)
 	binary.BigEndian.PutUint16(b[8:], uint16(len(js)))
@@ -163,7 +163,7 @@ func ReadReply(r io.Reader) (*ServerInfo, error) {
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, fmt.Errorf("the server did not answer the handshake: %w", err)
 	}
-	if !bytes.Equal(h[:4], WireMagic[:]) {
+	if !bytes.Equal(h[:4], wireMagic[:]) {
 		return nil, errors.New("the address answered, but not as an ipcbench server")
 	}
 	version := binary.BigEndian.Uint16(h[4:])
@@ -179,7 +179,7 @@ func ReadReply(r io.Reader) (*ServerInfo, error) {
 	if version != ProtocolVersion {
 		return nil, &VersionError{Client: ProtocolVersion, Server: version}
 	}
-	var body ReplyBody
+	var body replyBody
 	if err := json.Unmarshal(js, &body); err != nil {
 		return nil, fmt.Errorf("the server's reply is garbled: %w", err)
 	}

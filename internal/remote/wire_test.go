@@ -19,9 +19,9 @@ func TestReplyChecks(t *testing.T) {
 	}{
 		{"empty", nil, "did not answer"},
 		{"http", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not as an ipcbench server"},
-		{"huge body", append(append(WireMagic[:], 0, 1, 0, 0), 0xff, 0xff), "more than the 4096 allowed"},
-		{"refusal", EncodeReply(StatusBusy, ReplyBody{Error: "go away"}), "the server refused: go away"},
-		{"no facts", EncodeReply(StatusOK, ReplyBody{}), "no server facts"},
+		{"huge body", append(append(wireMagic[:], 0, 1, 0, 0), 0xff, 0xff), "more than the 4096 allowed"},
+		{"refusal", encodeReply(StatusBusy, replyBody{Error: "go away"}), "the server refused: go away"},
+		{"no facts", encodeReply(StatusOK, replyBody{}), "no server facts"},
 	} {
 		_, err := ReadReply(bytes.NewReader(c.reply))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -36,7 +36,7 @@ func FuzzDecodeHello(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n...."))
 	f.Add(make([]byte, HelloSize))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := DecodeHello(b, minSize, maxSize)
+		h, err := decodeHello(b, minSize, maxSize)
 		if err != nil {
 			return
 		}
