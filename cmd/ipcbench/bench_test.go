@@ -42,7 +42,7 @@ func benchWorkload(b *testing.B, workload string) {
 	}
 	var cpus []int
 	if *benchCPUs != "" {
-		if cpus, err = parseCPUs(*benchCPUs); err != nil {
+		if err = (&cpusValue{&cpus}).Set(*benchCPUs); err != nil {
 			b.Fatalf("-ipcbench.cpus: %v", err)
 		}
 	}

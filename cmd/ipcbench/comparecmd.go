@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -33,15 +32,12 @@ Flags:
 `
 
 func compareCmd(args []string, stdout, stderr io.Writer) int {
-	var format string
+	format := "table"
 	fs := newFlagSet("compare", compareUsage)
-	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(view.CompareFormats, " or "))
+	fs.Var(&choiceValue{&format, view.CompareFormats}, "format", "what goes to stdout: "+strings.Join(view.CompareFormats, " or "))
 	files, help, err := parseFlagsAndFiles(fs, args, stdout, "OLD.json NEW.json")
 	if help {
 		return exitOK
-	}
-	if err == nil && !slices.Contains(view.CompareFormats, format) {
-		err = usagef("-format must be %s, not %q", strings.Join(view.CompareFormats, " or "), format)
 	}
 	if err == nil && files[0] == "-" && files[1] == "-" {
 		err = usagef("only one of OLD.json and NEW.json can be standard input (-)")

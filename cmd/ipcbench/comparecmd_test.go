@@ -108,8 +108,8 @@ func TestCompareBadInput(t *testing.T) {
 		{"no files", []string{"compare"}, "missing OLD.json and NEW.json"},
 		{"one file", []string{"compare", good}, "missing NEW.json"},
 		{"three files", []string{"compare", good, good, good}, "unexpected argument"},
-		{"unknown format", []string{"compare", "-format", "xml", good, good}, "-format must be table or markdown"},
-		{"a single-file format", []string{"compare", "-format", "csv", good, good}, "-format must be table or markdown"},
+		{"unknown format", []string{"compare", "-format", "xml", good, good}, "for flag -format: must be table or markdown"},
+		{"a single-file format", []string{"compare", "-format", "csv", good, good}, "for flag -format: must be table or markdown"},
 		{"unknown flag", []string{"compare", "-o", "out", good, good}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -58,5 +59,45 @@ func TestNoMechanismLinksRenderers(t *testing.T) {
 		if len(libs) > 0 && !allowed {
 			t.Errorf("%s links %s; only %s may", pkg, strings.Join(libs, " and "), strings.Join(mayRender, ", "))
 		}
+	}
+}
+
+// TestMechanismsImportOnlyIPC asks `go list -deps` about the package of
+// every mechanism in the list (found from the list itself, so a new one is
+// checked without being named): a mechanism knows only its own syscalls and
+// package ipc, never the harness, the results or their presentation.
+func TestMechanismsImportOnlyIPC(t *testing.T) {
+	const module = "github.com/ipcbench/ipcbench/"
+	forbidden := append([]string{module + "harness", module + "results", module + "internal/view", module + "internal/chart", module + "internal/remote"}, renderers...)
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	seen := map[string]bool{}
+	for _, m := range mechanisms {
+		typ := reflect.TypeOf(m)
+		if typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		pkg := typ.PkgPath()
+		if seen[pkg] {
+			continue
+		}
+		seen[pkg] = true
+		out, err := exec.Command(goTool, "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		deps := strings.Fields(string(out))
+		if !slices.Contains(deps, module+"ipc") {
+			t.Errorf("%s does not import package ipc: the check cannot see its dependencies", pkg)
+		}
+		for _, dep := range deps {
+			for _, f := range forbidden {
+				if dep == f || strings.HasPrefix(dep, f+"/") {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
+			}
+		}
+	}
+	if len(seen) < 4 {
+		t.Errorf("found the packages %v of %d mechanisms: want at least the four", seen, len(mechanisms))
 	}
 }

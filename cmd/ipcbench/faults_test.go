@@ -375,7 +375,7 @@ func TestCPUNotAllowed(t *testing.T) {
 	cmd.Start()
 	unix.SchedSetaffinity(0, &old)
 	err = cmd.Wait()
-	want := fmt.Sprintf("ipcbench run: -cpus: CPU %d is not allowed for this process (allowed: %d; see taskset or the cgroup's cpuset).\n", allowed[1], allowed[0])
+	want := fmt.Sprintf("ipcbench run: invalid value \"%d,%d\" for flag -cpus: CPU %d is not allowed for this process (allowed: %d; see taskset or the cgroup's cpuset) (see 'ipcbench run -h').\n", allowed[0], allowed[1], allowed[1], allowed[0])
 	if cmd.ProcessState.ExitCode() != exitUsage || stderr.String() != want {
 		t.Errorf("got %v and %q, want exit status 2 and %q", err, stderr.String(), want)
 	}

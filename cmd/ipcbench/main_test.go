@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"image/png"
 	"os"
 	"os/exec"
@@ -196,7 +198,7 @@ func TestBadInput(t *testing.T) {
 		{"stray argument", []string{"run", "extra"}, "unexpected argument"},
 		{"unknown mechanism", []string{"run", "-mech", "pipe,carrier-pigeon"}, `unknown mech "carrier-pigeon"`},
 		{"unknown workload", []string{"run", "-workload", "burst"}, `unknown workload "burst"`},
-		{"unknown format", []string{"run", "-format", "xml"}, "-format must be one of"},
+		{"unknown format", []string{"run", "-format", "xml"}, "for flag -format: must be one of"},
 		{"size zero", []string{"run", "-sizes", "0"}, "not positive"},
 		{"size negative", []string{"run", "-sizes", "64,-5"}, "not positive"},
 		{"size malformed", []string{"run", "-sizes", "12Q"}, `"12Q" is not a size`},
@@ -206,23 +208,23 @@ func TestBadInput(t *testing.T) {
 		{"size empty", []string{"run", "-sizes", "64,,1K"}, "empty size"},
 		{"pairs x size too large", []string{"run", "-pairs", "32", "-sizes", "64,64M"}, "needs 4 GiB of message buffers"},
 		{"bad duration", []string{"run", "-duration", "fast"}, "invalid value"},
-		{"zero duration", []string{"run", "-duration", "0s"}, "-duration must be positive"},
-		{"count zero", []string{"run", "-count", "0"}, "-count must be at least 1"},
+		{"zero duration", []string{"run", "-duration", "0s"}, "for flag -duration: must be positive"},
+		{"count zero", []string{"run", "-count", "0"}, "for flag -count: must be at least 1"},
 		{"count and duration", []string{"run", "-count", "5", "-duration", "1s"}, "not both"},
-		{"rounds zero", []string{"run", "-rounds", "0"}, "-rounds must be at least 1"},
-		{"pairs zero", []string{"run", "-pairs", "0"}, "-pairs must be at least 1"},
-		{"bad io", []string{"run", "-io", "async"}, "-io must be raw or go"},
+		{"rounds zero", []string{"run", "-rounds", "0"}, "for flag -rounds: must be at least 1"},
+		{"pairs zero", []string{"run", "-pairs", "0"}, "for flag -pairs: must be at least 1"},
+		{"bad io", []string{"run", "-io", "async"}, "for flag -io: must be raw or go"},
 		{"cpu missing", []string{"run", "-cpus", "0,4096"}, "CPU 4096 does not exist"},
 		{"cpu malformed", []string{"run", "-cpus", "0,x"}, "not a CPU number"},
 		{"one cpu", []string{"run", "-cpus", "0"}, "takes two CPUs"},
 		{"unwritable -o", []string{"run", "-o", filepath.Join(unwritable, "out")}, "-o: cannot create"},
 		{"-o is a file", []string{"run", "-o", unwritable}, "-o: cannot create"},
 		{"-o in sysfs", []string{"run", "-o", "/sys/ipcbench-out"}, "-o: cannot create /sys/ipcbench-out"},
-		{"count negative", []string{"run", "-count", "-5"}, "-count must be at least 1"},
-		{"rounds negative", []string{"run", "-rounds", "-1"}, "-rounds must be at least 1"},
-		{"pairs negative", []string{"run", "-pairs", "-3"}, "-pairs must be at least 1"},
-		{"timeout zero", []string{"run", "-timeout", "0s"}, "-timeout must be positive"},
-		{"warmup negative", []string{"run", "-warmup", "-1s"}, "-warmup cannot be negative"},
+		{"count negative", []string{"run", "-count", "-5"}, "for flag -count: must be at least 1"},
+		{"rounds negative", []string{"run", "-rounds", "-1"}, "for flag -rounds: must be at least 1"},
+		{"pairs negative", []string{"run", "-pairs", "-3"}, "for flag -pairs: must be at least 1"},
+		{"timeout zero", []string{"run", "-timeout", "0s"}, "for flag -timeout: must be positive"},
+		{"warmup negative", []string{"run", "-warmup", "-1s"}, "for flag -warmup: cannot be negative"},
 		{"seed malformed", []string{"run", "-seed", "x"}, "invalid value"},
 		{"three cpus", []string{"run", "-cpus", "0,1,2"}, "takes two CPUs"},
 		{"negative cpu", []string{"run", "-cpus", "-1,0"}, "not a CPU number"},
@@ -265,5 +267,19 @@ func TestHelpAndVersion(t *testing.T) {
 		if !slices.ContainsFunc(strings.Fields(stdout.String()), func(w string) bool { return w == flag }) {
 			t.Errorf("run -h does not document %s", flag)
 		}
+	}
+}
+
+// TestRunFailureIsNotUsage: once the flags are checked, what fails is the
+// run (a CPU the kernel refuses when pinning): exit status 1, one line.
+func TestRunFailureIsNotUsage(t *testing.T) {
+	defer func(r func(context.Context, harness.Options) (*results.File, error)) { runHarness = r }(runHarness)
+	runHarness = func(context.Context, harness.Options) (*results.File, error) {
+		return nil, errors.New("cannot pin the driver to CPU 1: invalid argument")
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "-mech", "pipe", "-q"}, &stdout, &stderr)
+	if want := "ipcbench run: cannot pin the driver to CPU 1: invalid argument.\n"; code != exitFailure || stderr.String() != want {
+		t.Errorf("exit status %d and %q, want %d and %q", code, stderr.String(), exitFailure, want)
 	}
 }

@@ -147,7 +147,7 @@ func TestRemoteConnectionErrors(t *testing.T) {
 		{[]string{"run", "-mech", "pipe", "-remote", closed}, exitUsage, "-remote works only with -mech tcpsocket"},
 		{[]string{"run", "-remote", closed}, exitUsage, "-remote works only with -mech tcpsocket"},
 		{[]string{"serve", "-max-size", "12Q"}, exitUsage, "-max-size"},
-		{[]string{"serve", "-max-sessions", "0"}, exitUsage, "-max-sessions must be at least 1"},
+		{[]string{"serve", "-max-sessions", "0"}, exitUsage, "for flag -max-sessions: must be at least 1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(c.args, &stdout, &stderr)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -33,19 +32,17 @@ Flags:
 
 func reportCmd(args []string, stdout, stderr io.Writer) int {
 	var (
-		dir, format string
-		quiet       bool
+		dir   string
+		quiet bool
 	)
+	format := "table"
 	fs := newFlagSet("report", reportUsage)
 	fs.StringVar(&dir, "o", "", "also write the files a run writes to this directory")
-	fs.StringVar(&format, "format", "table", "what goes to stdout: "+strings.Join(view.Formats, ", "))
+	fs.Var(&choiceValue{&format, view.Formats}, "format", "what goes to stdout: "+strings.Join(view.Formats, ", "))
 	fs.BoolVar(&quiet, "q", false, "do not list the files written")
 	files, help, err := parseFlagsAndFiles(fs, args, stdout, "RESULTS.json")
 	if help {
 		return exitOK
-	}
-	if err == nil && !slices.Contains(view.Formats, format) {
-		err = usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), format)
 	}
 	if err != nil {
 		return report(stderr, "report", err)

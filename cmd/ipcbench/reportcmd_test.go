@@ -183,7 +183,7 @@ func TestReportBadInput(t *testing.T) {
 		{"a directory", []string{"report", bad["directory"]}, "bad results file"},
 		{"no file", []string{"report"}, "missing RESULTS.json"},
 		{"two files", []string{"report", good, good}, "unexpected argument"},
-		{"unknown format", []string{"report", "-format", "xml", good}, "-format must be one of"},
+		{"unknown format", []string{"report", "-format", "xml", good}, "for flag -format: must be one of"},
 		{"unknown flag", []string{"report", "-frob", good}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,7 +21,6 @@ import (
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 
-	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/view"
 )
 
@@ -46,35 +45,46 @@ Examples:
 Flags:
 `
 
-// runConfig is what the run flags say, before it becomes harness.Options.
+// runConfig is what the run flags say, each checked as it is parsed (see
+// flags.go), before it becomes harness.Options.
 type runConfig struct {
-	mech, workload, sizes, cpus, io, dir, format, remote string
-	clients                                              string
-	duration, warmup, timeout                            time.Duration
-	count                                                int64
-	rounds, pairs                                        int
-	seed                                                 int64
-	quiet, verify                                        bool
+	mechs, workloads          []string
+	sizes, cpus, clients      []int
+	io, dir, format, remote   string
+	duration, warmup, timeout time.Duration
+	count                     int64
+	rounds, pairs             int
+	seed                      int64
+	quiet, verify             bool
 }
 
 func runFlags(c *runConfig) *flag.FlagSet {
 	fs := newFlagSet("run", runUsage)
-	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
-	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
-	fs.StringVar(&c.clients, "clients", "1,8,32", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
-	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
-	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
-	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
-	fs.DurationVar(&c.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each cell")
-	fs.IntVar(&c.rounds, "rounds", 1, "repeat the whole matrix this many times, cells shuffled each round")
+	c.mechs = mechanismNames()
+	c.workloads = []string{results.PingPong, results.Stream}
+	c.clients = []int{1, 8, 32}
+	c.sizes = []int{64, 1 << 10, 4 << 10, 16 << 10, 64 << 10}
+	c.duration, c.warmup, c.timeout = time.Second, 100*time.Millisecond, 10*time.Second
+	c.rounds, c.pairs = 1, 1
+	c.io, c.format = string(ipc.IORaw), "table"
+	fs.Var(&wordsValue{&c.mechs, "mech", mechanismNames}, "mech", "mechanisms, comma-separated")
+	fs.Var(&wordsValue{&c.workloads, "workload", func() []string {
+		return []string{results.PingPong, results.Stream, results.Server, results.Connect}
+	}}, "workload", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
+	fs.Var(&clientsValue{&c.clients}, "clients", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
+	fs.Var(&sizesValue{sizes: &c.sizes}, "sizes", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
+	fs.Var(&durationValue{d: &c.duration}, "duration", "measuring time per cell")
+	fs.Var(&countValue{n: &c.count, min: 1}, "count", "messages per cell instead of a duration")
+	fs.Var(&durationValue{d: &c.warmup, zeroOK: true}, "warmup", "unmeasured time before each cell")
+	fs.Var(&intCount{n: &c.rounds, min: 1}, "rounds", "repeat the whole matrix this many times, cells shuffled each round")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
-	fs.StringVar(&c.cpus, "cpus", "", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
-	fs.StringVar(&c.io, "io", "raw", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
-	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
-	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
-	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer on another machine")
+	fs.Var(&cpusValue{&c.cpus}, "cpus", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
+	fs.Var(&choiceValue{&c.io, []string{string(ipc.IORaw), string(ipc.IOGo)}}, "io", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
+	fs.Var(&intCount{n: &c.pairs, min: 1}, "pairs", "driver/peer pairs run at once per cell")
+	fs.Var(&durationValue{d: &c.timeout}, "timeout", "give up on a cell whose peer stops answering for this long")
+	fs.StringVar(&c.remote, "remote", "", "the HOST:PORT of an 'ipcbench serve' peer on another machine ("+strings.Join(remoteNames(), ", ")+" only)")
 	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt, plots and report.html to this directory")
-	fs.StringVar(&c.format, "format", "table", "what goes to stdout: "+strings.Join(view.Formats, ", "))
+	fs.Var(&choiceValue{&c.format, view.Formats}, "format", "what goes to stdout: "+strings.Join(view.Formats, ", "))
 	fs.BoolVar(&c.quiet, "q", false, "no progress output (by default: a bar on a terminal, one line per cell otherwise)")
 	fs.BoolVar(&c.verify, "verify", false, "check every payload byte, not only each message's header (slower)")
 	return fs
@@ -117,12 +127,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	f, err := harness.Run(ctx, opts)
+	f, err := runHarness(ctx, opts)
 	if prog != nil {
 		prog.finish()
 	}
 	if err != nil {
-		return report(stderr, "run", usagef("%v", err))
+		// The options were checked: what fails now is the run itself (a
+		// CPU the kernel refuses when pinning), exit status 1.
+		return report(stderr, "run", err)
 	}
 	status := exitOK
 	// The files first: stdout may be a pipe whose reader has gone (| head),
@@ -157,63 +169,35 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-// options checks the flags and turns them into harness options. Every
-// problem is a usage error: one sentence, exit status 2.
+// runHarness is harness.Run; a test makes it fail as a run can.
+var runHarness = harness.Run
+
+// options turns the flags, each checked already, into harness options and
+// checks what depends on several of them. Every problem is a usage error:
+// one sentence, exit status 2.
 func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	o := harness.Options{
-		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed,
+		Workloads: c.workloads, Sizes: c.sizes, Clients: c.clients, CPUs: c.cpus,
+		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed, Count: c.count,
 		IO: ipc.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
+		Remote: c.remote, Known: mechanisms,
 	}
-	var err error
-	if o.Transports, err = selectMechanisms(c.mech); err != nil {
-		return o, err
-	}
-	if o.Workloads, err = splitList("workload", c.workload, []string{results.PingPong, results.Stream, results.Server, results.Connect}); err != nil {
-		return o, err
-	}
-	if o.Clients, err = parseClients(c.clients); err != nil {
-		return o, err
-	}
+	o.Transports = selectMechanisms(c.mechs)
 	if !set["clients"] && slices.Contains(o.Workloads, results.Connect) && !slices.Contains(o.Workloads, results.Server) {
 		o.Clients = []int{1} // a connection rate is one client's unless asked
 	}
-	if o.Sizes, err = harness.ParseSizes(c.sizes); err != nil {
-		return o, usagef("-sizes: %v", err)
-	}
 	switch {
-	case set["count"] && c.count < 1:
-		return o, usagef("-count must be at least 1, not %d", c.count)
 	case set["count"] && set["duration"]:
 		return o, usagef("give -count or -duration, not both")
-	case c.duration <= 0:
-		return o, usagef("-duration must be positive, not %v", c.duration)
-	case c.warmup < 0:
-		return o, usagef("-warmup cannot be negative")
-	case c.rounds < 1:
-		return o, usagef("-rounds must be at least 1, not %d", c.rounds)
-	case c.pairs < 1:
-		return o, usagef("-pairs must be at least 1, not %d", c.pairs)
-	case c.timeout <= 0:
-		return o, usagef("-timeout must be positive, not %v", c.timeout)
-	case c.io != string(ipc.IORaw) && c.io != string(ipc.IOGo):
-		return o, usagef("-io must be raw or go, not %q", c.io)
-	case !slices.Contains(view.Formats, c.format):
-		return o, usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), c.format)
 	case c.remote != "" && !allRemote(o.Transports):
 		return o, usagef("-remote works only with -mech %s: the remote peer is reached over TCP", strings.Join(remoteNames(), " or "))
 	case c.remote != "" && (slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect)):
 		return o, usagef("-remote runs the pingpong and stream workloads only: the server and connect workloads start their clients on this machine")
 	}
-	o.Known = mechanisms
-	o.Remote = c.remote
-	o.Count = c.count
-	if c.cpus != "" {
-		if o.CPUs, err = parseCPUs(c.cpus); err != nil {
-			return o, err
-		}
-		if err := host.CheckCPUs(o.CPUs); err != nil {
-			return o, usagef("-cpus: %v", err)
-		}
+	// What Run itself refuses (-pairs x the largest size is too much
+	// memory) is bad input too, and said before anything runs.
+	if err := o.Check(); err != nil {
+		return o, usagef("%v", err)
 	}
 	return o, nil
 }
@@ -248,11 +232,7 @@ func allRemote(ts []ipc.Transport) bool {
 }
 
 // selectMechanisms picks the named mechanisms, in the order given.
-func selectMechanisms(list string) ([]ipc.Transport, error) {
-	names, err := splitList("mech", list, mechanismNames())
-	if err != nil {
-		return nil, err
-	}
+func selectMechanisms(names []string) []ipc.Transport {
 	var ts []ipc.Transport
 	for _, n := range names {
 		for _, m := range mechanisms {
@@ -261,54 +241,7 @@ func selectMechanisms(list string) ([]ipc.Transport, error) {
 			}
 		}
 	}
-	return ts, nil
-}
-
-// splitList reads a comma-separated list of known words, without repeats.
-func splitList(flagName, list string, known []string) ([]string, error) {
-	var out []string
-	for _, w := range strings.Split(list, ",") {
-		w = strings.TrimSpace(w)
-		if !slices.Contains(known, w) {
-			return nil, usagef("-%s: unknown %s %q; choose from %s", flagName, flagName, w, strings.Join(known, ", "))
-		}
-		if !slices.Contains(out, w) {
-			out = append(out, w)
-		}
-	}
-	return out, nil
-}
-
-// parseClients reads -clients: numbers of client processes, 1 to
-// harness.MaxClients, without repeats.
-func parseClients(s string) ([]int, error) {
-	var out []int
-	for _, p := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 1 || n > harness.MaxClients {
-			return nil, usagef("-clients: %q is not a number of clients from 1 to %d", strings.TrimSpace(p), harness.MaxClients)
-		}
-		if !slices.Contains(out, n) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
-func parseCPUs(s string) ([]int, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 2 {
-		return nil, usagef("-cpus takes two CPUs, the driver's and the peer's (e.g. 0,1 or 0,0), not %q", s)
-	}
-	var cpus []int
-	for _, p := range parts {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 0 {
-			return nil, usagef("-cpus: %q is not a CPU number", p)
-		}
-		cpus = append(cpus, n)
-	}
-	return cpus, nil
+	return ts
 }
 
 // checkWritable makes sure results can be written to dir before a long run

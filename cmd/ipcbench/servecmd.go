@@ -36,32 +36,23 @@ Flags:
 func serveCmd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", serveUsage)
 	listen := fs.String("listen", "127.0.0.1:7300", "the HOST:PORT to listen on (0.0.0.0:PORT for every interface)")
-	maxSize := fs.String("max-size", "16M", "the largest message a client may ask for")
-	maxSessions := fs.Int("max-sessions", 64, "sessions served at once; more are refused")
-	idle := fs.Duration("idle-timeout", time.Minute, "drop a session that sends nothing for this long")
-	handshake := fs.Duration("handshake-timeout", 5*time.Second, "drop a connection that has not sent its hello by then")
+	maxSize, maxSessions := []int{16 << 20}, 64
+	idle, handshake := time.Minute, 5*time.Second
+	fs.Var(&sizesValue{sizes: &maxSize, one: true}, "max-size", "the largest message a client may ask for")
+	fs.Var(&intCount{n: &maxSessions, min: 1}, "max-sessions", "sessions served at once; more are refused")
+	fs.Var(&durationValue{d: &idle}, "idle-timeout", "drop a session that sends nothing for this long")
+	fs.Var(&durationValue{d: &handshake}, "handshake-timeout", "drop a connection that has not sent its hello by then")
 	if help, err := parseFlags(fs, args, stdout); help || err != nil {
 		if err != nil {
 			return report(stderr, "serve", err)
 		}
 		return exitOK
 	}
-	sizes, err := harness.ParseSizes(*maxSize)
-	switch {
-	case err != nil:
-		return report(stderr, "serve", usagef("-max-size: %v", err))
-	case len(sizes) != 1:
-		return report(stderr, "serve", usagef("-max-size takes one size, the largest message a client may ask for, not the list %q", *maxSize))
-	case *maxSessions < 1:
-		return report(stderr, "serve", usagef("-max-sessions must be at least 1, not %d", *maxSessions))
-	case *idle <= 0 || *handshake <= 0:
-		return report(stderr, "serve", usagef("-idle-timeout and -handshake-timeout must be positive"))
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = harness.Serve(ctx, remote.ServeOptions{
-		Listen: *listen, MaxSize: sizes[0], MaxSessions: *maxSessions,
-		IdleTimeout: *idle, HandshakeTimeout: *handshake,
+	err := harness.Serve(ctx, remote.ServeOptions{
+		Listen: *listen, MaxSize: maxSize[0], MaxSessions: maxSessions,
+		IdleTimeout: idle, HandshakeTimeout: handshake,
 		Version: fullVersion(), Log: stderr,
 	})
 	if err != nil {

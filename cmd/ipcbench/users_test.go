@@ -198,7 +198,7 @@ func TestReportStdin(t *testing.T) {
 
 // TestServeMaxSizeList: a list where one size belongs says so, not "<nil>".
 func TestServeMaxSizeList(t *testing.T) {
-	checkBadInput(t, []string{"serve", "-max-size", "1K,2K"}, `-max-size takes one size`)
+	checkBadInput(t, []string{"serve", "-max-size", "1K,2K"}, `for flag -max-size: takes one size`)
 	var stderr bytes.Buffer
 	run([]string{"serve", "-max-size", "1K,2K"}, &stderr, &stderr)
 	if strings.Contains(stderr.String(), "nil") {
