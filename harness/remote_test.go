@@ -259,3 +259,62 @@ func FuzzDecodeHello(f *testing.F) {
 		}
 	})
 }
+
+// failingListener accepts as its listener does until fail is closed; then
+// Accept fails with errAccept, as on a listener the system took away.
+type failingListener struct {
+	net.Listener
+	fail chan struct{}
+}
+
+var errAccept = errors.New("accept failed for the test")
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	type accepted struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan accepted, 1)
+	go func() {
+		c, err := l.Listener.Accept()
+		ch <- accepted{c, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.c, a.err
+	case <-l.fail:
+		return nil, errAccept
+	}
+}
+
+// TestServeAcceptErrorClosesSessions: when Accept fails, Serve returns its
+// error and closes the live sessions first, rather than waiting for them to
+// end by themselves (here never: their idle limit is an hour).
+func TestServeAcceptErrorClosesSessions(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &failingListener{Listener: inner, fail: make(chan struct{})}
+	o := ServeOptions{MaxSize: 1 << 20, MaxSessions: 8, IdleTimeout: time.Hour, HandshakeTimeout: 5 * time.Second,
+		Version: "test", Log: &syncBuffer{}, listener: ln}
+	done := make(chan error, 1)
+	go func() { done <- Serve(context.Background(), o) }()
+	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, IORaw, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.conn.Close()
+	close(ln.fail)
+	select {
+	case err := <-done:
+		if !errors.Is(err, errAccept) {
+			t.Errorf("Serve = %v, want the accept error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Serve did not return after its accept failed: it waits for the live session")
+	}
+	if err := s.conn.Recv(NewFrame(64)); !errors.Is(err, ErrClosed) {
+		t.Errorf("the live session after Serve returned: Recv = %v, want ErrClosed", err)
+	}
+}

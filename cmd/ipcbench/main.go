@@ -24,5 +24,6 @@ var mechanisms = []harness.Transport{
 
 func main() {
 	harness.MaybeRunPeer(mechanisms) // a peer process never returns from here
+	keepRunningOnEPIPE()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

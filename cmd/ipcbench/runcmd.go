@@ -123,9 +123,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, "run", usagef("%v", err))
 	}
 	status := exitOK
-	if err := view.Render(stdout, c.format, f); err != nil {
-		status = report(stderr, "run", err)
-	}
+	// The files first: stdout may be a pipe whose reader has gone (| head),
+	// and what was measured must not depend on it.
 	if c.dir != "" {
 		files, err := view.WriteFiles(c.dir, f)
 		if err != nil {
@@ -135,6 +134,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wrote %d files to %s; open %s in a browser for the tables and charts\n",
 				len(files), c.dir, filepath.Join(c.dir, "report.html"))
 		}
+	}
+	if err := view.Render(stdout, c.format, f); err != nil && !outputClosed(err) {
+		status = report(stderr, "run", err)
 	}
 	if f.Meta.Incomplete {
 		fmt.Fprintln(stderr, "ipcbench run: interrupted; the cells that finished are kept.")
