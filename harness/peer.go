@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcbench/ipcbench/internal/cacheline"
 )
 
 // The peer is this same binary, run again with peerEnv set to its orders.
@@ -71,8 +73,10 @@ type peerReport struct {
 // MaybeRunPeer turns this process into a peer if the driver started it as
 // one, and then never returns. Otherwise it returns at once. main, and every
 // TestMain of a package whose tests start peers, must call it first, with
-// every mechanism the driver may ask for.
+// every mechanism the driver may ask for. It also serves the child process
+// that measures the cache-line floor (internal/cacheline).
 func MaybeRunPeer(transports []Transport) {
+	cacheline.MaybeRunChild()
 	spec := os.Getenv(peerEnv)
 	if spec == "" {
 		return

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/cacheline"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -180,6 +181,15 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	f.Meta.Remote = o.RemoteInfo
 	start := o.clock() // the budget counts the floors' measuring too
 	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
+	if o.Remote == "" {
+		// Between two local processes placed as the cells' sides are; a
+		// cross-host run has no such floor.
+		ns, err := cacheline.Measure(o.CPUs, o.Timeout)
+		if err != nil {
+			f.Meta.Floors.CacheLineError = err.Error()
+		}
+		f.Meta.Floors.CacheLineRTTNS = float64(ns)
+	}
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
@@ -371,7 +381,7 @@ type CellProgress struct {
 func (p CellProgress) Name() string {
 	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
 	if p.Clients > 0 {
-		name += fmt.Sprintf(" %d clients", p.Clients)
+		name += " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		name += fmt.Sprintf(" round %d", p.Round)
@@ -403,11 +413,19 @@ func (p CellProgress) Line() string {
 	}
 	round := ""
 	if p.Clients > 0 {
-		round = fmt.Sprintf(" %d clients", p.Clients)
+		round = " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		round += fmt.Sprintf(" round %d", p.Round)
 	}
 	return fmt.Sprintf("[%*d/%d] %-10s %-8s %8s%s  %s", len(fmt.Sprint(p.Total)), p.Done, p.Total,
 		p.Mechanism, p.Workload, sizeString(p.Size), round, what)
+}
+
+// clientsText is "1 client" or "N clients".
+func clientsText(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }

@@ -473,7 +473,7 @@ func (s *serverCell) note() string {
 		notes = append(notes, s.how)
 	}
 	if len(s.o.CPUs) == 2 {
-		notes = append(notes, fmt.Sprintf("server on CPU %d, all %d clients on CPU %d", s.o.CPUs[0], s.n, s.o.CPUs[1]))
+		notes = append(notes, fmt.Sprintf("server on CPU %d, every client on CPU %d", s.o.CPUs[0], s.o.CPUs[1]))
 	}
 	return strings.Join(notes, "; ")
 }
