@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // action is what a lossyLink does with one message.
@@ -74,7 +76,7 @@ type lossyConn struct {
 }
 
 func (c *lossyConn) Send(frame []byte) error {
-	c.out.send(frame[Headroom:])
+	c.out.send(frame[testHeadroom:])
 	return nil
 }
 
@@ -83,13 +85,13 @@ func (c *lossyConn) Recv(frame []byte) error {
 	case m, ok := <-c.in.ch:
 		switch {
 		case !ok:
-			return ErrClosed
+			return ipc.ErrClosed
 		case m == nil:
 			return fmt.Errorf("lossy test conn: %w", os.ErrDeadlineExceeded)
-		case len(m) != len(frame)-Headroom:
-			return fmt.Errorf("a message of %d bytes where %d were expected", len(m), len(frame)-Headroom)
+		case len(m) != len(frame)-testHeadroom:
+			return fmt.Errorf("a message of %d bytes where %d were expected", len(m), len(frame)-testHeadroom)
 		}
-		copy(frame[Headroom:], m)
+		copy(frame[testHeadroom:], m)
 		return nil
 	case <-time.After(time.Minute):
 		return errors.New("lossy test conn: nothing came for a minute")
@@ -107,9 +109,9 @@ func lossyPair(t *testing.T, size int, echo bool, toPeer, toDriver *lossyLink) (
 		return echo || flags&(flagAck|flagEnd|flagCtl) != 0
 	}
 	toDriver.wake, toDriver.awaited = toDriver, func([]byte) bool { return true }
-	d := newDriver(&lossyConn{out: toPeer, in: toDriver}, size, true)
+	d := newDriver(&lossyConn{out: toPeer, in: toDriver}, testHeadroom, size, 0, true)
 	d.lossy, d.patience = true, 10*time.Second
-	p := newPeer(&lossyConn{out: toDriver, in: toPeer}, size, echo, true)
+	p := newPeer(&lossyConn{out: toDriver, in: toPeer}, testHeadroom, size, 0, echo, true)
 	p.lossy = true
 	done := make(chan error, 1)
 	go func() { done <- p.serve() }()
@@ -286,10 +288,10 @@ func TestReliablePeerStillFailsOnAGap(t *testing.T) {
 		}
 		return pass
 	})
-	d := newDriver(&lossyConn{out: toPeer, in: newLink(nil)}, 64, false)
-	p := newPeer(&lossyConn{out: newLink(nil), in: toPeer}, 64, false, false)
+	d := newDriver(&lossyConn{out: toPeer, in: newLink(nil)}, testHeadroom, 64, 0, false)
+	p := newPeer(&lossyConn{out: newLink(nil), in: toPeer}, testHeadroom, 64, 0, false, false)
 	for range 5 {
-		putHeader(d.out[Headroom:], d.seq, 0, 0)
+		putHeader(d.out[testHeadroom:], d.seq, 0, 0)
 		d.conn.Send(d.out)
 		d.seq++
 	}

@@ -9,14 +9,18 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // Options is one whole run: which cells, how long each, and how.
 type Options struct {
-	Transports []Transport // in the order the user listed them
-	Workloads  []string    // results.PingPong, results.Stream
-	Sizes      []int
+	Transports []ipc.Transport // in the order the user listed them
+	// Known is every mechanism the program has, when not nil: the run
+	// records the limits of all of them in meta.limits (see Limits).
+	Known     []ipc.Transport
+	Workloads []string // results.PingPong, results.Stream
+	Sizes     []int
 
 	// Count, when set, is the number of messages per cell (per pair);
 	// otherwise each cell is measured for Duration.
@@ -32,7 +36,7 @@ type Options struct {
 	// Rounds every cell gets, more rounds of the cells that need them.
 	Auto *AutoRounds
 
-	IO IOMode
+	IO ipc.IOMode
 	// CPUs, when set, is {driver CPU, peer CPU}: each side's measuring
 	// thread is pinned there. The same CPU twice is allowed.
 	CPUs []int
@@ -116,7 +120,7 @@ func (o *Options) check() error {
 		return errors.New("the number of pairs must be at least 1")
 	case o.Timeout <= 0:
 		return errors.New("the timeout must be positive")
-	case o.IO != IORaw && o.IO != IOGo:
+	case o.IO != ipc.IORaw && o.IO != ipc.IOGo:
 		return fmt.Errorf("unknown io mode %q: use raw or go", o.IO)
 	case len(o.CPUs) != 0 && len(o.CPUs) != 2:
 		return errors.New("give two CPUs: the driver's and the peer's")
@@ -170,7 +174,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		}
 		o.RemoteInfo = info
 	}
-	if o.IO == IOGo && len(o.CPUs) == 2 {
+	if o.IO == ipc.IOGo && len(o.CPUs) == 2 {
 		restore, err := pinProcess(o.CPUs[0])
 		if err != nil {
 			return nil, err
