@@ -32,6 +32,15 @@ import (
 //     stays a while after answering it (lingerTimeouts), to answer again if
 //     its answer was lost.
 
+// LossyRecvTimeout is the receive deadline of a lossy mechanism for
+// messages of size bytes (Config.RecvTimeout): 10 ms, far above a loopback
+// round trip, or 20 ns per byte (50 MB/s) for large messages, whose echo
+// takes its time. A late echo is not mistaken for a later one: it is
+// counted reordered, and its round trip lost.
+func LossyRecvTimeout(size int) time.Duration {
+	return max(10*time.Millisecond, time.Duration(size)*20*time.Nanosecond)
+}
+
 // lossState is the driver's bookkeeping over a lossy channel, per phase.
 type lossState struct {
 	lossy bool
