@@ -26,6 +26,13 @@ import (
 // dials, the driver's to the peer's address when the peer's hello arrives.
 // From then on each sends and receives without addresses, and the kernel
 // delivers to each socket only what its peer sent.
+//
+// A datagram socket tells its peer nothing when it closes (a stream socket's
+// peer reads end of file). So closing sends an empty datagram first, the
+// close notice: no message is empty (each carries at least its header), and
+// the other side's Recv returns ErrClosed on it. It is a courtesy, not a
+// guarantee: over udp it may be dropped like any datagram, and a killed
+// process sends none (the harness's watchdog and deadlines cover both).
 
 // DatagramConn returns a Conn over a connected datagram socket c (a
 // *net.UDPConn or *net.UnixConn), which it owns from then on (also when it
@@ -73,7 +80,7 @@ func datagramConn(c net.Conn, mode IOMode, recvTimeout time.Duration) (Conn, fun
 		// still answers a read with EAGAIN (only a blocking one returns 0),
 		// so the poller would go on waiting. Closing the net.Conn wakes it,
 		// and is safe while another goroutine reads.
-		return g, func() { dc.Close() }, nil
+		return g, func() { closeNotice(rc); dc.Close() }, nil
 	case IORaw:
 		fc, ok := c.(interface{ File() (*os.File, error) })
 		if !ok {
@@ -94,10 +101,24 @@ func datagramConn(c net.Conn, mode IOMode, recvTimeout time.Duration) (Conn, fun
 				return nil, nil, fmt.Errorf("cannot set SO_RCVTIMEO: %w", err)
 			}
 		}
-		return r, shutdownFunc(f), nil
+		shutdown := shutdownFunc(f)
+		sc, err := f.SyscallConn()
+		if err != nil {
+			f.Close()
+			return nil, nil, err
+		}
+		r.sc = sc
+		return r, func() { closeNotice(sc); shutdown() }, nil
 	}
 	c.Close()
 	return nil, nil, fmt.Errorf("unknown io mode %q", mode)
+}
+
+// closeNotice sends the peer an empty datagram, without waiting (see the
+// close notice above). RawConn.Control holds the descriptor while it runs,
+// so it never reaches a file that reused the number.
+func closeNotice(rc syscall.RawConn) {
+	rc.Control(func(fd uintptr) { unix.Send(int(fd), nil, unix.MSG_DONTWAIT) })
 }
 
 // recvTrunc receives one datagram into p and returns its real length, which
@@ -146,6 +167,7 @@ func datagramErr(op string, err error) error {
 type rawDatagram struct {
 	f  *os.File
 	fd int
+	sc syscall.RawConn // f's, for the close notice
 }
 
 func (c *rawDatagram) Send(frame []byte) error {
@@ -181,7 +203,10 @@ func (c *rawDatagram) Recv(frame []byte) error {
 	}
 }
 
-func (c *rawDatagram) Close() error { return c.f.Close() }
+func (c *rawDatagram) Close() error {
+	closeNotice(c.sc)
+	return c.f.Close()
+}
 
 // goDatagram is a connected datagram socket through the runtime poller.
 type goDatagram struct {
@@ -231,7 +256,10 @@ func (c *goDatagram) Recv(frame []byte) error {
 	return checkDatagram(c.n, len(frame))
 }
 
-func (c *goDatagram) Close() error { return c.c.Close() }
+func (c *goDatagram) Close() error {
+	closeNotice(c.rc)
+	return c.c.Close()
+}
 
 // helloPrefix starts the datagram a peer sends to introduce itself; the
 // listener's token follows.
