@@ -21,6 +21,7 @@ import (
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/view"
 )
 
@@ -232,7 +233,7 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		if o.CPUs, err = parseCPUs(c.cpus); err != nil {
 			return o, err
 		}
-		if err := harness.CheckCPUs(o.CPUs); err != nil {
+		if err := host.CheckCPUs(o.CPUs); err != nil {
 			return o, usagef("-cpus: %v", err)
 		}
 	}
