@@ -78,7 +78,7 @@ func (d *driver) awaitEcho(seq uint64) (ok bool, err error) {
 			}
 			return false, err
 		}
-		got, _, _ := header(d.in[Headroom:])
+		got, _, _ := header(d.in[d.h:])
 		switch {
 		case got == seq:
 			return true, nil
@@ -99,7 +99,7 @@ func (d *driver) awaitAckLossy(first, retry uint64) (received, reordered int64, 
 	for {
 		err := d.conn.Recv(d.in)
 		if err == nil {
-			got, flags, stamp := header(d.in[Headroom:])
+			got, flags, stamp := header(d.in[d.h:])
 			switch {
 			case flags&flagAck != 0 && got >= first && got < d.seq:
 				received, reordered = unpackCounts(stamp)
@@ -116,7 +116,7 @@ func (d *driver) awaitAckLossy(first, retry uint64) (received, reordered int64, 
 		if time.Now().After(deadline) {
 			return 0, 0, fmt.Errorf("the peer did not acknowledge message %d within %v (-timeout), asked again after every receive timeout", first, d.patience)
 		}
-		putHeader(d.out[Headroom:], d.seq, retry, 0)
+		putHeader(d.out[d.h:], d.seq, retry, 0)
 		if err := d.conn.Send(d.out); err != nil {
 			return 0, 0, err
 		}
@@ -143,7 +143,7 @@ func (d *driver) endStreamLossy(seq uint64, n int64) error {
 // again until it is acknowledged. The phases have counted their losses.
 func (d *driver) finishLossy() error {
 	first := d.seq
-	putHeader(d.out[Headroom:], first, flagEnd, 0)
+	putHeader(d.out[d.h:], first, flagEnd, 0)
 	if err := d.conn.Send(d.out); err != nil {
 		return err
 	}

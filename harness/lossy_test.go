@@ -62,17 +62,17 @@ type lossyConn struct {
 }
 
 func (c *lossyConn) Send(frame []byte) error {
-	c.out.send(frame[Headroom:])
+	c.out.send(frame[testHeadroom:])
 	return nil
 }
 
 func (c *lossyConn) Recv(frame []byte) error {
 	select {
 	case m := <-c.in.ch:
-		if len(m) != len(frame)-Headroom {
-			return fmt.Errorf("a message of %d bytes where %d were expected", len(m), len(frame)-Headroom)
+		if len(m) != len(frame)-testHeadroom {
+			return fmt.Errorf("a message of %d bytes where %d were expected", len(m), len(frame)-testHeadroom)
 		}
-		copy(frame[Headroom:], m)
+		copy(frame[testHeadroom:], m)
 		return nil
 	case <-time.After(c.timeout):
 		return fmt.Errorf("lossy test conn: %w", os.ErrDeadlineExceeded)
@@ -86,9 +86,9 @@ func (c *lossyConn) Close() error { return nil }
 func lossyPair(t *testing.T, size int, echo bool, toPeer, toDriver *lossyLink) (*driver, *peer, <-chan error) {
 	t.Helper()
 	const timeout = 5 * time.Millisecond
-	d := newDriver(&lossyConn{out: toPeer, in: toDriver, timeout: timeout}, size, true)
+	d := newDriver(&lossyConn{out: toPeer, in: toDriver, timeout: timeout}, testHeadroom, size, 0, true)
 	d.lossy, d.patience = true, 10*time.Second
-	p := newPeer(&lossyConn{out: toDriver, in: toPeer, timeout: timeout}, size, echo, true)
+	p := newPeer(&lossyConn{out: toDriver, in: toPeer, timeout: timeout}, testHeadroom, size, 0, echo, true)
 	p.lossy = true
 	done := make(chan error, 1)
 	go func() { done <- p.serve() }()
@@ -258,10 +258,10 @@ func TestReliablePeerStillFailsOnAGap(t *testing.T) {
 		}
 		return pass
 	})
-	d := newDriver(&lossyConn{out: toPeer, in: newLink(nil), timeout: time.Second}, 64, false)
-	p := newPeer(&lossyConn{out: newLink(nil), in: toPeer, timeout: time.Second}, 64, false, false)
+	d := newDriver(&lossyConn{out: toPeer, in: newLink(nil), timeout: time.Second}, testHeadroom, 64, 0, false)
+	p := newPeer(&lossyConn{out: newLink(nil), in: toPeer, timeout: time.Second}, testHeadroom, 64, 0, false, false)
 	for range 5 {
-		putHeader(d.out[Headroom:], d.seq, 0, 0)
+		putHeader(d.out[testHeadroom:], d.seq, 0, 0)
 		d.conn.Send(d.out)
 		d.seq++
 	}

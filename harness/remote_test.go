@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -100,9 +101,9 @@ func TestServeProbe(t *testing.T) {
 // with payloads verified: the same path as `run -remote`.
 func TestRunAgainstServer(t *testing.T) {
 	addr, log := startServer(t, ServeOptions{})
-	for _, mode := range []IOMode{IORaw, IOGo} {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		f, err := Run(context.Background(), Options{
-			Transports: []Transport{namedTransport("tcpsocket")},
+			Transports: []ipc.Transport{namedTransport("tcpsocket")},
 			Workloads:  []string{results.PingPong, results.Stream},
 			Sizes:      []int{64, 65536 + 3},
 			Count:      300, Rounds: 1, Pairs: 2, IO: mode,
@@ -130,10 +131,13 @@ func TestRunAgainstServer(t *testing.T) {
 type namedTransport string
 
 func (n namedTransport) Name() string { return string(n) }
-func (n namedTransport) Listen(Config) (Listener, error) {
+func (n namedTransport) Caps(ipc.Config) ipc.Caps {
+	return ipc.Caps{Remote: true}
+}
+func (n namedTransport) Listen(ipc.Config) (ipc.Listener, error) {
 	return nil, errors.New("Listen must not be called in a remote run")
 }
-func (n namedTransport) Dial(Endpoint, Config) (Conn, error) {
+func (n namedTransport) Dial(ipc.Endpoint, ipc.Config) (ipc.Conn, error) {
 	return nil, errors.New("Dial must not be called in a remote run")
 }
 
@@ -173,7 +177,7 @@ func TestServeRefusesAndKeepsServing(t *testing.T) {
 
 func TestServeBusyAndIdle(t *testing.T) {
 	addr, log := startServer(t, ServeOptions{MaxSessions: 1, IdleTimeout: 300 * time.Millisecond})
-	s, _, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, IORaw, 5*time.Second)
+	s, _, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +188,7 @@ func TestServeBusyAndIdle(t *testing.T) {
 	// The held session sends nothing: the server drops it, and the client
 	// sees the connection close.
 	log.waitFor(t, "idle for 300ms")
-	if err := s.conn.Recv(NewFrame(64)); !errors.Is(err, ErrClosed) {
+	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("after the server dropped the idle session, Recv = %v, want ErrClosed", err)
 	}
 	if _, err := ProbeRemote(addr, 5*time.Second); err != nil {
@@ -300,7 +304,7 @@ func TestServeAcceptErrorClosesSessions(t *testing.T) {
 		Version: "test", Log: &syncBuffer{}, listener: ln}
 	done := make(chan error, 1)
 	go func() { done <- Serve(context.Background(), o) }()
-	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, IORaw, 5*time.Second)
+	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +318,7 @@ func TestServeAcceptErrorClosesSessions(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Serve did not return after its accept failed: it waits for the live session")
 	}
-	if err := s.conn.Recv(NewFrame(64)); !errors.Is(err, ErrClosed) {
+	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("the live session after Serve returned: Recv = %v, want ErrClosed", err)
 	}
 }

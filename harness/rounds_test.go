@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/verdict"
 )
@@ -35,13 +36,13 @@ func (fr *fakeRun) cell(_ context.Context, c cell) results.Result {
 }
 
 func (fr *fakeRun) options(budget time.Duration, max int, mechs ...string) Options {
-	var ts []Transport
+	var ts []ipc.Transport
 	for _, m := range mechs {
 		ts = append(ts, namedTransport(m))
 	}
 	return Options{
 		Transports: ts, Workloads: []string{results.PingPong}, Sizes: []int{64},
-		Duration: time.Second, Rounds: verdict.MinRounds, Seed: 7, IO: IORaw, Pairs: 1, Timeout: time.Second,
+		Duration: time.Second, Rounds: verdict.MinRounds, Seed: 7, IO: ipc.IORaw, Pairs: 1, Timeout: time.Second,
 		Auto:        &AutoRounds{Budget: budget, MaxRounds: max, Unresolved: verdict.Unresolved},
 		runCellFunc: fr.cell, now: fr.now,
 	}

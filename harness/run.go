@@ -8,14 +8,19 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // Options is one whole run: which cells, how long each, and how.
 type Options struct {
-	Transports []Transport // in the order the user listed them
-	Workloads  []string    // results.PingPong, results.Stream
-	Sizes      []int
+	Transports []ipc.Transport // in the order the user listed them
+	// Known is every mechanism the program has, when not nil: the run
+	// records the limits of all of them in meta.limits (see Limits).
+	Known     []ipc.Transport
+	Workloads []string // results.PingPong, results.Stream
+	Sizes     []int
 
 	// Count, when set, is the number of messages per cell (per pair);
 	// otherwise each cell is measured for Duration.
@@ -31,7 +36,7 @@ type Options struct {
 	// Rounds every cell gets, more rounds of the cells that need them.
 	Auto *AutoRounds
 
-	IO IOMode
+	IO ipc.IOMode
 	// CPUs, when set, is {driver CPU, peer CPU}: each side's measuring
 	// thread is pinned there. The same CPU twice is allowed.
 	CPUs []int
@@ -115,7 +120,7 @@ func (o *Options) check() error {
 		return errors.New("the number of pairs must be at least 1")
 	case o.Timeout <= 0:
 		return errors.New("the timeout must be positive")
-	case o.IO != IORaw && o.IO != IOGo:
+	case o.IO != ipc.IORaw && o.IO != ipc.IOGo:
 		return fmt.Errorf("unknown io mode %q: use raw or go", o.IO)
 	case len(o.CPUs) != 0 && len(o.CPUs) != 2:
 		return errors.New("give two CPUs: the driver's and the peer's")
@@ -169,7 +174,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		}
 		o.RemoteInfo = info
 	}
-	if o.IO == IOGo && len(o.CPUs) == 2 {
+	if o.IO == ipc.IOGo && len(o.CPUs) == 2 {
 		restore, err := pinProcess(o.CPUs[0])
 		if err != nil {
 			return nil, err
@@ -180,6 +185,15 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	f.Meta.Remote = o.RemoteInfo
 	start := o.clock() // the budget counts the floors' measuring too
 	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
+	if o.Remote == "" {
+		// Between two local processes placed as the cells' sides are; a
+		// cross-host run has no such floor.
+		ns, err := cacheline.Measure(o.CPUs, o.Timeout)
+		if err != nil {
+			f.Meta.Floors.CacheLineError = err.Error()
+		}
+		f.Meta.Floors.CacheLineRTTNS = float64(ns)
+	}
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
@@ -371,7 +385,7 @@ type CellProgress struct {
 func (p CellProgress) Name() string {
 	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
 	if p.Clients > 0 {
-		name += fmt.Sprintf(" %d clients", p.Clients)
+		name += " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		name += fmt.Sprintf(" round %d", p.Round)
@@ -403,11 +417,19 @@ func (p CellProgress) Line() string {
 	}
 	round := ""
 	if p.Clients > 0 {
-		round = fmt.Sprintf(" %d clients", p.Clients)
+		round = " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		round += fmt.Sprintf(" round %d", p.Round)
 	}
 	return fmt.Sprintf("[%*d/%d] %-10s %-8s %8s%s  %s", len(fmt.Sprint(p.Total)), p.Done, p.Total,
 		p.Mechanism, p.Workload, sizeString(p.Size), round, what)
+}
+
+// clientsText is "1 client" or "N clients".
+func clientsText(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }

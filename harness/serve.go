@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
 )
 
@@ -193,7 +194,7 @@ func (s *server) serve(ss *session) {
 		return
 	}
 	ss.mu.Lock()
-	conn, shutdown, err := netConn(c, IORaw)
+	conn, shutdown, err := ipc.NetConnShutdown(c, ipc.IORaw)
 	if err == nil {
 		ss.shutdown = shutdown
 	}
@@ -206,7 +207,7 @@ func (s *server) serve(ss *session) {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	p := newPeer(conn, h.Size, isEcho(h.Workload), h.Verify)
+	p := newPeer(conn, 0, h.Size, 0, isEcho(h.Workload), h.Verify)
 	start := time.Now()
 	err = p.serve()
 	took := time.Since(start).Round(time.Millisecond)

@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // driver is one measuring side: a Conn and everything its timed loop
 // touches, allocated before the loop starts. It belongs to one goroutine.
 type driver struct {
-	conn     Conn
+	conn     ipc.Conn
 	out, in  []byte // separate frames, so an echo can't pass for the original
+	h        int    // the Conn's headroom: out[h:] and in[h:] are the messages
 	seq      uint64 // the next sequence number to send
 	rec      *Recorder
 	verify   bool
@@ -24,11 +26,14 @@ type driver struct {
 	lossState               // over a lossy channel (see lossy.go)
 }
 
-func newDriver(conn Conn, size int, verify bool) *driver {
+// newDriver makes a driver for messages of size bytes over conn, whose
+// frames have headroom h; the payloads start offset bytes past a page.
+func newDriver(conn ipc.Conn, h, size, offset int, verify bool) *driver {
 	d := &driver{
 		conn:     conn,
-		out:      NewFrame(size),
-		in:       NewFrame(size),
+		out:      ipc.NewFrame(h, size, offset),
+		in:       ipc.NewFrame(h, size, offset),
+		h:        h,
 		rec:      NewRecorder(),
 		verify:   verify,
 		progress: new(atomic.Int64),
@@ -36,7 +41,7 @@ func newDriver(conn Conn, size int, verify bool) *driver {
 	if size < 64<<10 {
 		d.progressMask = 15
 	}
-	fillPayload(d.out[Headroom:], 0)
+	fillPayload(d.out[h:], 0)
 	return d
 }
 
@@ -61,7 +66,7 @@ func (l limit) done(n, now int64) bool {
 // round trip, until the limit. It returns the round trips done and the time
 // they took. Nothing in the loop allocates.
 func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
-	out, in := d.out[Headroom:], d.in[Headroom:]
+	out, in := d.out[d.h:], d.in[d.h:]
 	d.lost, d.reordered = 0, 0
 	start := Now()
 	now := start
@@ -111,7 +116,7 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 // limit; the last one asks for an acknowledgement, and the time runs from
 // the first send until it arrives, so every message is known delivered.
 func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
-	out := d.out[Headroom:]
+	out := d.out[d.h:]
 	d.lost, d.reordered = 0, 0
 	start := Now()
 	for {
@@ -156,7 +161,7 @@ func (d *driver) finish() error {
 		return d.finishLossy()
 	}
 	seq := d.seq
-	putHeader(d.out[Headroom:], seq, flagEnd, 0)
+	putHeader(d.out[d.h:], seq, flagEnd, 0)
 	if err := d.conn.Send(d.out); err != nil {
 		return err
 	}
@@ -164,7 +169,7 @@ func (d *driver) finish() error {
 	if err := d.awaitAck(seq); err != nil {
 		return err
 	}
-	if _, _, received := header(d.in[Headroom:]); received != int64(seq) {
+	if _, _, received := header(d.in[d.h:]); received != int64(seq) {
 		return fmt.Errorf("the peer received %d messages, the driver sent %d", received, seq)
 	}
 	return nil
@@ -174,7 +179,7 @@ func (d *driver) awaitAck(seq uint64) error {
 	if err := d.conn.Recv(d.in); err != nil {
 		return err
 	}
-	got, flags, _ := header(d.in[Headroom:])
+	got, flags, _ := header(d.in[d.h:])
 	if got != seq || flags&flagAck == 0 {
 		return fmt.Errorf("driver expected the acknowledgement of message %d, got message %d (flags %#x)", seq, got, flags>>56)
 	}
@@ -185,8 +190,9 @@ func (d *driver) awaitAck(seq uint64) error {
 // sequence number (and payload when verifying), echoes it for pingpong, and
 // acknowledges what asks for it.
 type peer struct {
-	conn     Conn
+	conn     ipc.Conn
 	frame    []byte
+	h        int // the Conn's headroom: frame[h:] is the message
 	seq      uint64
 	echo     bool
 	verify   bool
@@ -196,13 +202,15 @@ type peer struct {
 	peerLoss // over a lossy channel (see lossy.go)
 }
 
-func newPeer(conn Conn, size int, echo, verify bool) *peer {
-	return &peer{conn: conn, frame: NewFrame(size), echo: echo, verify: verify, oneWay: NewRecorder()}
+// newPeer makes the peer's side for messages of size bytes over conn, whose
+// frames have headroom h; the payload starts offset bytes past a page.
+func newPeer(conn ipc.Conn, h, size, offset int, echo, verify bool) *peer {
+	return &peer{conn: conn, frame: ipc.NewFrame(h, size, offset), h: h, echo: echo, verify: verify, oneWay: NewRecorder()}
 }
 
 // serve runs until the driver ends the cell or something fails.
 func (p *peer) serve() error {
-	msg := p.frame[Headroom:]
+	msg := p.frame[p.h:]
 	p.cpus.sample()
 	for {
 		if err := p.conn.Recv(p.frame); err != nil {

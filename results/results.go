@@ -154,8 +154,14 @@ type Floors struct {
 	// MemcpyByOffset holds the same for every other offset of the run.
 	MemcpyByOffset map[int]map[int]float64 `json:"memcpy_bytes_per_s_by_offset,omitempty"`
 	// CacheLineRTTNS is the round trip of one cache line between the two
-	// sides' CPUs through shared memory.
+	// sides' CPUs through shared memory (the median of some 10,000): the
+	// line no round trip between two processes goes under. It is measured
+	// between the driver and a child process placed as the cells' peers are
+	// (-cpus), both waiting as shm-spin does, so with both on one CPU it is
+	// the cost of handing the CPU back and forth.
 	CacheLineRTTNS float64 `json:"cacheline_rtt_ns,omitempty"`
+	// CacheLineError says why the cache-line floor could not be measured.
+	CacheLineError string `json:"cacheline_error,omitempty"`
 }
 
 // Memcpy is the memory copy bandwidth measured for a message size at a

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/shm"
@@ -17,7 +18,7 @@ import (
 
 // mechanisms is every mechanism ipcbench knows, in the order tables show
 // them. Adding one is a package and a line here.
-var mechanisms = []harness.Transport{
+var mechanisms = []ipc.Transport{
 	pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New(),
 	shm.NewSpin(), shm.NewFutex(), shm.NewEventfd(),
 }

@@ -26,9 +26,14 @@ func csvHeader() []string {
 		h = append(h, "one_way_"+s+"_ns")
 	}
 	h = append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error", "lost", "reordered")
+	h = append(h, "clients", "fairness", "connections_per_s")
+	for _, s := range csvStats {
+		h = append(h, "connect_"+s+"_ns")
+	}
+	h = append(h, "skipped")
 	// The sample counts, then the run's columns, so that the CSVs of several
 	// runs can be joined and still told apart.
-	return append(h, "rtt_n", "one_way_n", "started", "host", "kernel", "io", "cpus", "version")
+	return append(h, "rtt_n", "one_way_n", "connect_n", "started", "host", "kernel", "io", "cpus", "version")
 }
 
 // csvRun are the run's columns, the same on every line.
@@ -66,7 +71,7 @@ func WriteCSV(w io.Writer, f *results.File) error {
 	}
 	run := csvRun(&f.Meta)
 	for _, r := range rowsInOrder(f) {
-		rec := append(csvRecord(r), csvN(r.RTT), csvN(r.OneWay))
+		rec := append(csvRecord(r), csvN(r.RTT), csvN(r.OneWay), csvN(r.Connect))
 		if err := cw.Write(append(rec, run...)); err != nil {
 			return fmt.Errorf("csv: %w", err)
 		}
@@ -98,6 +103,9 @@ func rowsInOrder(f *results.File) []*results.Result {
 		if a.SizeBytes != b.SizeBytes {
 			return a.SizeBytes - b.SizeBytes
 		}
+		if a.Clients != b.Clients {
+			return a.Clients - b.Clients
+		}
 		return a.Round - b.Round
 	})
 	return rows
@@ -109,8 +117,11 @@ func csvRecord(r *results.Result) []string {
 		csvInt(r.Messages), csvInt(r.ElapsedNS))
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
-	return append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
+	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
 		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
+	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
+	rec = append(rec, csvStatsFields(r.Connect)...)
+	return append(rec, r.Skipped)
 }
 
 // csvCount writes a count that is either absent (nil: an empty field) or

@@ -70,15 +70,19 @@ func TestLostCounts(t *testing.T) {
 	if err := WriteCSV(&csv, f); err != nil {
 		t.Fatal(err)
 	}
-	// The lost and reordered columns, wherever the header puts them.
 	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
-	header := strings.Split(lines[0], ",")
-	lost, reordered := slices.Index(header, "lost"), slices.Index(header, "reordered")
-	for i, want := range []string{"800,3", "0,0", ","} {
-		fields := strings.Split(lines[i+1], ",")
-		if lost < 0 || reordered != lost+1 || fields[lost]+","+fields[reordered] != want {
-			t.Errorf("csv line %d: lost,reordered not %q:\n%s", i+1, want, csv.String())
+	// The lost and reordered columns, wherever later columns put them.
+	col := slices.Index(strings.Split(lines[0], ","), "lost")
+	pair := func(line string) string {
+		f := strings.Split(line, ",")
+		if col < 0 || col+1 >= len(f) {
+			return "?"
 		}
+		return f[col] + "," + f[col+1]
+	}
+	if !strings.Contains(lines[0], ",lost,reordered") || pair(lines[1]) != "800,3" ||
+		pair(lines[2]) != "0,0" || pair(lines[3]) != "," {
+		t.Errorf("csv:\n%s", csv.String())
 	}
 }
 

@@ -75,6 +75,10 @@ func buildLayout(f *results.File) *layout {
 	m := results.Aggregate(f)
 	v := &layout{Rounds: f.Rounds(), Incomplete: f.Meta.Incomplete}
 	for _, wl := range m.Workloads {
+		if hasClients(wl) {
+			v.Tables = append(v.Tables, buildClientsTable(m, &f.Meta, wl, v.Rounds))
+			continue
+		}
 		v.Tables = append(v.Tables, buildTable(m, &f.Meta, wl, v.Rounds))
 	}
 	return v
