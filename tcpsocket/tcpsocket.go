@@ -38,6 +38,8 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 			"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
 		},
 		Note: "loopback, TCP_NODELAY on",
+		// The listener and the dialling end each take an ephemeral port.
+		Uses: ipc.Uses{Ports: 2},
 	}
 	if cfg.Remote != "" {
 		c.Note = "to ipcbench serve at " + cfg.Remote + ", TCP_NODELAY on; no one-way figure across hosts (their clocks differ)"

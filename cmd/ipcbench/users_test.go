@@ -291,3 +291,9 @@ func TestReplaySeed(t *testing.T) {
 	}
 	checkBadInput(t, []string{"run", "-seed", "9007199254740993"}, "-seed must be")
 }
+
+// TestImpossibleRunRefused: a run the machine cannot hold is refused in one
+// line naming the limit, with no progress line before it (no cell started).
+func TestImpossibleRunRefused(t *testing.T) {
+	checkBadInput(t, []string{"run", "-pairs", "100000", "-sizes", "64"}, "-pairs 100000 needs")
+}
