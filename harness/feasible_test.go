@@ -21,7 +21,7 @@ type countingTransport struct {
 
 var errNoChannel = errors.New("countingTransport opens no channel")
 
-func (t *countingTransport) Name() string                { return "counting" }
+func (t *countingTransport) Name() string                 { return "counting" }
 func (t *countingTransport) Caps(cfg ipc.Config) ipc.Caps { return ipc.Caps{Uses: t.uses} }
 func (t *countingTransport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	t.listens++

@@ -210,7 +210,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
 			for _, s := range o.Sizes {
-				cells = append(cells, cell{t: t, workload: w, size: s})
+				for _, n := range o.clientsOf(w) {
+					cells = append(cells, cell{t: t, workload: w, size: s, clients: n})
+				}
 			}
 		}
 	}
