@@ -22,14 +22,12 @@ import (
 
 // Per-process figures the estimate uses.
 const (
-	// baseDescriptors are what the driver holds before any pair: stdio,
-	// the runtime's epoll and its pipe, the clock, a few files.
-	baseDescriptors = 16
 	// processDescriptors are what the driver holds for each process it
-	// starts: the control pipe and the process's own descriptors.
-	processDescriptors = 2
-	// channelDescriptors is ipc.Uses.Descriptors when a mechanism says 0.
-	channelDescriptors = 4
+	// starts, at least: its control pipe.
+	processDescriptors = 1
+	// channelDescriptors is ipc.Uses.Descriptors when a mechanism says 0:
+	// the driver's two ends (two pipes, or a socket and its listener).
+	channelDescriptors = 2
 	// threadsPerProcess is the fewest threads a Go peer runs (GOMAXPROCS,
 	// sysmon, a locked measuring thread): ulimit -u and kernel.pid_max
 	// count threads.
@@ -82,7 +80,7 @@ func DemandOf(o *Options) Demand {
 		}
 		// The cells of one mechanism run one at a time: the run needs the
 		// most any mechanism needs, not their sum.
-		d.Descriptors = max(d.Descriptors, baseDescriptors+processes*(processDescriptors+fds))
+		d.Descriptors = max(d.Descriptors, openDescriptors()+processes*(processDescriptors+fds))
 		if u.Objects > 0 && u.ObjectLimit != "" {
 			d.Objects[u.ObjectLimit] = max(d.Objects[u.ObjectLimit], processes*u.Objects)
 		}
@@ -96,6 +94,15 @@ func DemandOf(o *Options) Demand {
 	// Each side of a channel holds two frames of the largest message.
 	d.Memory = int64(d.Processes)*processMemory + int64(processes)*4*largest
 	return d
+}
+
+// openDescriptors is how many descriptors this process has open now.
+func openDescriptors() int {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	return len(fds)
 }
 
 // ReadCapacity reads this machine's limits. What it cannot read is left

@@ -95,7 +95,7 @@ func TestFits(t *testing.T) {
 		{"msgmni", opts(20000, queues, results.PingPong), func(c *Capacity) { c.Memory = 1 << 50 }, "needs 40000 queues at once, more than kernel.msgmni (32000)"},
 		{"ports", opts(20000, ports, results.PingPong), func(c *Capacity) { c.Memory = 1 << 50 }, "40000 loopback ports at once, more than the 28232 of the ephemeral range"},
 		{"memory", opts(5000, plain, results.PingPong), func(c *Capacity) {}, "needs about 19.6 GiB of memory (5000 processes and their message buffers), more than the 16.0 GiB available (MemAvailable"},
-		{"clients", opts(4, plain, results.Server, 1, 1024), func(c *Capacity) { c.Descriptors = 20000 }, "needs about 24592 open descriptors"},
+		{"clients", opts(4, plain, results.Server, 1, 1024), func(c *Capacity) { c.Descriptors = 10000 }, "open descriptors in the driver, more than its limit of 10000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := roomy

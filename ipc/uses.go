@@ -6,8 +6,10 @@ package ipc
 // machine cannot hold (harness.CheckFeasible). Zero values mean nothing
 // beyond the common case.
 type Uses struct {
-	// Descriptors is how many descriptors one channel keeps open in each
-	// process (0: assume 4, two pipes or two socket ends and a listener).
+	// Descriptors is how many descriptors one channel keeps open in the
+	// driver, at least (0: assume 2, two pipe ends or a socket and its
+	// listener). The check adds what it knows for sure, so that it refuses
+	// only what cannot work; a run that still runs out is explained then.
 	Descriptors int
 	// Objects is how many named kernel objects one channel creates that a
 	// system-wide sysctl caps, and ObjectLimit names that sysctl
