@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -159,7 +160,7 @@ func (o *Options) check() error {
 	if err := CheckFeasible(o); err != nil {
 		return err
 	}
-	return CheckCPUs(o.CPUs)
+	return host.CheckCPUs(o.CPUs)
 }
 
 // MaxSeed is the largest seed: 2^53-1, the largest integer a JSON reader
@@ -187,7 +188,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		o.RemoteInfo = info
 	}
 	if o.IO == ipc.IOGo && len(o.CPUs) == 2 {
-		restore, err := pinProcess(o.CPUs[0])
+		restore, err := host.PinProcess(o.CPUs[0])
 		if err != nil {
 			return nil, err
 		}
