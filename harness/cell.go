@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/remote"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -23,7 +24,8 @@ type cell struct {
 	workload string
 	size     int
 	round    int
-	clients  int // server and connect workloads only
+	clients  int  // server and connect workloads only
+	rate     Rate // open-loop pingpong (-rate); zero: closed loop
 }
 
 func (c cell) String() string {
@@ -39,7 +41,10 @@ type pair struct {
 	elapsed  int64
 	err      error
 	cost     window      // what the driver's measured window cost it
+	offered  float64     // an open-loop cell's rate, messages per second
 	finished atomic.Bool // the driver has ended the cell with its peer
+	// lost and reordered are the measured phase's, over a lossy channel.
+	lost, reordered int64
 }
 
 // runCell measures one cell and returns its row; a cell that cannot run
@@ -60,6 +65,9 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 	if caps.Err != nil {
 		res.Error = caps.Err.Error()
 		return res
+	}
+	if caps.Lossy {
+		cfg.RecvTimeout = LossyRecvTimeout(c.size)
 	}
 	g := &guard{}
 	defer context.AfterFunc(ctx, func() { g.stop(errInterrupted) })()
@@ -203,6 +211,7 @@ func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pai
 		Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
 		TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
 		CPU: -1, Verify: o.Verify, Offset: cfg.Offset, Piece: piece(caps, cfg),
+		RecvTimeoutNS: int64(cfg.RecvTimeout),
 	}
 	if len(o.CPUs) == 2 {
 		spec.CPU = o.CPUs[1]
@@ -222,7 +231,8 @@ func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pai
 	if err != nil {
 		return p, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
 	}
-	p.d = newDriver(split(conn, caps.Headroom, spec.Piece), caps.Headroom, c.size, cfg.Offset, o.Verify)
+	p.d = newDriver(splitFor(conn, caps, spec.Piece), caps.Headroom, c.size, cfg.Offset, o.Verify)
+	p.d.lossy, p.d.patience = caps.Lossy, o.Timeout
 	return p, nil
 }
 
@@ -268,6 +278,16 @@ func split(conn ipc.Conn, headroom, piece int) ipc.Conn {
 		return conn
 	}
 	return ipc.Split(conn, headroom, piece)
+}
+
+// splitFor is split for the mechanism caps describes: over a lossy one,
+// every piece carries a header that lets the receiver drop a message that
+// lost a piece and find the next (ipc.SplitLossy).
+func splitFor(conn ipc.Conn, caps ipc.Caps, piece int) ipc.Conn {
+	if caps.Lossy && piece > 0 {
+		return ipc.SplitLossy(conn, caps.Headroom, piece)
+	}
+	return split(conn, caps.Headroom, piece)
 }
 
 // startRemotePair opens a session with the `ipcbench serve` at o.Remote,
@@ -353,17 +373,42 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 			defer restore()
 		}
 	}
+	if c.rate != (Rate{}) && p.d.open == nil {
+		p.d.open = newOpenLoop(o.Poisson, uint64(o.Seed)+uint64(c.round))
+	}
 	// With IOGo, Run has pinned the whole driver process (see host.PinProcess).
 	<-start
 	run := p.d.stream
 	if c.workload == results.PingPong {
 		run = p.d.pingpong
 	}
-	if o.Warmup > 0 {
-		if _, _, err := run(limit{until: Now() + int64(o.Warmup), warmup: true}); err != nil {
+	warmup := o.Warmup
+	p.offered = c.rate.PerS
+	if c.rate.Percent > 0 {
+		warmup = max(warmup, minCalibration) // the closed-loop maximum is measured in it
+	}
+	if warmup > 0 {
+		n, elapsed, err := run(limit{until: Now() + int64(warmup), warmup: true})
+		if err != nil {
 			return err
 		}
 		p.d.rec.Reset()
+		if c.rate.Percent > 0 && elapsed > 0 {
+			p.offered = c.rate.Percent / 100 * float64(n) / (float64(elapsed) / 1e9)
+		}
+	}
+	if open := c.rate != (Rate{}); open {
+		pin := func() (func(), error) { return host.PinThread(o.CPUs[0]) }
+		if len(o.CPUs) != 2 {
+			pin = nil
+		}
+		raw := o.IO == ipc.IORaw
+		run = func(lim limit) (int64, int64, error) {
+			if p.offered <= 0 {
+				return 0, 0, fmt.Errorf("no closed-loop round trip in the %v warm-up to take %v of", warmup, c.rate)
+			}
+			return p.d.openPingPong(lim, p.offered, raw, pin)
+		}
 	}
 	p.d.cpus.reset() // where it measured, not where it warmed up
 	p.d.cpus.sample()
@@ -371,7 +416,9 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 	if o.Count == 0 {
 		lim.until = Now() + int64(o.Duration)
 	}
-	meter := newUsageMeter(o.IO == ipc.IORaw)
+	// An open-loop driver receives on a second thread: only the process
+	// counts both.
+	meter := newUsageMeter(o.IO == ipc.IORaw && c.rate == (Rate{}))
 	defer meter.close()
 	from := meter.take(p.d.conn)
 	var err error
@@ -379,6 +426,7 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	p.lost, p.reordered = p.d.lost, p.d.reordered
 	p.cost = between(meter.scope(), from, meter.take(p.d.conn))
 	if err := p.d.finish(); err != nil {
 		return err
@@ -454,7 +502,7 @@ func (o *Options) stallError(pairs []*pair) error {
 // collect reads every peer's final report, checks that it exited cleanly,
 // and fills in the row's figures.
 func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
-	rtt, oneWay := NewRecorder(), NewRecorder()
+	rtt, oneWay, corrected := NewRecorder(), NewRecorder(), NewRecorder()
 	var maxElapsed int64
 	var placements []string
 	var seen results.CPUsSeen
@@ -481,10 +529,23 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 		seen.Driver, seen.Peer = unionCPUs(seen.Driver, driverCPUs), unionCPUs(seen.Peer, peerCPUs)
 		driverCost.add(p.cost)
 		rtt.Merge(p.d.rec)
+		if p.d.open != nil {
+			corrected.Merge(p.d.open.corrected)
+			res.Rate += p.offered
+		}
 		res.Messages += p.n
 		maxElapsed = max(maxElapsed, p.elapsed)
 		if p.elapsed > 0 {
-			res.MsgsPerS += float64(p.n) / (float64(p.elapsed) / 1e9)
+			// Only delivered messages count (all of them but over a lossy
+			// mechanism).
+			res.MsgsPerS += float64(p.n-p.lost) / (float64(p.elapsed) / 1e9)
+		}
+		if p.d.lossy {
+			if res.Lost == nil {
+				res.Lost, res.Reordered = new(int64), new(int64)
+			}
+			*res.Lost += p.lost
+			*res.Reordered += p.reordered
 		}
 	}
 	res.ElapsedNS = maxElapsed
@@ -500,6 +561,14 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	res.BytesPerS = res.MsgsPerS * float64(c.size)
 	if res.Placement = combinePlacements(placements); res.Placement != "" {
 		res.CPUsSeen = &seen
+	}
+	if c.rate != (Rate{}) {
+		res.RatePercent = c.rate.Percent
+		res.RTTCorrected = corrected.Stats()
+		if res.Rate > 0 && res.MsgsPerS < 0.95*res.Rate {
+			res.Note = joinNotes(res.Note, fmt.Sprintf("offered %s round trips/s, achieved %s (%.0f%%): the mechanism or the machine did not keep up, so the queue and the corrected latencies grew",
+				units.Count(res.Rate), units.Count(res.MsgsPerS), 100*res.MsgsPerS/res.Rate))
+		}
 	}
 	if c.workload == results.PingPong {
 		res.RTT = rtt.Stats()

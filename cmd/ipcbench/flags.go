@@ -266,4 +266,51 @@ func (v *clientsValue) Set(s string) error {
 	return nil
 }
 
-var _ = []flag.Value{&wordsValue{}, &choiceValue{}, &sizesValue{}, &cpusValue{}, &durationValue{}, &countValue{}, &intCount{}, &clientsValue{}}
+// ratesValue is -rate: offered loads, each a positive number of round
+// trips per second or a percentage (up to 1000%) of the closed-loop
+// maximum, without repeats.
+type ratesValue struct{ rates *[]harness.Rate }
+
+func (v *ratesValue) String() string {
+	if v.rates == nil {
+		return ""
+	}
+	var s []string
+	for _, r := range *v.rates {
+		if r.Percent > 0 {
+			s = append(s, strconv.FormatFloat(r.Percent, 'g', -1, 64)+"%")
+		} else {
+			s = append(s, strconv.FormatFloat(r.PerS, 'g', -1, 64))
+		}
+	}
+	return strings.Join(s, ",")
+}
+
+func (v *ratesValue) Set(s string) error {
+	var rates []harness.Rate
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		var r harness.Rate
+		if num, ok := strings.CutSuffix(p, "%"); ok {
+			x, err := strconv.ParseFloat(num, 64)
+			if err != nil || !(x > 0 && x <= 1000) {
+				return fmt.Errorf("%q is not a percentage of the closed-loop maximum above 0 and at most 1000%%", p)
+			}
+			r.Percent = x
+		} else {
+			x, err := strconv.ParseFloat(strings.TrimSuffix(p, "/s"), 64)
+			if err != nil || !(x >= 1 && x <= 1e8) {
+				return fmt.Errorf("%q is not a rate from 1 to 100000000 round trips per second, nor N%%", p)
+			}
+			r.PerS = x
+		}
+		if slices.Contains(rates, r) {
+			return fmt.Errorf("%s is given twice", p)
+		}
+		rates = append(rates, r)
+	}
+	*v.rates = rates
+	return nil
+}
+
+var _ = []flag.Value{&ratesValue{}, &wordsValue{}, &choiceValue{}, &sizesValue{}, &cpusValue{}, &durationValue{}, &countValue{}, &intCount{}, &clientsValue{}}

@@ -55,6 +55,8 @@ type runConfig struct {
 	count                     int64
 	rounds, pairs             int
 	seed                      int64
+	rates                     []harness.Rate
+	arrivals                  string
 	quiet, verify             bool
 }
 
@@ -66,11 +68,13 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	c.sizes = []int{64, 1 << 10, 4 << 10, 16 << 10, 64 << 10}
 	c.duration, c.warmup, c.timeout = time.Second, 100*time.Millisecond, 10*time.Second
 	c.rounds, c.pairs = 1, 1
-	c.io, c.format = string(ipc.IORaw), "table"
+	c.io, c.format, c.arrivals = string(ipc.IORaw), "table", "fixed"
 	fs.Var(&wordsValue{&c.mechs, "mech", mechanismNames}, "mech", "mechanisms, comma-separated")
 	fs.Var(&wordsValue{&c.workloads, "workload", func() []string {
 		return []string{results.PingPong, results.Stream, results.Server, results.Connect}
 	}}, "workload", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
+	fs.Var(&ratesValue{&c.rates}, "rate", "open-loop pingpong: offered round trips per second on a fixed schedule, a list, each a number or N% of the cell's closed-loop maximum, e.g. 1000,10000,50%")
+	fs.Var(&choiceValue{&c.arrivals, []string{"fixed", "poisson"}}, "arrivals", "with -rate: fixed (evenly spaced sends) or poisson (exponential gaps, the same mean rate)")
 	fs.Var(&clientsValue{&c.clients}, "clients", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
 	fs.Var(&sizesValue{sizes: &c.sizes}, "sizes", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
 	fs.Var(&durationValue{d: &c.duration}, "duration", "measuring time per cell")
@@ -183,6 +187,17 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		Remote: c.remote, Known: mechanisms,
 	}
 	o.Transports = selectMechanisms(c.mechs)
+	o.Rates, o.Poisson = c.rates, c.arrivals == "poisson"
+	if set["rate"] {
+		if !set["workload"] {
+			o.Workloads = []string{results.PingPong}
+		} else if i := slices.IndexFunc(o.Workloads, func(w string) bool { return w != results.PingPong }); i >= 0 {
+			return o, usagef("-rate offers a load to pingpong only: %s has none to offer (a stream already sends as fast as the mechanism takes, and server clients wait for each reply); use -workload pingpong", o.Workloads[i])
+		}
+	}
+	if set["arrivals"] && !set["rate"] {
+		return o, usagef("-arrivals shapes the schedule of -rate: give -rate too")
+	}
 	if !set["clients"] && slices.Contains(o.Workloads, results.Connect) && !slices.Contains(o.Workloads, results.Server) {
 		o.Clients = []int{1} // a connection rate is one client's unless asked
 	}
