@@ -299,11 +299,7 @@ func MinP(n1, n2 int) float64 {
 	if n1 < 1 || n2 < 1 {
 		return 1
 	}
-	orderings := 1.0
-	for i := 1; i <= n1; i++ {
-		orderings = orderings * float64(n2+i) / float64(i)
-	}
-	return min(1, 2/orderings)
+	return results.MinUTestP(n1, n2)
 }
 
 // RoundsNeeded is the fewest rounds per mechanism (the same for all) with
