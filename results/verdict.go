@@ -10,6 +10,9 @@ type Verdict struct {
 	SizeBytes int    `json:"size_bytes"`
 	// Clients is the number of clients of a server or connect context.
 	Clients int `json:"clients,omitempty"`
+	// Rate is an open-loop context's offered load as asked for ("2000/s",
+	// "50%"); empty for closed loop.
+	Rate string `json:"rate,omitempty"`
 	// Figure is the figure the mechanisms are ranked by: "rtt_p50" (lower
 	// is better) or "bytes_per_s" (higher is better), or the workload's
 	// own headline figure.
@@ -80,6 +83,7 @@ type VerdictChange struct {
 	Workload  string `json:"workload"`
 	SizeBytes int    `json:"size_bytes"`
 	Clients   int    `json:"clients,omitempty"`
+	Rate      string `json:"rate,omitempty"`
 	// Old and New are the context's verdict in each run, nil when a run
 	// has none (fewer than two mechanisms with figures).
 	Old *Verdict `json:"old"`

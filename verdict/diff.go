@@ -17,8 +17,9 @@ func Diff(old, new *results.File) []results.VerdictChange {
 	type ctx struct {
 		workload    string
 		size, nclnt int
+		rate        string
 	}
-	keyOf := func(v *results.Verdict) ctx { return ctx{v.Workload, v.SizeBytes, v.Clients} }
+	keyOf := func(v *results.Verdict) ctx { return ctx{v.Workload, v.SizeBytes, v.Clients, v.Rate} }
 	var order []ctx
 	pairs := map[ctx]*results.VerdictChange{}
 	add := func(vs []results.Verdict, isOld bool) {
@@ -27,7 +28,7 @@ func Diff(old, new *results.File) []results.VerdictChange {
 			k := keyOf(v)
 			c := pairs[k]
 			if c == nil {
-				c = &results.VerdictChange{Workload: v.Workload, SizeBytes: v.SizeBytes, Clients: v.Clients}
+				c = &results.VerdictChange{Workload: v.Workload, SizeBytes: v.SizeBytes, Clients: v.Clients, Rate: v.Rate}
 				pairs[k] = c
 				order = append(order, k)
 			}

@@ -73,16 +73,17 @@ func Check(a, b *results.File) Stats {
 	type ctx struct {
 		w       string
 		size, n int
+		rate    string
 	}
 	va, vb := verdictsOf(a), verdictsOf(b)
 	byCtx := map[ctx]*results.Verdict{}
 	for i := range vb {
-		byCtx[ctx{vb[i].Workload, vb[i].SizeBytes, vb[i].Clients}] = &vb[i]
+		byCtx[ctx{vb[i].Workload, vb[i].SizeBytes, vb[i].Clients, vb[i].Rate}] = &vb[i]
 	}
 	var s Stats
 	for i := range va {
 		x := &va[i]
-		y := byCtx[ctx{x.Workload, x.SizeBytes, x.Clients}]
+		y := byCtx[ctx{x.Workload, x.SizeBytes, x.Clients, x.Rate}]
 		if y == nil {
 			continue
 		}
