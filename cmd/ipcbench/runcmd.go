@@ -20,6 +20,7 @@ import (
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 
 	"github.com/ipcbench/ipcbench/internal/view"
 )
@@ -53,7 +54,9 @@ type runConfig struct {
 	io, dir, format, remote   string
 	duration, warmup, timeout time.Duration
 	count                     int64
-	rounds, pairs             int
+	pairs                     int
+	rounds                    roundsValue
+	budget                    time.Duration
 	seed                      int64
 	rates                     []harness.Rate
 	arrivals                  string
@@ -65,9 +68,9 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	c.mechs = mechanismNames()
 	c.workloads = []string{results.PingPong, results.Stream}
 	c.clients = []int{1, 8, 32}
-	c.sizes = []int{64, 1 << 10, 4 << 10, 16 << 10, 64 << 10}
-	c.duration, c.warmup, c.timeout = time.Second, 100*time.Millisecond, 10*time.Second
-	c.rounds, c.pairs = 1, 1
+	c.sizes, _ = harness.ParseSizes(defaultSizes)
+	c.duration, c.warmup, c.timeout = defaultDuration, defaultWarmup, 10*time.Second
+	c.rounds, c.budget, c.pairs = roundsValue{auto: true}, defaultBudget, 1
 	c.io, c.format, c.arrivals = string(ipc.IORaw), "table", "fixed"
 	fs.Var(&wordsValue{&c.mechs, "mech", mechanismNames}, "mech", "mechanisms, comma-separated")
 	fs.Var(&wordsValue{&c.workloads, "workload", func() []string {
@@ -80,7 +83,8 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.Var(&durationValue{d: &c.duration}, "duration", "measuring time per cell")
 	fs.Var(&countValue{n: &c.count, min: 1}, "count", "messages per cell instead of a duration")
 	fs.Var(&durationValue{d: &c.warmup, zeroOK: true}, "warmup", "unmeasured time before each cell")
-	fs.Var(&intCount{n: &c.rounds, min: 1}, "rounds", "repeat the whole matrix this many times, cells shuffled each round")
+	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: at least 5 rounds (6 from 8 mechanisms), then more rounds of the cells whose verdict is unresolved, within -budget")
+	fs.Var(&durationValue{d: &c.budget}, "budget", "with -rounds auto: the most wall time the run may take (the first rounds always run)")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
 	fs.Var(&cpusValue{&c.cpus}, "cpus", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
 	fs.Var(&choiceValue{&c.io, []string{string(ipc.IORaw), string(ipc.IOGo)}}, "io", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
@@ -140,6 +144,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		// CPU the kernel refuses when pinning), exit status 1.
 		return report(stderr, "run", err)
 	}
+	f.Verdicts = verdict.Compute(f)
 	status := exitOK
 	// The files first: stdout may be a pipe whose reader has gone (| head),
 	// and what was measured must not depend on it.
@@ -182,7 +187,7 @@ var runHarness = harness.Run
 func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	o := harness.Options{
 		Workloads: c.workloads, Sizes: c.sizes, Clients: c.clients, CPUs: c.cpus,
-		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed, Count: c.count,
+		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds.n, Seed: c.seed, Count: c.count,
 		IO: ipc.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
 		Remote: c.remote, Known: mechanisms,
 	}
@@ -204,10 +209,15 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	switch {
 	case set["count"] && set["duration"]:
 		return o, usagef("give -count or -duration, not both")
+	case set["budget"] && !c.rounds.auto:
+		return o, usagef("-budget goes with -rounds auto, not with a fixed number of rounds")
 	case c.remote != "" && !allRemote(o.Transports):
 		return o, usagef("-remote works only with -mech %s: the remote peer is reached over TCP", strings.Join(remoteNames(), " or "))
 	case c.remote != "" && (slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect)):
 		return o, usagef("-remote runs the pingpong and stream workloads only: the server and connect workloads start their clients on this machine")
+	}
+	if c.rounds.auto {
+		autoRounds(&o, c.budget)
 	}
 	// What Run itself refuses (-pairs x the largest size is too much
 	// memory) is bad input too, and said before anything runs.
