@@ -59,7 +59,11 @@ var sysctls = []string{"net.core.wmem_default", "net.core.wmem_max", "net.unix.m
 // harness checks that as for a stream socket (TestNeverDrops shows it with
 // a receiver that falls behind).
 func (transport) Caps(cfg ipc.Config) ipc.Caps {
-	c := ipc.Caps{IOModes: []ipc.IOMode{ipc.IORaw, ipc.IOGo}, Sysctls: sysctls}
+	c := ipc.Caps{
+		IOModes:   []ipc.IOMode{ipc.IORaw, ipc.IOGo},
+		Sysctls:   sysctls,
+		NoConnect: "Unix datagram sockets have no connections: connect(2) only sets a socket's default peer, with no handshake to time",
+	}
 	largest, sndbuf, err := LargestDatagram()
 	if err != nil {
 		c.Err = err
