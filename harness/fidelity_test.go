@@ -32,3 +32,36 @@ func TestOneWayCountsOnlyMeasuredMessages(t *testing.T) {
 			r.Messages, r.RTT.N, r.OneWay.N, count)
 	}
 }
+
+// TestFloors checks that a run measures memcpy bandwidth at every size it
+// measures, and that every stream row is read against it.
+func TestFloors(t *testing.T) {
+	o := options(pipe.New())
+	o.Sizes = []int{64, 4096, 65536}
+	o.Count = 50
+	f, err := harness.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := f.Meta.Floors
+	if fl == nil {
+		t.Fatal("meta.floors is missing")
+	}
+	for _, size := range o.Sizes {
+		if v := fl.MemcpyBytesPerS[size]; !(v > 0) {
+			t.Errorf("meta.floors.memcpy_bytes_per_s[%d] = %v, want positive", size, v)
+		}
+	}
+	for _, r := range f.Results {
+		if r.Error != "" {
+			t.Errorf("%s %s %d: %s", r.Mechanism, r.Workload, r.SizeBytes, r.Error)
+			continue
+		}
+		switch want := r.BytesPerS / (fl.MemcpyBytesPerS[r.SizeBytes] / 2); {
+		case r.Workload == results.Stream && (r.CopyLimitFraction <= 0 || r.CopyLimitFraction != want):
+			t.Errorf("stream %d B: copy_limit_fraction %v, want bytes/s over memcpy/2 = %v", r.SizeBytes, r.CopyLimitFraction, want)
+		case r.Workload == results.PingPong && r.CopyLimitFraction != 0:
+			t.Errorf("pingpong %d B has a copy_limit_fraction", r.SizeBytes)
+		}
+	}
+}

@@ -67,6 +67,17 @@ type Meta struct {
 	// TimerOverheadNS is what reading the clock once costs: no latency
 	// below it can be told apart.
 	TimerOverheadNS float64 `json:"timer_overhead_ns,omitempty"`
+	// CPU, Hypervisor, CPUIdle and THP are what shapes copies and wake-ups
+	// on this machine: they tell an Intel run from an AMD one, a VM from
+	// bare metal, a polling idle driver from a sleeping one. Files from
+	// before they were recorded lack them.
+	CPU        *CPU     `json:"cpu,omitempty"`
+	Hypervisor string   `json:"hypervisor,omitempty"`
+	CPUIdle    *CPUIdle `json:"cpuidle,omitempty"`
+	// THP is the transparent huge page setting (always, madvise, never).
+	THP string `json:"thp,omitempty"`
+	// Floors are the machine's own limits, measured at the start of the run.
+	Floors *Floors `json:"floors,omitempty"`
 	// GOOS and GOARCH are the platform the run was built for, as Go names
 	// it, so that Go benchmark output can carry its goos and goarch lines.
 	// Files from before they were recorded lack them.
@@ -78,13 +89,94 @@ type Meta struct {
 	Count      int64 `json:"count,omitempty"`
 	WarmupNS   int64 `json:"warmup_ns,omitempty"`
 	Rounds     int   `json:"rounds,omitempty"`
-	Seed       int64 `json:"seed,omitempty"`
-	Pairs      int   `json:"pairs,omitempty"`
+	// RoundsAuto, for a run with adaptive rounds (-rounds auto), says how
+	// they went; Rounds is then the most rounds any cell had.
+	RoundsAuto *AutoRounds `json:"rounds_auto,omitempty"`
+	Seed       int64       `json:"seed,omitempty"`
+	Pairs      int         `json:"pairs,omitempty"`
 	// Incomplete is set when the run was interrupted before every cell ran.
 	Incomplete bool `json:"incomplete,omitempty"`
 	// Remote, for a cross-host run, is the `ipcbench serve` peer: its address
 	// and the facts it sent about its machine.
 	Remote *RemoteInfo `json:"remote,omitempty"`
+}
+
+// AutoRounds records a run's adaptive rounds: every cell had Min rounds,
+// then the cells whose verdicts were unresolved had more, up to Max, while
+// the run stayed within its budget. Stopped says why they ended:
+// "resolved" (nothing left to settle), "budget", "max rounds" or
+// "interrupted".
+type AutoRounds struct {
+	Min       int    `json:"min"`
+	Max       int    `json:"max"`
+	BudgetNS  int64  `json:"budget_ns"`
+	ElapsedNS int64  `json:"elapsed_ns"`
+	Stopped   string `json:"stopped"`
+}
+
+// CPU identifies the processor beyond its model name.
+type CPU struct {
+	// Vendor is the vendor string, such as GenuineIntel or AuthenticAMD (on
+	// arm64, the implementer's name).
+	Vendor    string `json:"vendor"`
+	Family    int    `json:"family,omitempty"`
+	Model     int    `json:"model,omitempty"`
+	Stepping  int    `json:"stepping,omitempty"`
+	Microcode string `json:"microcode,omitempty"`
+	// CopyFlags are the flags present among those that decide how the
+	// kernel and user space copy memory (erms, fsrm, ...; see CopyFlags).
+	CopyFlags []string `json:"copy_flags"`
+	// Flags are every flag /proc/cpuinfo lists, as it lists them.
+	Flags []string `json:"flags,omitempty"`
+}
+
+// CopyFlags are the CPU flags that decide how memory is copied: the
+// kernel's copy to and from user space is a `rep movsb` whose speed depends
+// on erms and fsrm (fast short rep mov), and user-space copies choose
+// between rep movs and vector loops by them.
+var CopyFlags = []string{"erms", "fsrm", "fzrm", "fsrs", "fsrc", "rep_good", "avx2", "avx512f"}
+
+// CPUIdle is how an idle CPU waits: a polling driver (haltpoll) wakes
+// faster than one that sleeps deep (intel_idle), which shows in round trips.
+type CPUIdle struct {
+	Driver   string `json:"driver,omitempty"`
+	Governor string `json:"governor,omitempty"`
+	// FreqGovernor is CPU 0's cpufreq scaling governor, when there is one.
+	FreqGovernor string `json:"cpufreq_governor,omitempty"`
+}
+
+// Floors are what this machine can do at best, measured at the start of a
+// run, against which the mechanisms' figures are read.
+type Floors struct {
+	// MemcpyBytesPerS is user-space memory copy bandwidth by message size,
+	// with the payload placement of the run's first -offset.
+	MemcpyBytesPerS map[int]float64 `json:"memcpy_bytes_per_s,omitempty"`
+	// MemcpyByOffset holds the same for every other offset of the run.
+	MemcpyByOffset map[int]map[int]float64 `json:"memcpy_bytes_per_s_by_offset,omitempty"`
+	// CacheLineRTTNS is the round trip of one cache line between the two
+	// sides' CPUs through shared memory (the median of some 10,000): the
+	// line no round trip between two processes goes under. It is measured
+	// between the driver and a child process placed as the cells' peers are
+	// (-cpus), both waiting as shm-spin does, so with both on one CPU it is
+	// the cost of handing the CPU back and forth.
+	CacheLineRTTNS float64 `json:"cacheline_rtt_ns,omitempty"`
+	// CacheLineError says why the cache-line floor could not be measured.
+	CacheLineError string `json:"cacheline_error,omitempty"`
+}
+
+// Memcpy is the memory copy bandwidth measured for a message size at a
+// payload offset, 0 when it was not measured.
+func (f *Floors) Memcpy(size, offset int) float64 {
+	if f == nil {
+		return 0
+	}
+	if f.MemcpyByOffset != nil {
+		return f.MemcpyByOffset[offset][size]
+	}
+	if offset != 0 {
+		return 0
+	}
+	return f.MemcpyBytesPerS[size]
 }
 
 // RemoteInfo describes the other machine of a cross-host run.
@@ -121,6 +213,10 @@ type Result struct {
 	// BytesPerS their payload bytes.
 	MsgsPerS  float64 `json:"msgs_per_s,omitempty"`
 	BytesPerS float64 `json:"bytes_per_s,omitempty"`
+	// CopyLimitFraction, for a stream row, is BytesPerS over the two-copy
+	// limit of its size: half the memory copy bandwidth in meta.floors
+	// (each message is copied into the kernel and out again).
+	CopyLimitFraction float64 `json:"copy_limit_fraction,omitempty"`
 
 	// Pieces is how many kernel messages carried each message when the
 	// mechanism could not carry it whole (System V queues above msgmax).
@@ -151,6 +247,16 @@ type Result struct {
 	// then the whole transaction.
 	Connect *Stats `json:"connect_ns,omitempty"`
 
+	// Lost and Reordered are set on every row of a lossy mechanism (udp),
+	// zero included, and on no other. Lost is how many of the Messages sent
+	// never arrived (stream: at the peer; pingpong: round trips given up
+	// after the receive timeout); MsgsPerS and BytesPerS count only the
+	// delivered ones. Reordered is how many arrived late: after a message
+	// sent later (stream), or an echo that came after its round trip was
+	// given up (pingpong, then also counted lost).
+	Lost      *int64 `json:"lost,omitempty"`
+	Reordered *int64 `json:"reordered,omitempty"`
+
 	Error string `json:"error,omitempty"`
 	// Skipped, when set, says why the cell does not apply to the mechanism
 	// (connect on a pipe): the row has no figures, and it is not a failure.
@@ -180,6 +286,15 @@ type Stats struct {
 	P99    int64   `json:"p99"`
 	P999   int64   `json:"p999"`
 	Max    int64   `json:"max"`
+}
+
+// LostFraction is the share of the row's messages that were lost, 0 for a
+// row of a mechanism that does not lose messages.
+func (r *Result) LostFraction() float64 {
+	if r.Lost == nil || r.Messages <= 0 {
+		return 0
+	}
+	return float64(*r.Lost) / float64(r.Messages)
 }
 
 // Failed reports whether the cell has no figures because it could not run.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -54,7 +55,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if stderr.Len() != 0 {
 		t.Errorf("-q run wrote to stderr: %s", stderr.String())
 	}
-	for _, mech := range []string{"pipe", "msgqueue", "unixsocket", "tcpsocket"} {
+	for _, mech := range mechanismNames() {
 		if !strings.Contains(stdout.String(), mech) {
 			t.Errorf("the table does not show %s:\n%s", mech, stdout.String())
 		}
@@ -69,8 +70,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Results) != 4*2*2 {
-		t.Fatalf("got %d rows, want 4 mechanisms x 2 workloads x 2 sizes = 16", len(f.Results))
+	if want := len(mechanisms) * 2 * 2; len(f.Results) != want {
+		t.Fatalf("got %d rows, want %d mechanisms x 2 workloads x 2 sizes = %d", len(f.Results), len(mechanisms), want)
 	}
 	for _, r := range f.Results {
 		harnesstest.CheckRow(t, r, 200)
@@ -91,13 +92,13 @@ func TestRunEndToEnd(t *testing.T) {
 	if kids := harnesstest.Children(t); len(kids) > 0 {
 		t.Errorf("processes left running: %v", kids)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), harness.TempDirPrefix+"*"))
+	leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), ipc.TempDirPrefix+"*"))
 	for _, l := range leftovers {
-		if pid, ok := harness.OwnerPID(l); ok && pid == cmd.Process.Pid {
+		if pid, ok := ipc.OwnerPID(l); ok && pid == cmd.Process.Pid {
 			t.Errorf("the run left %s behind", l)
 		}
 	}
-	qs, _ := harness.TrackedQueues(cmd.Process.Pid)
+	qs, _ := ipc.Records(cmd.Process.Pid)
 	if len(qs) > 0 {
 		t.Errorf("the run left System V queues behind: %+v", qs)
 	}

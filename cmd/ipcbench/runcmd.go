@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 
 	"github.com/ipcbench/ipcbench/internal/view"
@@ -47,6 +48,7 @@ Flags:
 // runConfig is what the run flags say, before it becomes harness.Options.
 type runConfig struct {
 	mech, workload, sizes, cpus, io, dir, format, remote string
+	clients                                              string
 	duration, warmup, timeout                            time.Duration
 	count                                                int64
 	rounds, pairs                                        int
@@ -57,7 +59,8 @@ type runConfig struct {
 func runFlags(c *runConfig) *flag.FlagSet {
 	fs := newFlagSet("run", runUsage)
 	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
-	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time) and/or stream (throughput)")
+	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
+	fs.StringVar(&c.clients, "clients", "1,8,32", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
 	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
 	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
 	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
@@ -121,9 +124,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, "run", usagef("%v", err))
 	}
 	status := exitOK
-	if err := view.Render(stdout, c.format, f); err != nil {
-		status = report(stderr, "run", err)
-	}
+	// The files first: stdout may be a pipe whose reader has gone (| head),
+	// and what was measured must not depend on it.
 	if c.dir != "" {
 		files, err := view.WriteFiles(c.dir, f)
 		if err != nil {
@@ -133,6 +135,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wrote %d files to %s; open %s in a browser for the tables and charts\n",
 				len(files), c.dir, filepath.Join(c.dir, "report.html"))
 		}
+	}
+	if err := view.Render(stdout, c.format, f); err != nil && !outputClosed(err) {
+		status = report(stderr, "run", err)
 	}
 	if f.Meta.Incomplete {
 		fmt.Fprintln(stderr, "ipcbench run: interrupted; the cells that finished are kept.")
@@ -152,14 +157,20 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	o := harness.Options{
 		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed,
-		IO: harness.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
+		IO: ipc.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
 	}
 	var err error
 	if o.Transports, err = selectMechanisms(c.mech); err != nil {
 		return o, err
 	}
-	if o.Workloads, err = splitList("workload", c.workload, []string{results.PingPong, results.Stream}); err != nil {
+	if o.Workloads, err = splitList("workload", c.workload, []string{results.PingPong, results.Stream, results.Server, results.Connect}); err != nil {
 		return o, err
+	}
+	if o.Clients, err = parseClients(c.clients); err != nil {
+		return o, err
+	}
+	if !set["clients"] && slices.Contains(o.Workloads, results.Connect) && !slices.Contains(o.Workloads, results.Server) {
+		o.Clients = []int{1} // a connection rate is one client's unless asked
 	}
 	if o.Sizes, err = harness.ParseSizes(c.sizes); err != nil {
 		return o, usagef("-sizes: %v", err)
@@ -179,13 +190,16 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("-pairs must be at least 1, not %d", c.pairs)
 	case c.timeout <= 0:
 		return o, usagef("-timeout must be positive, not %v", c.timeout)
-	case c.io != string(harness.IORaw) && c.io != string(harness.IOGo):
+	case c.io != string(ipc.IORaw) && c.io != string(ipc.IOGo):
 		return o, usagef("-io must be raw or go, not %q", c.io)
 	case !slices.Contains(view.Formats, c.format):
 		return o, usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), c.format)
-	case c.remote != "" && (len(o.Transports) != 1 || o.Transports[0].Name() != "tcpsocket"):
-		return o, usagef("-remote works only with -mech tcpsocket: the remote peer is reached over TCP")
+	case c.remote != "" && !allRemote(o.Transports):
+		return o, usagef("-remote works only with -mech %s: the remote peer is reached over TCP", strings.Join(remoteNames(), " or "))
+	case c.remote != "" && (slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect)):
+		return o, usagef("-remote runs the pingpong and stream workloads only: the server and connect workloads start their clients on this machine")
 	}
+	o.Known = mechanisms
 	o.Remote = c.remote
 	o.Count = c.count
 	if c.cpus != "" {
@@ -207,13 +221,34 @@ func mechanismNames() []string {
 	return names
 }
 
+// remoteNames are the mechanisms that can run against `ipcbench serve`.
+func remoteNames() []string {
+	var names []string
+	for _, m := range mechanisms {
+		if m.Caps(ipc.Config{Size: harness.MinSize}).Remote {
+			names = append(names, m.Name())
+		}
+	}
+	return names
+}
+
+// allRemote reports whether every mechanism of ts can run against serve.
+func allRemote(ts []ipc.Transport) bool {
+	for _, t := range ts {
+		if !t.Caps(ipc.Config{Size: harness.MinSize}).Remote {
+			return false
+		}
+	}
+	return true
+}
+
 // selectMechanisms picks the named mechanisms, in the order given.
-func selectMechanisms(list string) ([]harness.Transport, error) {
+func selectMechanisms(list string) ([]ipc.Transport, error) {
 	names, err := splitList("mech", list, mechanismNames())
 	if err != nil {
 		return nil, err
 	}
-	var ts []harness.Transport
+	var ts []ipc.Transport
 	for _, n := range names {
 		for _, m := range mechanisms {
 			if m.Name() == n {
@@ -234,6 +269,22 @@ func splitList(flagName, list string, known []string) ([]string, error) {
 		}
 		if !slices.Contains(out, w) {
 			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// parseClients reads -clients: numbers of client processes, 1 to
+// harness.MaxClients, without repeats.
+func parseClients(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 || n > harness.MaxClients {
+			return nil, usagef("-clients: %q is not a number of clients from 1 to %d", strings.TrimSpace(p), harness.MaxClients)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
 		}
 	}
 	return out, nil

@@ -86,6 +86,7 @@ func Draw(f *results.File) ([]Drawing, error) {
 	if c := messageRateChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
+	charts = append(charts, serverCharts(m)...)
 	var out []Drawing
 	for _, c := range charts {
 		svg, png, err := c.render()

@@ -24,7 +24,12 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "one_way_"+s+"_ns")
 	}
-	return append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error")
+	h = append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error", "lost", "reordered")
+	h = append(h, "clients", "fairness", "connections_per_s")
+	for _, s := range csvStats {
+		h = append(h, "connect_"+s+"_ns")
+	}
+	return append(h, "skipped")
 }
 
 // WriteCSV writes f in long format, one line per results row (each cell in
@@ -68,6 +73,9 @@ func rowsInOrder(f *results.File) []*results.Result {
 		if a.SizeBytes != b.SizeBytes {
 			return a.SizeBytes - b.SizeBytes
 		}
+		if a.Clients != b.Clients {
+			return a.Clients - b.Clients
+		}
 		return a.Round - b.Round
 	})
 	return rows
@@ -79,8 +87,20 @@ func csvRecord(r *results.Result) []string {
 		csvInt(r.Messages), csvInt(r.ElapsedNS))
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
-	return append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
-		csvInt(int64(r.Pieces)), r.Note, r.Error)
+	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
+		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
+	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
+	rec = append(rec, csvStatsFields(r.Connect)...)
+	return append(rec, r.Skipped)
+}
+
+// csvCount writes a count that is either absent (nil: an empty field) or
+// present, zero included (lost and reordered of a lossy mechanism).
+func csvCount(v *int64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatInt(*v, 10)
 }
 
 // csvStatsFields are the eight fields of a distribution, all empty when the

@@ -16,7 +16,13 @@ const (
 	markSplit  = "*" // each message went as several kernel messages (Cell.Pieces > 1)
 	markFailed = "!" // the cell, or some of its rounds, could not run
 	markNoisy  = "~" // the rounds disagree by more than NoisyThreshold
+	markLost   = "#" // messages were lost (a lossy mechanism): the figures count delivered ones
 )
+
+// MostLost is the share of lost messages above which a cell's note says the
+// mechanism lost most of what was sent, so that a dropping stream is never
+// read as a fast one.
+const MostLost = 0.5
 
 // layout is a results file laid out for reading: one table per workload, with
 // the mechanisms side by side. The terminal and Markdown reporters both draw
@@ -69,6 +75,10 @@ func buildLayout(f *results.File) *layout {
 	m := results.Aggregate(f)
 	v := &layout{Rounds: f.Rounds(), Incomplete: f.Meta.Incomplete}
 	for _, wl := range m.Workloads {
+		if hasClients(wl) {
+			v.Tables = append(v.Tables, buildClientsTable(m, &f.Meta, wl, v.Rounds))
+			continue
+		}
 		v.Tables = append(v.Tables, buildTable(m, &f.Meta, wl, v.Rounds))
 	}
 	return v
@@ -157,12 +167,50 @@ func cellFigures(c *results.Cell) string {
 		if c.RTTP50.N == 0 {
 			return "n/a"
 		}
-		return units.DurationPair(c.RTTP50.Median, c.RTTP99.Median, " / ")
+		return units.DurationPair(c.RTTP50.Median, c.RTTP99.Median, " / ") + lostText(c)
 	}
 	if c.BytesPerS.N == 0 && c.MsgsPerS.N == 0 {
 		return "n/a"
 	}
-	return units.MBps(c.BytesPerS.Median) + ", " + units.Count(c.MsgsPerS.Median) + " msg/s"
+	return units.MBps(c.BytesPerS.Median) + ", " + units.Count(c.MsgsPerS.Median) + " msg/s" + lostText(c)
+}
+
+// lostText is what a cell that lost messages adds to its figures: the
+// median share lost, so that the delivered rate is read with it.
+func lostText(c *results.Cell) string {
+	if c.Lost == 0 {
+		return ""
+	}
+	return ", " + formatPercent(c.LostFraction.Median) + " lost"
+}
+
+// formatPercent writes a share as a percentage, with a decimal below 10%
+// and never rounded to 0% or 100% when it is neither.
+func formatPercent(f float64) string {
+	p := 100 * f
+	switch {
+	case p > 0 && p < 0.1:
+		return "<0.1%"
+	case p < 10:
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	case p > 99 && p < 100:
+		return ">99%"
+	}
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+}
+
+// lostNote says how many messages a lossy cell lost and had reordered.
+func lostNote(name string, c *results.Cell) string {
+	var sent int64
+	for _, r := range c.Rows {
+		sent += r.Messages
+	}
+	text := fmt.Sprintf("%s: %d of %d messages lost (%s, median of rounds), %d reordered; figures count delivered messages only",
+		name, c.Lost, sent, formatPercent(c.LostFraction.Median), c.Reordered)
+	if c.LostFraction.Median > MostLost {
+		text += "; it lost most of what was sent: a dropping mechanism, not a fast one"
+	}
+	return text
 }
 
 func cellMarkers(c *results.Cell) string {
@@ -176,14 +224,17 @@ func cellMarkers(c *results.Cell) string {
 	if !c.Failed() && c.Noisy() {
 		marks += markNoisy
 	}
+	if c.Lost > 0 || c.Reordered > 0 {
+		marks += markLost
+	}
 	return marks
 }
 
 // tableNotes lists, in this order: split cells, failed cells, noisy cells,
-// other per-cell notes, then the notes a mechanism has for every size (said
+// cells that lost messages, other per-cell notes, then the notes a mechanism has for every size (said
 // once rather than on every row).
 func tableNotes(m *results.Matrix, workload string, mechs []string, sizes []int) []viewNote {
-	var split, failed, noisy, cellNotes, mechNotes []viewNote
+	var split, failed, noisy, lost, cellNotes, mechNotes []viewNote
 	for _, mech := range mechs {
 		common := commonNote(m, mech, workload, sizes)
 		if common != "" {
@@ -219,12 +270,15 @@ func tableNotes(m *results.Matrix, workload string, mechs []string, sizes []int)
 			if !c.Failed() && c.Noisy() {
 				noisy = append(noisy, viewNote{markNoisy, noisyText(name, c)})
 			}
+			if c.Lost > 0 || c.Reordered > 0 {
+				lost = append(lost, viewNote{markLost, lostNote(name, c)})
+			}
 			if note != "" {
 				cellNotes = append(cellNotes, viewNote{Text: name + ": " + note})
 			}
 		}
 	}
-	return slices.Concat(split, failed, noisy, cellNotes, mechNotes)
+	return slices.Concat(split, failed, noisy, lost, cellNotes, mechNotes)
 }
 
 // commonNote is the note every cell of the mechanism that ran shares, or ""

@@ -1,0 +1,86 @@
+// Package spin is how ipcbench busy-waits on memory shared between two
+// processes without ever livelocking: a bounded spin, then sched_yield, then
+// short naps. The shm-spin mechanism and the harness's cache-line floor use
+// the same policy, so that the floor is measured the way the ring waits.
+//
+// Why bounded: with both sides on one CPU (-cpus 0,0) a side that spins holds
+// the only CPU its peer could use to make progress, so an unbounded spin
+// lasts until the scheduler preempts it, a whole time slice per message.
+// Spinning only pays when the other side runs at the same time, elsewhere.
+// The budget adapts: a wait that ends while spinning doubles it (up to
+// MaxBudget), a wait that needed a yield halves it (down to MinBudget). With
+// the two sides on different CPUs the budget stays high and no wait makes a
+// syscall; on one CPU it sinks to MinBudget polls and every wait yields the
+// CPU to the peer at once.
+package spin
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+const (
+	// MinBudget and MaxBudget bound how many polls a wait spins before it
+	// yields. One poll is a load and a PAUSE, 30-140 cycles by CPU.
+	MinBudget = 16
+	MaxBudget = 1 << 16
+	// YieldsBeforeNap is how many sched_yield calls a wait makes before it
+	// naps: a peer that has not run for that long is descheduled or gone,
+	// and the waiting side should stop burning its CPU.
+	YieldsBeforeNap = 200
+	// Nap is how long one nap lasts (nanosleep).
+	Nap = 50_000 // ns
+)
+
+// A Waiter is one side's spin policy; it remembers its budget from wait to
+// wait. It belongs to one goroutine. The zero value is not ready: use New.
+type Waiter struct {
+	budget int
+	// Yields counts the sched_yield and nanosleep calls made: the only
+	// syscalls a spinning side makes (see the cost-per-message work).
+	Yields int64
+}
+
+// New returns a Waiter that starts with the largest budget.
+func New() *Waiter { return &Waiter{budget: MaxBudget} }
+
+// Until waits until ready returns true, or stop does; it reports whether
+// ready did. Once stop returns true it asks ready once more, so that what
+// happened before the stop (the last message, then the close) is never lost
+// to a stop seen an instant after ready was polled.
+func (w *Waiter) Until(ready, stop func() bool) bool {
+	for i := 0; i < w.budget; i++ {
+		if ready() {
+			if w.budget < MaxBudget {
+				w.budget *= 2
+			}
+			return true
+		}
+		if stop() {
+			return ready()
+		}
+		Pause()
+	}
+	if w.budget > MinBudget {
+		w.budget /= 2
+	}
+	for n := 0; ; n++ {
+		if ready() {
+			return true
+		}
+		if stop() {
+			return ready()
+		}
+		w.Yields++
+		if n < YieldsBeforeNap {
+			Yield()
+		} else {
+			ts := unix.Timespec{Nsec: Nap}
+			unix.Nanosleep(&ts, nil)
+		}
+	}
+}
+
+// Yield gives the CPU to another runnable thread, if there is one
+// (sched_yield). It goes through the Go scheduler's syscall path, so other
+// goroutines of the process keep running meanwhile.
+func Yield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

@@ -1,0 +1,537 @@
+// Package shm measures shared memory between two processes: one
+// single-producer single-consumer byte ring per direction in a memfd that
+// both map, and three ways for a side to wait for the other, each its own
+// mechanism:
+//
+//   - shm-spin polls the ring (a load and a PAUSE) for a bounded, adaptive
+//     number of polls, then calls sched_yield, then naps (package
+//     internal/spin). It makes no syscall while the other side keeps up and
+//     burns its CPU meanwhile; with both sides on one CPU (-cpus 0,0) the
+//     budget sinks and every wait yields the CPU to the peer at once, so it
+//     cannot livelock.
+//   - shm-futex sleeps in FUTEX_WAIT on a word of the mapping and is woken
+//     by FUTEX_WAKE, which the other side calls only when a flag in the
+//     mapping says the sleeper may be asleep: a side that never has to wait
+//     makes no syscall.
+//   - shm-eventfd sleeps in a blocking read of its own eventfd, which the
+//     other side writes under the same rule.
+//
+// Like for like with the other mechanisms, a message is copied twice: the
+// sender copies it from its frame into the ring, the receiver copies it out
+// of the ring into its own frame, as write(2) and read(2) copy into and out
+// of a pipe's buffer. Neither side ever hands out a pointer into the ring.
+// A message larger than the ring (or than its free room) goes through in
+// pieces, as it would through any stream: the sender copies what fits and
+// waits for room while the receiver copies out what has arrived.
+//
+// Nothing is named: the memory is a memfd (package internal/shmem) whose
+// descriptor the peer inherits, so a crash leaves nothing behind, and
+// closing both ends unmaps it. A side that goes away, or the driver's
+// watchdog (Listener.Close), sets a closed flag in the mapping and wakes a
+// sleeper, so that no side spins or sleeps for ever on a peer that died or
+// hangs.
+//
+// There is no descriptor for the runtime poller to watch, so every IO mode
+// runs the same raw path. Each Conn counts the syscalls it makes (futex,
+// eventfd read and write, sched_yield, nanosleep) in Syscalls, for the cost
+// of a message.
+package shm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipcbench/ipcbench/internal/shmem"
+	"github.com/ipcbench/ipcbench/internal/spin"
+	"github.com/ipcbench/ipcbench/ipc"
+)
+
+// headroom is the bytes in front of a message that belong to the Conn:
+// the ring needs none.
+const headroom = 0
+
+// RingSize is the capacity of each direction's ring: four times the 64 KiB
+// a pipe holds by default, small enough to stay in a core's L2 cache.
+const RingSize = 256 << 10
+
+// style is how a side waits.
+type style uint32
+
+const (
+	spinning style = iota + 1
+	futexes
+	eventfds
+)
+
+var styleNames = map[style]string{spinning: "shm-spin", futexes: "shm-futex", eventfds: "shm-eventfd"}
+
+// NewSpin returns shm-spin, whose sides busy-poll (bounded, then yield).
+func NewSpin() ipc.Transport { return &transport{style: spinning, ring: RingSize} }
+
+// NewFutex returns shm-futex, whose sides sleep on a futex in the mapping.
+func NewFutex() ipc.Transport { return &transport{style: futexes, ring: RingSize} }
+
+// NewEventfd returns shm-eventfd, whose sides sleep reading an eventfd.
+func NewEventfd() ipc.Transport { return &transport{style: eventfds, ring: RingSize} }
+
+type transport struct {
+	style style
+	ring  int    // bytes per direction, a power of two and a multiple of the page
+	name  string // when not the style's own (tests with a small ring)
+}
+
+func (t *transport) Name() string {
+	if t.name != "" {
+		return t.name
+	}
+	return styleNames[t.style]
+}
+
+// Caps: whole messages of any size through the rings, and only the raw
+// path: there is no descriptor for the runtime poller to watch. The note
+// says how a side waits.
+func (t *transport) Caps(cfg ipc.Config) ipc.Caps {
+	note := map[style]string{
+		spinning: "spins, then sched_yield",
+		futexes:  "futex wait/wake",
+		eventfds: "eventfd per side",
+	}[t.style]
+	return ipc.Caps{
+		Headroom: headroom,
+		IOModes:  []ipc.IOMode{ipc.IORaw},
+		RawPath:  "the same ring",
+		Note:     note,
+	}
+}
+
+// The mapping: a control page, then ring 0 (driver to peer) and ring 1
+// (peer to driver). Words written by different sides sit at least line
+// bytes apart: two 64-byte cache lines, because Intel's adjacent-line
+// prefetcher fetches lines in pairs, and a word the other side writes must
+// not share a pair with one this side writes.
+const (
+	line      = 128
+	page      = 4096
+	offMagic  = 0                   // uint64: magic, then the style, then the ring size
+	offStyle  = 8                   // uint32
+	offJoined = 12                  // uint32: the peer has mapped and checked the layout
+	offSize   = 16                  // uint64
+	offClosed = 1 * line            // uint32: either side (or the watchdog) closed the channel
+	offSide   = 2 * line            // side s: waiting at offSide+s*2*line, wake one line after it
+	offRing   = 6 * line            // ring r: tail at offRing+r*2*line, head one line after it
+	offData   = page                // ring r's bytes at offData+r*size
+	magic     = 0x6d68732d_63706900 // "\x00ipc-shm"
+)
+
+const (
+	driverSide = 0
+	peerSide   = 1
+)
+
+func (t *transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
+	f, mem, err := shmem.Create(offData + 2*t.ring)
+	if err != nil {
+		return nil, err
+	}
+	shmem.Uint64(mem, offSize).Store(uint64(t.ring))
+	shmem.Uint32(mem, offStyle).Store(uint32(t.style))
+	shmem.Uint64(mem, offMagic).Store(magic)
+	reg := &region{mem: mem, refs: 1, myEfd: -1, peerEfd: -1}
+	files := []*os.File{f}
+	if t.style == eventfds {
+		// One eventfd per side, read by its owner and written by the other.
+		if err := reg.makeEventfds(); err != nil {
+			f.Close()
+			reg.release()
+			return nil, err
+		}
+		for _, fd := range []int{reg.myEfd, reg.peerEfd} {
+			pf, err := dupFile(fd, "eventfd")
+			if err != nil {
+				closeFiles(files)
+				reg.release()
+				return nil, err
+			}
+			files = append(files, pf)
+		}
+	}
+	return &listener{t: t, reg: reg, files: files}, nil
+}
+
+// dupFile returns a copy of fd as an os.File, to hand the peer: the harness
+// closes Endpoint files once the peer has started.
+func dupFile(fd int, name string) (*os.File, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("duplicating the %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(nfd), name), nil
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+type listener struct {
+	t     *transport
+	reg   *region
+	files []*os.File // the peer's: the memfd, then the eventfds (driver's, peer's)
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func (l *listener) Endpoint() ipc.Endpoint { return ipc.Endpoint{Files: l.files} }
+
+// Accept returns the driver's end at once: the peer said it was ready only
+// after Dial mapped the memory and checked its layout, which Accept checks
+// it said in the mapping.
+func (l *listener) Accept(time.Time) (ipc.Conn, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, fmt.Errorf("accept on a closed shared-memory listener: %w", ipc.ErrClosed)
+	}
+	if shmem.Uint32(l.reg.mem, offJoined).Load() != 1 {
+		return nil, errors.New("the peer has not mapped the shared memory")
+	}
+	l.reg.acquire()
+	return newConn(l.t.style, driverSide, l.reg), nil
+}
+
+// Close marks the channel closed in the mapping and wakes whichever side
+// sleeps, so that a driver waiting on a dead or hung peer returns
+// ErrClosed: this is how the watchdog stops a cell. The memory stays mapped
+// while a Conn uses it; the last of the two to close unmaps it.
+func (l *listener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	closeFiles(l.files)
+	l.reg.shut()
+	l.reg.release()
+	return nil
+}
+
+func (t *transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
+	want := 1
+	if t.style == eventfds {
+		want = 3
+	}
+	if len(ep.Files) != want {
+		return nil, fmt.Errorf("expected %d inherited descriptors, got %d", want, len(ep.Files))
+	}
+	defer closeFiles(ep.Files)
+	mem, err := shmem.Map(ep.Files[0], offData)
+	if err != nil {
+		return nil, err
+	}
+	size := shmem.Uint64(mem, offSize).Load()
+	st := style(shmem.Uint32(mem, offStyle).Load())
+	if shmem.Uint64(mem, offMagic).Load() != magic || st != t.style {
+		shmem.Unmap(mem)
+		return nil, fmt.Errorf("the shared memory is not a %s channel", t.Name())
+	}
+	shmem.Unmap(mem)
+	if mem, err = shmem.Map(ep.Files[0], offData+2*int(size)); err != nil {
+		return nil, err
+	}
+	reg := &region{mem: mem, refs: 1, myEfd: -1, peerEfd: -1}
+	if t.style == eventfds {
+		// The peer's own eventfd is the second; exec made both blocking,
+		// but IOGo's peerFile made them non-blocking again, for the
+		// driver too (the flag belongs to the shared open file): undo it.
+		for i, fd := range []*int{&reg.peerEfd, &reg.myEfd} {
+			f := ep.Files[1+i]
+			nfd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+			if err == nil {
+				err = unix.SetNonblock(nfd, false)
+			}
+			if err != nil {
+				reg.release()
+				return nil, fmt.Errorf("taking the inherited eventfd: %w", err)
+			}
+			*fd = nfd
+		}
+	}
+	shmem.Uint32(mem, offJoined).Store(1)
+	return newConn(t.style, peerSide, reg), nil
+}
+
+// region is one side's mapping of the channel, and its eventfds. The
+// driver's is shared by its Listener and its Conn, which may close in either
+// order and at the same time (the watchdog closes the Listener while the
+// Conn is blocked): it is unmapped when both have.
+type region struct {
+	mu      sync.Mutex
+	mem     []byte
+	refs    int
+	myEfd   int // eventfds: this side's (it reads it), and the other side's
+	peerEfd int
+}
+
+func (r *region) makeEventfds() error {
+	var err error
+	if r.myEfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
+		r.myEfd = -1
+		return fmt.Errorf("creating an eventfd: %w", err)
+	}
+	if r.peerEfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
+		r.peerEfd = -1
+		return fmt.Errorf("creating an eventfd: %w", err)
+	}
+	return nil
+}
+
+func (r *region) acquire() {
+	r.mu.Lock()
+	r.refs++
+	r.mu.Unlock()
+}
+
+// shut marks the channel closed and wakes both sides, whatever they wait
+// for: a futex sleeper through its word (changed first, so that one about to
+// sleep does not), an eventfd sleeper through its eventfd, a spinner by the
+// flag alone.
+func (r *region) shut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mem == nil {
+		return
+	}
+	shmem.Uint32(r.mem, offClosed).Store(1)
+	for s := 0; s < 2; s++ {
+		w := shmem.Uint32(r.mem, offSide+s*2*line+line)
+		w.Add(1)
+		futexWakeOn(w, wakeAll)
+	}
+	one := [8]byte{1}
+	for _, fd := range []int{r.myEfd, r.peerEfd} {
+		if fd >= 0 {
+			unix.Write(fd, one[:])
+		}
+	}
+}
+
+// release drops one user; the last unmaps the memory and closes the
+// eventfds.
+func (r *region) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refs--; r.refs > 0 || r.mem == nil {
+		return
+	}
+	shmem.Unmap(r.mem)
+	r.mem = nil
+	for _, fd := range []*int{&r.myEfd, &r.peerEfd} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
+
+// conn is one side's end. One goroutine uses it, as any Conn; a side waits
+// for one thing at a time (data to read, or room to write), so one waiting
+// flag, one futex word and one eventfd per side are enough: the other side
+// wakes it after it publishes either.
+type conn struct {
+	style  style
+	reg    *region
+	out    ring // this side writes
+	in     ring // this side reads
+	closed *atomic.Uint32
+
+	waiting, peerWaiting *atomic.Uint32 // this side may sleep / the other may
+	wake, peerWake       *atomic.Uint32 // futex words: this side's, the other's
+	efd, peerEfd         int            // eventfds: this side's, the other's
+
+	spin     *spin.Waiter
+	one      [8]byte // what notify writes to an eventfd: 1
+	count    [8]byte // what await reads from one
+	syscalls int64
+	once     sync.Once
+}
+
+func newConn(st style, side int, reg *region) *conn {
+	mem := reg.mem
+	size := int(shmem.Uint64(mem, offSize).Load())
+	ringAt := func(r int) ring {
+		data := mem[offData+r*size : offData+(r+1)*size : offData+(r+1)*size]
+		return newRing(data, shmem.Uint64(mem, offRing+r*2*line+line), shmem.Uint64(mem, offRing+r*2*line))
+	}
+	other := 1 - side
+	c := &conn{
+		style:       st,
+		reg:         reg,
+		out:         ringAt(side),
+		in:          ringAt(other),
+		closed:      shmem.Uint32(mem, offClosed),
+		waiting:     shmem.Uint32(mem, offSide+side*2*line),
+		peerWaiting: shmem.Uint32(mem, offSide+other*2*line),
+		wake:        shmem.Uint32(mem, offSide+side*2*line+line),
+		peerWake:    shmem.Uint32(mem, offSide+other*2*line+line),
+		efd:         reg.myEfd,
+		peerEfd:     reg.peerEfd,
+		spin:        spin.New(),
+	}
+	c.one[0] = 1
+	return c
+}
+
+// Send copies frame[headroom:] into the ring, in pieces when it does not fit,
+// waking the other side after each if it may sleep.
+func (c *conn) Send(frame []byte) error {
+	if c.closed.Load() != 0 {
+		return ipc.ErrClosed
+	}
+	p := frame[headroom:]
+	for len(p) > 0 {
+		if n := c.out.write(p); n > 0 {
+			p = p[n:]
+			c.notify()
+			continue
+		}
+		if err := c.await(c.out.writable); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Recv copies exactly len(frame)-headroom bytes out of the ring. What was
+// sent before the channel closed is still delivered.
+func (c *conn) Recv(frame []byte) error {
+	p := frame[headroom:]
+	for len(p) > 0 {
+		if n := c.in.read(p); n > 0 {
+			p = p[n:]
+			c.notify()
+			continue
+		}
+		if err := c.await(c.in.readable); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isClosed reports whether either side closed the channel.
+func (c *conn) isClosed() bool { return c.closed.Load() != 0 }
+
+// notify wakes the other side after this side published, if it may sleep.
+// The waiting flag is stored before the sleeper looks at the ring, and the
+// ring's index before notify loads the flag (both sequentially consistent),
+// so either the sleeper sees what was published or notify sees the flag.
+func (c *conn) notify() {
+	switch c.style {
+	case futexes:
+		if c.peerWaiting.Load() != 0 {
+			c.peerWake.Add(1)
+			futexWakeOn(c.peerWake, 1)
+			c.syscalls++
+		}
+	case eventfds:
+		if c.peerWaiting.Load() != 0 {
+			for {
+				_, err := unix.Write(c.peerEfd, c.one[:])
+				c.syscalls++
+				if err != unix.EINTR {
+					break
+				}
+			}
+		}
+	}
+}
+
+// await waits until ready, or the channel closes (ErrClosed).
+func (c *conn) await(ready func() bool) error {
+	switch c.style {
+	case spinning:
+		before := c.spin.Yields
+		ok := c.spin.Until(ready, c.isClosed)
+		c.syscalls += c.spin.Yields - before
+		if !ok {
+			return ipc.ErrClosed
+		}
+		return nil
+	case futexes:
+		for {
+			// Load the word before saying so and looking: a wake that
+			// comes after the look changes it, and FUTEX_WAIT then returns
+			// at once instead of sleeping.
+			seq := c.wake.Load()
+			c.waiting.Store(1)
+			if ready() {
+				c.waiting.Store(0)
+				return nil
+			}
+			if c.isClosed() {
+				// Whatever was published before the close counts.
+				c.waiting.Store(0)
+				if ready() {
+					return nil
+				}
+				return ipc.ErrClosed
+			}
+			futexWaitOn(c.wake, seq)
+			c.syscalls++
+		}
+	default:
+		for {
+			c.waiting.Store(1)
+			if ready() {
+				c.waiting.Store(0)
+				return nil
+			}
+			if c.isClosed() {
+				// Whatever was published before the close counts.
+				c.waiting.Store(0)
+				if ready() {
+					return nil
+				}
+				return ipc.ErrClosed
+			}
+			// Reading resets the count: several wakes cost one read.
+			_, err := unix.Read(c.efd, c.count[:])
+			c.syscalls++
+			if err == unix.EAGAIN {
+				// Left non-blocking by someone: block on it with poll.
+				fds := [1]unix.PollFd{{Fd: int32(c.efd), Events: unix.POLLIN}}
+				unix.Poll(fds[:], -1)
+				c.syscalls++
+			} else if err != nil && err != unix.EINTR {
+				c.waiting.Store(0)
+				return fmt.Errorf("reading the eventfd: %w", err)
+			}
+		}
+	}
+}
+
+// Syscalls is how many syscalls this end has made in Send and Recv: futex
+// calls, eventfd reads and writes, sched_yield and nanosleep. The
+// cost-per-message figures read it; it is a plain counter, read by the
+// goroutine that uses the Conn.
+func (c *conn) Syscalls() int64 { return c.syscalls }
+
+// Close marks the channel closed, wakes the other side, and unmaps this
+// side's memory once the Listener, if any, is closed too. It must not run
+// while Send or Recv does (see ipc.Conn); the Listener's Close may.
+func (c *conn) Close() error {
+	c.once.Do(func() {
+		c.reg.shut()
+		c.reg.release()
+	})
+	return nil
+}
