@@ -68,6 +68,7 @@ type peerReport struct {
 	Received int64     `json:"received,omitempty"`
 	OneWay   *Recorder `json:"one_way,omitempty"`
 	CPUs     []int     `json:"cpus,omitempty"` // the CPUs the peer's measuring thread was seen on
+	Cost     *window   `json:"cost,omitempty"` // what the measured window cost the peer
 	Error    string    `json:"error,omitempty"`
 	// A client's figures: its round trips (or transactions) in ElapsedNS,
 	// their times, and connect(2)'s alone (connect workload).
@@ -178,6 +179,8 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 	}
 	defer conn.Close()
 	p := newPeer(split(conn, caps.Headroom, spec.Piece), caps.Headroom, spec.Size, spec.Offset, isEcho(spec.Workload), spec.Verify)
+	p.meter = newUsageMeter(spec.IO == ipc.IORaw) // on the measuring thread, locked above in raw mode
+	defer p.meter.close()
 	enc := json.NewEncoder(ctrlOut)
 	if err := enc.Encode(peerReport{Ready: true}); err != nil {
 		return fail(err)
@@ -186,6 +189,9 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 		return fail(err)
 	}
 	rep := peerReport{Done: true, Received: p.received, CPUs: p.cpus.cpus()}
+	if p.costed {
+		rep.Cost = &p.cost
+	}
 	if p.oneWay.Count() > 0 {
 		rep.OneWay = p.oneWay
 	}
@@ -308,9 +314,9 @@ func (p *peerProc) report(what string, timeout time.Duration) (*peerReport, erro
 }
 
 // finalReport reads the peer's report at the end of a cell, checks that it
-// exited cleanly, adds its one-way delays to oneWay and returns the CPUs it
-// was seen on.
-func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) ([]int, error) {
+// exited cleanly, adds its one-way delays to oneWay and returns the report
+// (the CPUs it was seen on, what the window cost it).
+func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) (*peerReport, error) {
 	rep, err := p.report("send its final report", timeout)
 	if err != nil {
 		return nil, err
@@ -327,7 +333,7 @@ func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) ([]int, 
 	if rep.OneWay != nil {
 		oneWay.Merge(rep.OneWay)
 	}
-	return rep.CPUs, nil
+	return rep, nil
 }
 
 // deathError describes a peer that went away: its exit status and the

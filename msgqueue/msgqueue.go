@@ -283,8 +283,9 @@ func parseAddr(addr string) (d2p, p2d int, err error) {
 // conn is one side's end: it sends on one queue and receives on the other.
 // It owns neither queue; Close only stops its own use of them.
 type conn struct {
-	snd, rcv int
-	closed   atomic.Bool
+	snd, rcv  int
+	closed    atomic.Bool
+	ipc.Calls // msgsnd and msgrcv calls, for the cost per message
 }
 
 var errConnClosed = fmt.Errorf("use of a closed System V queue Conn: %w", ipc.ErrClosed)
@@ -300,6 +301,7 @@ func (c *conn) Send(frame []byte) error {
 	}
 	h := frame[headroom-mtypeLen:]
 	putMtype(h)
+	c.Calls.Send++
 	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), len(frame)-headroom, 0); err != nil {
 		return c.fail("msgsnd", c.snd, err)
 	}
@@ -316,6 +318,7 @@ func (c *conn) Recv(frame []byte) error {
 	}
 	n := len(frame) - headroom
 	h := frame[headroom-mtypeLen:]
+	c.Calls.Recv++
 	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, 0, 0)
 	if err != nil {
 		if err == errE2BIG {
