@@ -43,19 +43,15 @@ func (transport) Name() string { return "fifo" }
 
 // Caps: a FIFO is a pipe with a name, carrying any message size as a byte
 // stream; both IO modes have a path of their own.
+//
+// FIFOs are point-to-point, so a server has a pair per client (the generic
+// form), and a FIFO is opened by path, never connected to.
 func (transport) Caps(cfg ipc.Config) ipc.Caps {
 	return ipc.Caps{
 		IOModes:     []ipc.IOMode{ipc.IORaw, ipc.IOGo},
 		NoCloseWake: "closing or removing a FIFO does not wake a reader while the other side's write end is open: the peer's exit closes it",
-	}
-}
-
-// ServerCaps: FIFOs are point-to-point, so a server has a pair per client
-// (the generic form), and a FIFO is opened by path, never connected to.
-func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
-	return ipc.ServerCaps{
-		Note:      "each client its own pair of FIFOs (FIFOs are point-to-point)",
-		NoConnect: "a FIFO has no connections: each side opens it by path, once",
+		ServerNote:  "each client its own pair of FIFOs (FIFOs are point-to-point)",
+		NoConnect:   "a FIFO has no connections: each side opens it by path, once",
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/host"
+	"github.com/ipcbench/ipcbench/internal/remote"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -271,12 +273,12 @@ func split(conn ipc.Conn, headroom, piece int) ipc.Conn {
 // startRemotePair opens a session with the `ipcbench serve` at o.Remote,
 // which stands where a local pair has a Listener and a peer process.
 func (o *Options) startRemotePair(c cell, cfg ipc.Config, g *guard, pairs *[]*pair) (*pair, error) {
-	h := hello{Version: ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
+	h := remote.Hello{Version: remote.ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
 	s, _, err := dialRemote(o.Remote, h, o.IO, o.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	p := &pair{l: s, d: newDriver(s.conn, 0, c.size, cfg.Offset, o.Verify)}
+	p := &pair{l: s, d: newDriver(s.Conn, 0, c.size, cfg.Offset, o.Verify)}
 	*pairs = append(*pairs, p)
 	g.add(p)
 	return p, nil
@@ -344,14 +346,14 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		if len(o.CPUs) == 2 {
-			restore, err := pinThread(o.CPUs[0])
+			restore, err := host.PinThread(o.CPUs[0])
 			if err != nil {
 				return err
 			}
 			defer restore()
 		}
 	}
-	// With IOGo, Run has pinned the whole driver process (see pinProcess).
+	// With IOGo, Run has pinned the whole driver process (see host.PinProcess).
 	<-start
 	run := p.d.stream
 	if c.workload == results.PingPong {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -153,7 +154,7 @@ func (o *Options) check() error {
 		return fmt.Errorf("-pairs %d with %s messages needs %s of message buffers in the driver alone, more than the %s allowed: use fewer pairs or smaller messages",
 			o.Pairs, sizeString(largest), sizeString(need), sizeString(int64(MaxDriverBuffers)))
 	}
-	return CheckCPUs(o.CPUs)
+	return host.CheckCPUs(o.CPUs)
 }
 
 // Run measures every cell o asks for and returns the results. A cell that
@@ -175,7 +176,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		o.RemoteInfo = info
 	}
 	if o.IO == ipc.IOGo && len(o.CPUs) == 2 {
-		restore, err := pinProcess(o.CPUs[0])
+		restore, err := host.PinProcess(o.CPUs[0])
 		if err != nil {
 			return nil, err
 		}

@@ -124,6 +124,10 @@ func (l limits) shape(size int) (maxMsg, msgSize int) {
 }
 
 // Caps describes the queues for a message of cfg.Size on this machine now.
+//
+// A server has a pair of queues per client (the generic form): POSIX queues
+// have no message types by which one reply queue could be shared. They are
+// opened by name, never connected to.
 func (transport) Caps(cfg ipc.Config) ipc.Caps {
 	c := ipc.Caps{
 		IOModes: []ipc.IOMode{ipc.IORaw, ipc.IOGo},
@@ -131,6 +135,8 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 		Objects: []ipc.ObjectKind{ObjectKind()},
 		NoCloseNotice: "a POSIX queue outlives the descriptors of its users: Listener.Close ends the channel " +
 			"(an empty message of the highest priority in front of each queue), and then both sides get ErrClosed",
+		ServerNote: "each client its own pair of POSIX queues (they have no message types to pick a client's replies by)",
+		NoConnect:  "a POSIX queue has no connections: each side opens it by name, once",
 	}
 	l, err := readLimits()
 	if err == nil {
@@ -307,16 +313,6 @@ func (l *listener) Close() error {
 	}
 	l.closeErr = errors.Join(errs...)
 	return l.closeErr
-}
-
-// ServerCaps: queues are point-to-point here, so a server has a pair per
-// client (the generic form); POSIX queues have no message types by which one
-// reply queue could be shared. They are opened by name, never connected to.
-func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
-	return ipc.ServerCaps{
-		Note:      "each client its own pair of POSIX queues (they have no message types to pick a client's replies by)",
-		NoConnect: "a POSIX queue has no connections: each side opens it by name, once",
-	}
 }
 
 // Dial opens the queues named in ep.Addr from the peer's side: it receives on

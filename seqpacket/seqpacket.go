@@ -67,11 +67,16 @@ func maxRecord() (int, error) {
 	return sb - sndbufOverhead, nil
 }
 
-// Caps: records of at most SO_SNDBUF-32 bytes, both IO modes.
+// Caps: records of at most SO_SNDBUF-32 bytes, both IO modes. One
+// listening socket accepts every client of a server, and each connection is
+// a new connect(2) to the socket's path.
 func (transport) Caps(cfg ipc.Config) ipc.Caps {
 	c := ipc.Caps{
-		IOModes: []ipc.IOMode{ipc.IORaw, ipc.IOGo},
-		Sysctls: []string{sysWmemDefault},
+		IOModes:    []ipc.IOMode{ipc.IORaw, ipc.IOGo},
+		Sysctls:    []string{sysWmemDefault},
+		Server:     ipc.ServerAccept,
+		ServerNote: "one listening SOCK_SEQPACKET socket, a connection per client",
+		Connector:  newConnector,
 	}
 	m, err := maxRecord()
 	if err != nil {
@@ -119,21 +124,13 @@ func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	return conn, err
 }
 
-// ServerCaps: one listening socket accepts every client, and each connection
-// is a new connect(2) to the socket's path.
-func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
-	return ipc.ServerCaps{
-		Server: ipc.ServerAccept,
-		Note:   "one listening SOCK_SEQPACKET socket, a connection per client",
-		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
-			timeout := cfg.Timeout
-			if timeout <= 0 {
-				timeout = 10 * time.Second
-			}
-			return &connector{addr: ep.Addr, mode: cfg.IO, timeout: timeout,
-				sa: &unix.SockaddrUnix{Name: ep.Addr}, conn: &rawConn{fd: -1}}, nil
-		},
+func newConnector(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
 	}
+	return &connector{addr: ep.Addr, mode: cfg.IO, timeout: timeout,
+		sa: &unix.SockaddrUnix{Name: ep.Addr}, conn: &rawConn{fd: -1}}, nil
 }
 
 // connector connects to one socket path again and again: the client's side

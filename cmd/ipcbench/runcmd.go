@@ -21,6 +21,7 @@ import (
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/view"
 )
 
@@ -145,7 +146,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range f.Results {
 		if r.Failed() && status == exitOK {
-			fmt.Fprintf(stderr, "ipcbench run: %s %s %d B failed: %s.\n", r.Mechanism, r.Workload, r.SizeBytes, r.Error)
+			clients := ""
+			if r.Clients > 0 {
+				clients = fmt.Sprintf(" %d clients", r.Clients)
+			}
+			fmt.Fprintf(stderr, "ipcbench run: %s %s %d B%s failed: %s.\n", r.Mechanism, r.Workload, r.SizeBytes, clients, strings.TrimSuffix(r.Error, "."))
 			status = exitFailure
 		}
 	}
@@ -206,7 +211,7 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		if o.CPUs, err = parseCPUs(c.cpus); err != nil {
 			return o, err
 		}
-		if err := harness.CheckCPUs(o.CPUs); err != nil {
+		if err := host.CheckCPUs(o.CPUs); err != nil {
 			return o, usagef("-cpus: %v", err)
 		}
 	}
