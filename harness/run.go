@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,13 @@ type Options struct {
 	// process in the server and connect workloads: a cell each (default:
 	// 1).
 	Clients []int
+	// Rates, when set, make pingpong open-loop: a cell per offered load,
+	// each sending on a fixed schedule (Poisson arrivals when Poisson is
+	// set) whatever the echoes do. Only pingpong has them: a stream sends
+	// as fast as the mechanism takes already, and a server's clients are
+	// closed loops by definition.
+	Rates   []Rate
+	Poisson bool
 	// Timeout bounds every wait on a peer: starting, joining, and any
 	// stretch of the cell in which it makes no progress.
 	Timeout time.Duration
@@ -200,7 +208,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		for _, w := range o.Workloads {
 			for _, s := range o.Sizes {
 				for _, n := range o.clientsOf(w) {
-					cells = append(cells, cell{t: t, workload: w, size: s, clients: n})
+					for _, rate := range o.ratesOf(w) {
+						cells = append(cells, cell{t: t, workload: w, size: s, clients: n, rate: rate})
+					}
 				}
 			}
 		}
@@ -339,9 +349,22 @@ func sortRows(rows []results.Result, o Options) {
 			return rank(o.Workloads, a.Workload) - rank(o.Workloads, b.Workload)
 		case a.SizeBytes != b.SizeBytes:
 			return a.SizeBytes - b.SizeBytes
+		case a.Clients != b.Clients:
+			return a.Clients - b.Clients
+		case a.RatePercent != b.RatePercent:
+			return cmp.Compare(a.RatePercent, b.RatePercent)
 		}
-		return a.Clients - b.Clients
+		return cmp.Compare(a.Rate, b.Rate)
 	})
+}
+
+// ratesOf is the offered loads of a workload's cells: none (closed loop)
+// but for pingpong with -rate.
+func (o *Options) ratesOf(workload string) []Rate {
+	if workload != results.PingPong || len(o.Rates) == 0 {
+		return []Rate{{}}
+	}
+	return o.Rates
 }
 
 // clientsOf is the numbers of clients a workload's cells run with: 0 (no
