@@ -275,3 +275,61 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestServerAndConnect runs both workloads end to end: rows for every
+// mechanism, the mechanisms without connections as skipped rows that do not
+// change the exit status, every format rendering them, and a refusal of
+// -remote in one sentence.
+func TestServerAndConnect(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(binary, "run", "-workload", "server,connect", "-mech", "pipe,msgqueue,unixsocket,tcpsocket",
+		"-clients", "1,2", "-sizes", "64", "-count", "50", "-warmup", "0", "-o", out, "-q")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ipcbench run: %v (skipped rows must not fail the run)\nstderr: %s", err, stderr.String())
+	}
+	f, err := results.Load(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0
+	for _, r := range f.Results {
+		switch {
+		case r.Workload == results.Connect && (r.Mechanism == "pipe" || r.Mechanism == "msgqueue"):
+			if r.Skipped == "" || r.Error != "" || r.RTT != nil {
+				t.Errorf("%s connect: want a skipped row without figures, got %+v", r.Mechanism, r)
+			}
+			skipped++
+		case r.Error != "" || r.Skipped != "":
+			t.Errorf("%s %s %d clients: %s%s", r.Mechanism, r.Workload, r.Clients, r.Error, r.Skipped)
+		}
+	}
+	if skipped != 4 {
+		t.Errorf("%d skipped rows, want 4 (pipe and msgqueue connect, 1 and 2 clients)", skipped)
+	}
+	for _, file := range []string{"results.md", "results.csv", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(out, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "skipped") || !strings.Contains(string(b), "a pipe has no connections") {
+			t.Errorf("%s does not show the skipped rows and why", file)
+		}
+	}
+	if !strings.Contains(stdout.String(), "skipped") {
+		t.Errorf("the table does not show the skipped rows:\n%s", stdout.String())
+	}
+	for _, chart := range []string{"server-requests-64.svg", "server-latency-64.svg"} {
+		checkSVG(t, filepath.Join(out, chart))
+	}
+
+	cmd = exec.Command(binary, "run", "-workload", "server", "-mech", "tcpsocket", "-remote", "127.0.0.1:1")
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "-remote") ||
+		strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 {
+		t.Errorf("-remote with the server workload: %v, stderr %q; want exit status 2 and one sentence", err, stderr.String())
+	}
+}
