@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 // file -o promises, the contract's JSON fields, and that nothing is left.
 func TestRunEndToEnd(t *testing.T) {
 	out := t.TempDir()
-	cmd := exec.Command(binary, "run", "-count", "200", "-sizes", "64,64K", "-o", out, "-q")
+	cmd := exec.Command(binary, "run", "-count", "200", "-sizes", "64,64K", "-rounds", "1", "-o", out, "-q")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -209,7 +209,7 @@ func TestBadInput(t *testing.T) {
 		{"zero duration", []string{"run", "-duration", "0s"}, "-duration must be positive"},
 		{"count zero", []string{"run", "-count", "0"}, "-count must be at least 1"},
 		{"count and duration", []string{"run", "-count", "5", "-duration", "1s"}, "not both"},
-		{"rounds zero", []string{"run", "-rounds", "0"}, "-rounds must be at least 1"},
+		{"rounds zero", []string{"run", "-rounds", "0"}, "give a number of rounds of at least 1, or auto"},
 		{"pairs zero", []string{"run", "-pairs", "0"}, "-pairs must be at least 1"},
 		{"bad io", []string{"run", "-io", "async"}, "-io must be raw or go"},
 		{"cpu missing", []string{"run", "-cpus", "0,4096"}, "CPU 4096 does not exist"},
@@ -219,7 +219,10 @@ func TestBadInput(t *testing.T) {
 		{"-o is a file", []string{"run", "-o", unwritable}, "-o: cannot create"},
 		{"-o in sysfs", []string{"run", "-o", "/sys/ipcbench-out"}, "-o: cannot create /sys/ipcbench-out"},
 		{"count negative", []string{"run", "-count", "-5"}, "-count must be at least 1"},
-		{"rounds negative", []string{"run", "-rounds", "-1"}, "-rounds must be at least 1"},
+		{"rounds negative", []string{"run", "-rounds", "-1"}, "give a number of rounds of at least 1, or auto"},
+		{"rounds word", []string{"run", "-rounds", "many"}, "give a number of rounds of at least 1, or auto"},
+		{"budget without auto", []string{"run", "-rounds", "5", "-budget", "10s"}, "-budget goes with -rounds auto"},
+		{"budget zero", []string{"run", "-budget", "0s"}, "-budget must be positive"},
 		{"pairs negative", []string{"run", "-pairs", "-3"}, "-pairs must be at least 1"},
 		{"timeout zero", []string{"run", "-timeout", "0s"}, "-timeout must be positive"},
 		{"warmup negative", []string{"run", "-warmup", "-1s"}, "-warmup cannot be negative"},
