@@ -1,6 +1,7 @@
 package view
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -29,7 +30,32 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "connect_"+s+"_ns")
 	}
-	return append(h, "skipped")
+	h = append(h, "skipped", "rate", "rate_percent")
+	for _, s := range csvStats {
+		h = append(h, "rtt_corrected_"+s+"_ns")
+	}
+	for _, side := range []string{"driver", "peer"} {
+		for _, f := range csvCostFields {
+			h = append(h, "cost_"+side+"_"+f)
+		}
+	}
+	return h
+}
+
+// csvCostFields are the columns of one side's cost per message.
+var csvCostFields = []string{"scope", "user_ns", "sys_ns", "voluntary_switches", "involuntary_switches", "syscalls", "run_delay_ns", "cpu_per_wall"}
+
+// csvCost is one side's cost columns, empty when the row has none.
+func csvCost(c *results.SideCost) []string {
+	if c == nil {
+		return make([]string, len(csvCostFields))
+	}
+	g := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	syscalls := ""
+	if c.Syscalls != nil {
+		syscalls = g(*c.Syscalls)
+	}
+	return []string{c.Scope, g(c.UserNS), g(c.SysNS), g(c.VoluntarySwitches), g(c.InvoluntarySwitches), syscalls, g(c.RunDelayNS), g(c.CPUPerWall)}
 }
 
 // WriteCSV writes f in long format, one line per results row (each cell in
@@ -76,6 +102,12 @@ func rowsInOrder(f *results.File) []*results.Result {
 		if a.Clients != b.Clients {
 			return a.Clients - b.Clients
 		}
+		if a.RatePercent != b.RatePercent {
+			return cmp.Compare(a.RatePercent, b.RatePercent)
+		}
+		if a.Rate != b.Rate && (a.RatePercent == 0 || a.Round == b.Round) {
+			return cmp.Compare(a.Rate, b.Rate)
+		}
 		return a.Round - b.Round
 	})
 	return rows
@@ -91,7 +123,14 @@ func csvRecord(r *results.Result) []string {
 		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
 	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
 	rec = append(rec, csvStatsFields(r.Connect)...)
-	return append(rec, r.Skipped)
+	rec = append(rec, r.Skipped, csvFloat(r.Rate), csvFloat(r.RatePercent))
+	rec = append(rec, csvStatsFields(r.RTTCorrected)...)
+	var driver, peer *results.SideCost
+	if r.Cost != nil {
+		driver, peer = r.Cost.Driver, r.Cost.Peer
+	}
+	rec = append(rec, csvCost(driver)...)
+	return append(rec, csvCost(peer)...)
 }
 
 // csvCount writes a count that is either absent (nil: an empty field) or
