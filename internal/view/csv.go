@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -30,7 +31,12 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "connect_"+s+"_ns")
 	}
-	h = append(h, "skipped", "rate", "rate_percent")
+	h = append(h, "skipped")
+	// The sample counts, then the run's columns, so that the CSVs of several
+	// runs can be joined and still told apart.
+	h = append(h, "rtt_n", "one_way_n", "connect_n", "started", "host", "kernel", "io", "cpus", "version")
+	// Open loop and cost, added after the run's columns.
+	h = append(h, "rate", "rate_percent")
 	for _, s := range csvStats {
 		h = append(h, "rtt_corrected_"+s+"_ns")
 	}
@@ -58,6 +64,30 @@ func csvCost(c *results.SideCost) []string {
 	return []string{c.Scope, g(c.UserNS), g(c.SysNS), g(c.VoluntarySwitches), g(c.InvoluntarySwitches), syscalls, g(c.RunDelayNS), g(c.CPUPerWall)}
 }
 
+// csvRun are the run's columns, the same on every line.
+func csvRun(m *results.Meta) []string {
+	var started, cpus string
+	if !m.Started.IsZero() {
+		started = m.Started.UTC().Format(time.RFC3339)
+	}
+	for i, c := range m.CPUs {
+		if i > 0 {
+			cpus += ","
+		}
+		cpus += strconv.Itoa(c)
+	}
+	return []string{started, m.Host, m.Kernel, m.IO, cpus, m.Version}
+}
+
+// csvN is a distribution's sample count: empty when the row has none, or
+// when the file is from before counts were recorded (0).
+func csvN(s *results.Stats) string {
+	if s == nil {
+		return ""
+	}
+	return csvInt(s.N)
+}
+
 // WriteCSV writes f in long format, one line per results row (each cell in
 // each round), after a header line. A figure the row lacks is an empty field.
 // Rows come in table order (mechanism as first seen, workload, size) and by
@@ -67,8 +97,11 @@ func WriteCSV(w io.Writer, f *results.File) error {
 	if err := cw.Write(csvColumns); err != nil {
 		return fmt.Errorf("csv: %w", err)
 	}
+	run := csvRun(&f.Meta)
 	for _, r := range rowsInOrder(f) {
-		if err := cw.Write(csvRecord(r)); err != nil {
+		rec := append(csvRecord(r), csvN(r.RTT), csvN(r.OneWay), csvN(r.Connect))
+		rec = append(rec, run...)
+		if err := cw.Write(append(rec, csvLoadCost(r)...)); err != nil {
 			return fmt.Errorf("csv: %w", err)
 		}
 	}
@@ -123,7 +156,13 @@ func csvRecord(r *results.Result) []string {
 		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
 	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
 	rec = append(rec, csvStatsFields(r.Connect)...)
-	rec = append(rec, r.Skipped, csvFloat(r.Rate), csvFloat(r.RatePercent))
+	return append(rec, r.Skipped)
+}
+
+// csvLoadCost are an open-loop row's rate and corrected round trip, and
+// both sides' cost per message: the last columns.
+func csvLoadCost(r *results.Result) []string {
+	rec := []string{csvFloat(r.Rate), csvFloat(r.RatePercent)}
 	rec = append(rec, csvStatsFields(r.RTTCorrected)...)
 	var driver, peer *results.SideCost
 	if r.Cost != nil {
