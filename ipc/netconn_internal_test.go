@@ -22,7 +22,7 @@ func TestNetListenerForgetsClosedSockets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			nl := l.(*NetListener)
+			nl := l.(*netListener)
 			accept := func() (Conn, net.Conn) {
 				c, err := net.Dial("unix", path)
 				if err != nil {
