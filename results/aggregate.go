@@ -91,12 +91,25 @@ type Matrix struct {
 	Mechanisms []string // in order of first appearance in the file
 	Workloads  []string // pingpong before stream, then any other
 	Sizes      []int    // ascending
-	Cells      map[Key]*Cell
+	// Offsets are the payload offsets of the rows, ascending; Offset is the
+	// one Cell looks up (the first; see At).
+	Offsets []int
+	Offset  int
+	Cells   map[Key]*Cell
 }
 
-// Cell returns the cell for the key, or nil when the file has none.
+// Cell returns the cell for the key at the matrix's offset, or nil when the
+// file has none.
 func (m *Matrix) Cell(mech, workload string, size int) *Cell {
-	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size}]
+	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size, Offset: m.Offset}]
+}
+
+// At is the matrix seen at one payload offset: its Cell looks up that
+// offset's cells. It shares the cells with m.
+func (m *Matrix) At(offset int) *Matrix {
+	at := *m
+	at.Offset = offset
+	return &at
 }
 
 // workloadRank puts pingpong before stream before any other workload, the
@@ -125,6 +138,9 @@ func Aggregate(f *File) *Matrix {
 		if !slices.Contains(m.Sizes, r.SizeBytes) {
 			m.Sizes = append(m.Sizes, r.SizeBytes)
 		}
+		if !slices.Contains(m.Offsets, r.PayloadOffset) {
+			m.Offsets = append(m.Offsets, r.PayloadOffset)
+		}
 		c := m.Cells[r.Key()]
 		if c == nil {
 			c = &Cell{Key: r.Key()}
@@ -149,6 +165,10 @@ func Aggregate(f *File) *Matrix {
 		c.Rows = append(c.Rows, r)
 	}
 	sort.Ints(m.Sizes)
+	sort.Ints(m.Offsets)
+	if len(m.Offsets) > 0 {
+		m.Offset = m.Offsets[0]
+	}
 	sort.SliceStable(m.Workloads, func(i, j int) bool { return workloadRank(m.Workloads[i]) < workloadRank(m.Workloads[j]) })
 	for _, c := range m.Cells {
 		sort.SliceStable(c.Rows, func(i, j int) bool { return c.Rows[i].Round < c.Rows[j].Round })

@@ -87,20 +87,27 @@ func Compare(old, new *File) *Comparison {
 	both.Sizes = slices.Concat(mo.Sizes, mn.Sizes)
 	slices.Sort(both.Sizes)
 	both.Sizes = slices.Compact(both.Sizes)
+	// Cells compare at the same payload offset only: placement changes
+	// the figures (see README, "Payload placement").
+	both.Offsets = slices.Concat(mo.Offsets, mn.Offsets)
+	slices.Sort(both.Offsets)
+	both.Offsets = slices.Compact(both.Offsets)
 
 	c.Workloads = both.Workloads
 	for _, wl := range both.Workloads {
 		for _, mech := range both.Mechanisms {
 			for _, size := range both.Sizes {
-				o, n := mo.Cell(mech, wl, size), mn.Cell(mech, wl, size)
-				if o == nil && n == nil {
-					continue
+				for _, off := range both.Offsets {
+					o, n := mo.At(off).Cell(mech, wl, size), mn.At(off).Cell(mech, wl, size)
+					if o == nil && n == nil {
+						continue
+					}
+					cc := CellChange{Key: Key{Mechanism: mech, Workload: wl, SizeBytes: size, Offset: off}, Old: o, New: n}
+					if o != nil && n != nil && !o.Failed() && !n.Failed() {
+						cc.Figures = compareFigures(wl, o, n)
+					}
+					c.Cells = append(c.Cells, cc)
 				}
-				cc := CellChange{Key: Key{Mechanism: mech, Workload: wl, SizeBytes: size}, Old: o, New: n}
-				if o != nil && n != nil && !o.Failed() && !n.Failed() {
-					cc.Figures = compareFigures(wl, o, n)
-				}
-				c.Cells = append(c.Cells, cc)
 			}
 		}
 	}

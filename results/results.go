@@ -76,6 +76,9 @@ type Meta struct {
 	CPUIdle    *CPUIdle `json:"cpuidle,omitempty"`
 	// THP is the transparent huge page setting (always, madvise, never).
 	THP string `json:"thp,omitempty"`
+	// Offsets are the payload offsets the run measured (-offset), bytes past
+	// a page boundary; absent in files from before placement was set.
+	Offsets []int `json:"offsets,omitempty"`
 	// Floors are the machine's own limits, measured at the start of the run.
 	Floors *Floors `json:"floors,omitempty"`
 	// GOOS and GOARCH are the platform the run was built for, as Go names
@@ -191,6 +194,11 @@ type Result struct {
 	// BytesPerS their payload bytes.
 	MsgsPerS  float64 `json:"msgs_per_s,omitempty"`
 	BytesPerS float64 `json:"bytes_per_s,omitempty"`
+	// PayloadOffset is where every message's payload started in both
+	// sides' buffers: this many bytes past a page boundary (-offset). Files
+	// from before it was recorded read 0, though Go's allocator put those
+	// payloads 8 bytes past a page.
+	PayloadOffset int `json:"payload_offset"`
 	// CopyLimitFraction, for a stream row, is BytesPerS over the two-copy
 	// limit of its size: half the memory copy bandwidth in meta.floors
 	// (each message is copied into the kernel and out again).
@@ -284,7 +292,7 @@ func (r *Result) IsSkipped() bool { return r.Skipped != "" && r.Error == "" }
 
 // Key names a cell independently of its round.
 func (r *Result) Key() Key {
-	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients}
+	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients, Offset: r.PayloadOffset}
 }
 
 // Key identifies a cell: the same key in two rounds or two files is the same
@@ -296,6 +304,8 @@ type Key struct {
 	// Clients is the number of clients of a server or connect cell, 0 for
 	// the other workloads.
 	Clients int
+	// Offset is the payload placement, bytes past a page boundary.
+	Offset int
 }
 
 // ErrInput marks a results file that cannot be used as it is: truncated,
