@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // cell is one measurement: a mechanism, a workload and a size, in one round.
 type cell struct {
-	t        Transport
+	t        ipc.Transport
 	workload string
 	size     int
 	round    int
@@ -28,7 +30,7 @@ func (c cell) String() string {
 
 // pair is one driver/peer pair of a cell.
 type pair struct {
-	l        Listener
+	l        ipc.Listener
 	peer     *peerProc
 	d        *driver
 	n        int64
@@ -49,14 +51,16 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 		return o.runServerCell(ctx, c)
 	}
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
-	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
-	if d, ok := c.t.(Describer); ok {
-		desc := d.Describe(cfg)
-		res.Pieces, res.Note = desc.Pieces, desc.Note
+	cfg := ipc.Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
+	caps := c.t.Caps(cfg)
+	res.Pieces, res.Note = describe(caps, cfg)
+	if caps.Err != nil {
+		res.Error = caps.Err.Error()
+		return res
 	}
 	g := &guard{}
 	defer context.AfterFunc(ctx, func() { g.stop(errInterrupted) })()
-	pairs, err := o.startPairs(c, cfg, g)
+	pairs, err := o.startPairs(c, cfg, caps, g)
 	defer closePairs(pairs)
 	if err == nil {
 		err = o.measure(ctx, c, pairs, g)
@@ -160,13 +164,13 @@ func (g *guard) reason() error {
 // startPairs creates the channels and starts one peer per pair. An error
 // says which pair failed when there are several, and which limit to raise
 // when one was in the way (see explainLimit).
-func (o *Options) startPairs(c cell, cfg Config, g *guard) ([]*pair, error) {
+func (o *Options) startPairs(c cell, cfg ipc.Config, caps ipc.Caps, g *guard) ([]*pair, error) {
 	var pairs []*pair
 	for i := 0; i < o.Pairs; i++ {
 		if why := g.reason(); why != nil {
 			return pairs, why
 		}
-		if _, err := o.startPair(c, cfg, g, &pairs); err != nil {
+		if _, err := o.startPair(c, cfg, caps, g, &pairs); err != nil {
 			err = explainLimit(err)
 			if o.Pairs > 1 {
 				err = fmt.Errorf("pair %d of %d: %w", i+1, o.Pairs, err)
@@ -180,9 +184,9 @@ func (o *Options) startPairs(c cell, cfg Config, g *guard) ([]*pair, error) {
 // startPair creates one pair's channel, starts its peer and connects,
 // adding the pair to pairs (and the guard) as soon as it exists, so that
 // whatever it created is closed even when a later step fails.
-func (o *Options) startPair(c cell, cfg Config, g *guard, pairs *[]*pair) (*pair, error) {
+func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pairs *[]*pair) (*pair, error) {
 	if o.Remote != "" {
-		return o.startRemotePair(c, g, pairs)
+		return o.startRemotePair(c, cfg, g, pairs)
 	}
 	l, err := c.t.Listen(cfg)
 	if err != nil {
@@ -195,7 +199,7 @@ func (o *Options) startPair(c cell, cfg Config, g *guard, pairs *[]*pair) (*pair
 	spec := peerSpec{
 		Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
 		TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
-		CPU: -1, Verify: o.Verify,
+		CPU: -1, Verify: o.Verify, Offset: cfg.Offset, Piece: piece(caps, cfg),
 	}
 	if len(o.CPUs) == 2 {
 		spec.CPU = o.CPUs[1]
@@ -215,19 +219,63 @@ func (o *Options) startPair(c cell, cfg Config, g *guard, pairs *[]*pair) (*pair
 	if err != nil {
 		return p, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
 	}
-	p.d = newDriver(conn, c.size, o.Verify)
+	p.d = newDriver(split(conn, caps.Headroom, spec.Piece), caps.Headroom, c.size, cfg.Offset, o.Verify)
 	return p, nil
+}
+
+// describe is what a cell's row says about how the mechanism carries its
+// messages: the mechanism's own note, the pieces a message is split into,
+// and that an io mode without a path of its own runs the raw one.
+func describe(caps ipc.Caps, cfg ipc.Config) (pieces int, note string) {
+	var notes []string
+	if caps.Note != "" {
+		notes = append(notes, caps.Note)
+	}
+	if n := caps.Pieces(cfg.Size); n > 1 && caps.Err == nil {
+		pieces = n
+		of := "of"
+		if cfg.Size%caps.MaxMessage != 0 {
+			of = "of up to"
+		}
+		notes = append(notes, fmt.Sprintf("split into %d pieces %s %d B (%s %d)", n, of, caps.MaxMessage, caps.MaxMessageLimit, caps.MaxMessage))
+	}
+	if !caps.HasIOMode(cfg.IO) {
+		raw := caps.RawPath
+		if raw == "" {
+			raw = "the raw path"
+		}
+		notes = append(notes, fmt.Sprintf("no poller path: %s in both io modes", raw))
+	}
+	return pieces, strings.Join(notes, "; ")
+}
+
+// piece is the size of the pieces a message of cfg.Size is split into, or 0
+// when it is carried whole. The driver decides and tells the peer, so that
+// both sides split alike.
+func piece(caps ipc.Caps, cfg ipc.Config) int {
+	if caps.Pieces(cfg.Size) > 1 {
+		return caps.MaxMessage
+	}
+	return 0
+}
+
+// split wraps conn to carry messages in pieces of piece bytes (0: whole).
+func split(conn ipc.Conn, headroom, piece int) ipc.Conn {
+	if piece < 1 {
+		return conn
+	}
+	return ipc.Split(conn, headroom, piece)
 }
 
 // startRemotePair opens a session with the `ipcbench serve` at o.Remote,
 // which stands where a local pair has a Listener and a peer process.
-func (o *Options) startRemotePair(c cell, g *guard, pairs *[]*pair) (*pair, error) {
+func (o *Options) startRemotePair(c cell, cfg ipc.Config, g *guard, pairs *[]*pair) (*pair, error) {
 	h := hello{Version: ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
 	s, _, err := dialRemote(o.Remote, h, o.IO, o.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	p := &pair{l: s, d: newDriver(s.conn, c.size, o.Verify)}
+	p := &pair{l: s, d: newDriver(s.conn, 0, c.size, cfg.Offset, o.Verify)}
 	*pairs = append(*pairs, p)
 	g.add(p)
 	return p, nil
@@ -288,7 +336,7 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) 
 
 // drive is one pair's measuring goroutine: warm up, measure, end the cell.
 func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
-	if o.IO == IORaw {
+	if o.IO == ipc.IORaw {
 		// Unlocked again before returning: a locked goroutine that exits
 		// takes its thread with it, and a peer started from that thread
 		// would get its parent-death signal.

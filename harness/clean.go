@@ -10,46 +10,50 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // Clean removes what ipcbench processes that no longer run left behind: the
-// System V queues they recorded and their directories under the temporary
-// directory (socket directories and queue records). It is what `ipcbench
-// clean` does after a run was killed too hard to clean up after itself.
+// named objects they recorded (ipc.Record) and their directories under the
+// temporary directory (socket directories, FIFOs, object records). It is
+// what `ipcbench clean` does after a run was killed too hard to clean up
+// after itself. kinds are the kinds of object the mechanisms make
+// (ipc.Caps.Objects of every mechanism); main hands the list.
 //
 // It removes only what it can prove is ipcbench's, so that it never touches
-// another program's queues (unlike scripts that remove every queue a user
+// another program's objects (unlike scripts that remove every queue a user
 // owns):
 //
-//   - only directories named TempDirPrefix<pid>-*, owned by this user, whose
-//     process pid is gone (a live one is a run in progress);
-//   - only queues recorded in such a process's object directory, and only if
-//     the queue with that id still exists with the recorded creation time,
-//     mode 0600 and this user as owner. Ids are reused: a queue created
-//     since, by anyone, has another creation time and is left alone.
+//   - only directories named ipc.TempDirPrefix<pid>-*, owned by this user,
+//     whose process pid is gone (a live one is a run in progress);
+//   - only objects recorded in such a process's object directory, and only
+//     if the object's kind proves it is still the one recorded (a System V
+//     queue with the recorded creation time, mode 0600 and this user as
+//     owner: ids are reused, and a queue created since, by anyone, is left
+//     alone). A record of a kind no mechanism claims is kept, with its
+//     directory, and reported.
 //
 // It returns one line for each thing it removed, and the errors of what it
 // could not remove.
-func Clean() (removed []string, err error) {
-	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), TempDirPrefix+"*"))
+func Clean(kinds []ipc.ObjectKind) (removed []string, err error) {
+	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), ipc.TempDirPrefix+"*"))
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(dirs)
-	queues, qerr := SysVQueues()
+	byKind := map[string]ipc.ObjectKind{}
+	for _, k := range kinds {
+		byKind[k.Kind] = k
+	}
 	var errs []error
 	for _, dir := range dirs {
-		pid, ok := OwnerPID(dir)
+		pid, ok := ipc.OwnerPID(dir)
 		if !ok || processExists(pid) || !ownedDir(dir) {
 			continue
 		}
-		if filepath.Base(dir) == fmt.Sprintf("%s%d-objects", TempDirPrefix, pid) {
-			if qerr != nil {
-				// Without the list of queues nothing can be proved ours.
-				errs = append(errs, fmt.Errorf("cannot list System V queues: %w", qerr))
-				continue
-			}
-			r, err := cleanQueues(dir, pid, queues)
+		if ipc.IsObjectDir(dir, pid) {
+			r, err := cleanObjects(pid, byKind)
 			removed = append(removed, r...)
 			if err != nil {
 				errs = append(errs, err)
@@ -78,44 +82,30 @@ func joinErrors(errs []error) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// cleanQueues removes the queues recorded in one dead process's object
-// directory that are provably still the ones it created.
-func cleanQueues(dir string, pid int, queues []QueueInfo) (removed []string, err error) {
-	recs, err := TrackedQueues(pid)
+// cleanObjects removes the objects recorded by one dead process that are
+// provably still the ones it created.
+func cleanObjects(pid int, kinds map[string]ipc.ObjectKind) (removed []string, err error) {
+	recs, err := ipc.Records(pid)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[int]QueueInfo{}
-	for _, q := range queues {
-		byID[q.ID] = q
-	}
 	var errs []error
 	for _, rec := range recs {
-		if filepath.Dir(rec.File) != dir {
+		k, ok := kinds[rec.Kind]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s records an object of kind %q that no mechanism of this ipcbench knows: left alone", rec.File, rec.Kind))
 			continue
 		}
-		q, exists := byID[rec.ID]
-		if !exists || q.CTime != rec.CTime || q.Mode != 0o600 || q.UID != os.Getuid() {
-			continue // gone, or a queue that is not the one recorded
-		}
-		if err := removeQueue(rec.ID); err != nil && err != unix.EINVAL && err != unix.EIDRM {
-			errs = append(errs, fmt.Errorf("cannot remove System V queue %d: %w", rec.ID, err))
+		gone, err := k.Remove(rec.Name, rec.Proof)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cannot remove %s %s: %w", k.What, rec.Name, err))
 			continue
 		}
-		removed = append(removed, fmt.Sprintf("removed System V message queue %d (left by ipcbench process %d)", rec.ID, pid))
+		if gone {
+			removed = append(removed, fmt.Sprintf("removed %s %s (left by ipcbench process %d)", k.What, rec.Name, pid))
+		}
 	}
 	return removed, joinErrors(errs)
-}
-
-// removeQueue is msgctl(id, IPC_RMID). The msgqueue package has the
-// mechanism's wrappers; the harness never imports a mechanism, and this is
-// the one call cleaning needs.
-func removeQueue(id int) error {
-	_, _, e := unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
 }
 
 // processExists reports whether a process with this id runs (or is a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -15,8 +16,9 @@ const roleClient = "client"
 // runClient is a client process's part of a cell once it has its orders:
 // join the server, say it is ready, wait for the word to start, run the
 // workload, and return the final report.
-func runClient(spec peerSpec, t Transport, ep Endpoint, cfg Config, ready func() error, start <-chan struct{}) (*peerReport, error) {
+func runClient(spec peerSpec, t ipc.Transport, ep ipc.Endpoint, cfg ipc.Config, ready func() error, start <-chan struct{}) (*peerReport, error) {
 	warmup := limit{until: 0, warmup: true}
+	h := t.Caps(cfg).Headroom
 	lim := limit{count: spec.Count}
 	switch spec.Workload {
 	case results.Server:
@@ -25,7 +27,7 @@ func runClient(spec peerSpec, t Transport, ep Endpoint, cfg Config, ready func()
 			return nil, fmt.Errorf("%s: joining the server: %w", spec.Mechanism, explainLimit(err))
 		}
 		defer conn.Close()
-		d := newDriver(conn, spec.Size, spec.Verify)
+		d := newDriver(split(conn, h, spec.Piece), h, spec.Size, spec.Offset, spec.Verify)
 		if err := ready(); err != nil {
 			return nil, err
 		}
@@ -49,7 +51,7 @@ func runClient(spec peerSpec, t Transport, ep Endpoint, cfg Config, ready func()
 		}
 		return &peerReport{Done: true, Received: n, ElapsedNS: elapsed, RTT: d.rec}, nil
 	case results.Connect:
-		caps := serverCapsOf(t, cfg)
+		caps := ipc.ServerCapsOf(t, cfg)
 		if caps.Connector == nil {
 			return nil, fmt.Errorf("%s has no connections to make", spec.Mechanism)
 		}
@@ -58,7 +60,7 @@ func runClient(spec peerSpec, t Transport, ep Endpoint, cfg Config, ready func()
 			return nil, err
 		}
 		defer cn.Close()
-		c := newConnectClient(cn, spec.Size, spec.Verify)
+		c := newConnectClient(cn, h, spec.Size, spec.Offset, spec.Piece, spec.Verify)
 		if err := ready(); err != nil {
 			return nil, err
 		}
@@ -89,17 +91,18 @@ func runClient(spec peerSpec, t Transport, ep Endpoint, cfg Config, ready func()
 // connectClient is the measuring side of workload connect: everything its
 // loop touches is allocated before it starts.
 type connectClient struct {
-	cn           Connector
+	cn           ipc.Connector
 	out, in      []byte
+	h, piece     int // the Conns' headroom; the pieces of a message, 0: whole
 	seq          uint64
 	verify       bool
 	rtt, connect *Recorder
 }
 
-func newConnectClient(cn Connector, size int, verify bool) *connectClient {
-	c := &connectClient{cn: cn, out: NewFrame(size), in: NewFrame(size), verify: verify,
+func newConnectClient(cn ipc.Connector, h, size, offset, piece int, verify bool) *connectClient {
+	c := &connectClient{cn: cn, out: ipc.NewFrame(h, size, offset), in: ipc.NewFrame(h, size, offset), h: h, piece: piece, verify: verify,
 		rtt: NewRecorder(), connect: NewRecorder()}
-	fillPayload(c.out[Headroom:], 0)
+	fillPayload(c.out[h:], 0)
 	return c
 }
 
@@ -121,7 +124,7 @@ func (c *connectClient) run(lim limit) (n, elapsed int64, err error) {
 // transaction is one connection: connect, send, receive the echo, close,
 // timed whole into rtt and the connect(2) alone into connect when record.
 func (c *connectClient) transaction(flags uint64, record bool) error {
-	out, in := c.out[Headroom:], c.in[Headroom:]
+	out, in := c.out[c.h:], c.in[c.h:]
 	seq := c.seq
 	if c.verify {
 		fillPayload(out, seq)
@@ -132,6 +135,7 @@ func (c *connectClient) transaction(flags uint64, record bool) error {
 	if err != nil {
 		return explainConnect(err)
 	}
+	conn = split(conn, c.h, c.piece) // only a mechanism with MaxMessage: allocates
 	if err := conn.Send(c.out); err != nil {
 		conn.Close()
 		return err
@@ -190,6 +194,6 @@ func explainConnect(err error) error {
 }
 
 func readSysctlInt(name string) (int64, bool) {
-	v, err := ReadSysctl(name)
+	v, err := ipc.ReadSysctl(name)
 	return v, err == nil
 }

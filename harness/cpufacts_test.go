@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 const intelCPUInfo = `processor	: 0
@@ -116,7 +118,7 @@ func TestBracketed(t *testing.T) {
 // TestMetaDescribesTheCPU reads this machine's own facts: where the kernel
 // provides them, meta must carry them.
 func TestMetaDescribesTheCPU(t *testing.T) {
-	o := Options{IO: IORaw}
+	o := Options{IO: ipc.IORaw}
 	m := o.meta()
 	if _, err := os.Stat("/proc/cpuinfo"); err == nil {
 		if m.CPU == nil || m.CPU.Vendor == "" || len(m.CPU.Flags) == 0 || m.CPU.CopyFlags == nil {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
+	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -25,7 +27,7 @@ import (
 const driverEnv = "IPCBENCH_TEST_DRIVER"
 
 func runDriver() int {
-	var mech harness.Transport
+	var mech ipc.Transport
 	for _, m := range mechs {
 		if m.Name() == os.Getenv(driverEnv) {
 			mech = m
@@ -37,12 +39,12 @@ func runDriver() int {
 	}
 	_, err := harness.Run(context.Background(), harness.Options{
 		// Mark: the peer says when it is in the middle of the cell.
-		Transports: []harness.Transport{faulty(mech, harnesstest.Mark, midCell)},
+		Transports: []ipc.Transport{faulty(mech, harnesstest.Mark, midCell)},
 		Workloads:  []string{results.PingPong},
 		Sizes:      []int{64},
 		Duration:   time.Hour,
 		Rounds:     1,
-		IO:         harness.IORaw,
+		IO:         ipc.IORaw,
 		Pairs:      1,
 		Timeout:    time.Hour,
 	})
@@ -67,7 +69,7 @@ func TestDriverKilled(t *testing.T) {
 			// Whatever fails below, the killed driver's queues go: their
 			// records live in tmp, which the test removes, and a queue
 			// without its record is one nothing can clean any more.
-			t.Cleanup(func() { harness.Clean() })
+			t.Cleanup(func() { harness.Clean(kinds) })
 			t.Setenv(harnesstest.MarkDirEnv, marks)
 			t.Setenv(driverEnv, mech)
 			// The peer's parent is about to die: make this process its
@@ -108,8 +110,8 @@ func TestDriverKilled(t *testing.T) {
 
 			// What the driver left: queues recorded in its object
 			// directory, or its socket directory.
-			leftDirs, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("%s%d-*", harness.TempDirPrefix, driver.Process.Pid)))
-			leftQueues, _ := harness.TrackedQueues(driver.Process.Pid)
+			leftDirs, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("%s%d-*", ipc.TempDirPrefix, driver.Process.Pid)))
+			leftQueues, _ := ipc.Records(driver.Process.Pid)
 			switch mech {
 			case "msgqueue":
 				if len(leftQueues) != 2 {
@@ -120,14 +122,14 @@ func TestDriverKilled(t *testing.T) {
 					t.Fatalf("a killed unixsocket driver left %v, want its socket directory", leftDirs)
 				}
 			}
-			removed, err := harness.Clean()
+			removed, err := harness.Clean(kinds)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("Clean: %q", removed)
 			var want []string
 			for _, q := range leftQueues {
-				want = append(want, fmt.Sprintf("removed System V message queue %d (left by ipcbench process %d)", q.ID, driver.Process.Pid))
+				want = append(want, fmt.Sprintf("removed System V message queue %s (left by ipcbench process %d)", q.Name, driver.Process.Pid))
 			}
 			for _, d := range leftDirs {
 				want = append(want, fmt.Sprintf("removed %s (left by ipcbench process %d)", d, driver.Process.Pid))
@@ -138,9 +140,10 @@ func TestDriverKilled(t *testing.T) {
 				t.Errorf("Clean removed %q, want %q", removed, want)
 			}
 			for _, q := range leftQueues {
-				if queueExists(t, q.ID) {
-					t.Errorf("queue %d is still there after Clean", q.ID)
-					removeQueue(q.ID)
+				if kinds[0].Exists(q.Name, q.Proof) {
+					t.Errorf("queue %s is still there after Clean", q.Name)
+					id, _ := strconv.Atoi(q.Name)
+					unix.Syscall(unix.SYS_MSGCTL, uintptr(id), unix.IPC_RMID, 0)
 				}
 			}
 			if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
@@ -149,6 +152,9 @@ func TestDriverKilled(t *testing.T) {
 		})
 	}
 }
+
+// kinds are the objects the mechanisms of these tests make: msgqueue's.
+var kinds = msgqueue.New().Caps(ipc.Config{Size: 16}).Objects
 
 // reap waits up to d for the process pid, a child of this process, to end,
 // and returns how it ended.
@@ -166,9 +172,4 @@ func reap(pid int, d time.Duration) (ws unix.WaitStatus, exited bool, err error)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func queueExists(t *testing.T, id int) bool {
-	t.Helper()
-	return slices.Contains(harnesstest.Queues(t), strconv.Itoa(id))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/results"
@@ -29,7 +30,7 @@ import (
 const count = 200
 
 var (
-	mechs   = []harness.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
+	mechs   = []ipc.Transport{pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New()}
 	faults  = []harnesstest.Fault{harnesstest.Exit, harnesstest.Quit, harnesstest.Kill, harnesstest.Panic, harnesstest.Hang, harnesstest.Mark, harnesstest.Interrupt, harnesstest.LateDriver}
 	midCell = 51 // a pingpong peer's 51st call is a receive in the middle of the cell
 	// stages are when a fault fires, in calls the peer has made on its Conn.
@@ -45,11 +46,11 @@ var (
 
 // faulty returns the Faulty variant of mech; every one is registered with
 // MaybeRunPeer in TestMain.
-func faulty(mech harness.Transport, f harnesstest.Fault, after int) harness.Transport {
+func faulty(mech ipc.Transport, f harnesstest.Fault, after int) ipc.Transport {
 	return harnesstest.Faulty(mech, f, after)
 }
 
-func allTransports() []harness.Transport {
+func allTransports() []ipc.Transport {
 	ts := slices.Clone(mechs)
 	for _, m := range mechs {
 		ts = append(ts, faulty(m, harnesstest.LateDriver, count+1))
@@ -75,14 +76,14 @@ func TestMain(m *testing.M) {
 }
 
 // options is a small run of the given transports under test.
-func options(ts ...harness.Transport) harness.Options {
+func options(ts ...ipc.Transport) harness.Options {
 	return harness.Options{
 		Transports: ts,
 		Workloads:  []string{results.PingPong, results.Stream},
 		Sizes:      []int{64},
 		Count:      count,
 		Rounds:     1,
-		IO:         harness.IORaw,
+		IO:         ipc.IORaw,
 		Pairs:      1,
 		Timeout:    time.Second,
 	}
@@ -166,7 +167,7 @@ func TestPeerFaults(t *testing.T) {
 // TestPeerFaultWithPairs: one of several pairs failing fails the cell, and
 // every pair's peer is ended and reaped.
 func TestPeerFaultWithPairs(t *testing.T) {
-	for _, mech := range []harness.Transport{msgqueue.New(), unixsocket.New()} {
+	for _, mech := range []ipc.Transport{msgqueue.New(), unixsocket.New()} {
 		t.Run(mech.Name(), func(t *testing.T) {
 			before := harnesstest.Snapshot(t)
 			o := options(faulty(mech, harnesstest.Exit, midCell))
@@ -190,7 +191,7 @@ func TestPeerFaultWithPairs(t *testing.T) {
 // itself incomplete, keep no figure from the cell it cut short, and leave
 // nothing behind.
 func TestInterrupt(t *testing.T) {
-	for _, mech := range []harness.Transport{msgqueue.New(), unixsocket.New(), pipe.New()} {
+	for _, mech := range []ipc.Transport{msgqueue.New(), unixsocket.New(), pipe.New()} {
 		for _, stage := range stages {
 			for _, pairs := range []int{1, 3} {
 				t.Run(fmt.Sprintf("%s/%s/pairs=%d", mech.Name(), stage.name, pairs), func(t *testing.T) {

@@ -37,7 +37,7 @@ const (
 	seqMask uint64 = 1<<56 - 1
 )
 
-// putHeader writes the header of msg (frame[Headroom:]).
+// putHeader writes the header of msg (a frame past its headroom).
 func putHeader(msg []byte, seq, flags uint64, stamp int64) {
 	binary.LittleEndian.PutUint64(msg[0:8], seq&seqMask|flags)
 	binary.LittleEndian.PutUint64(msg[8:16], uint64(stamp))

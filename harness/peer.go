@@ -15,7 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
+
+	"github.com/ipcbench/ipcbench/internal/cacheline"
 )
 
 // The peer is this same binary, run again with peerEnv set to its orders.
@@ -32,15 +35,20 @@ const (
 
 // peerSpec is what the driver tells a peer.
 type peerSpec struct {
-	Mechanism string `json:"mechanism"`
-	Workload  string `json:"workload"`
-	Size      int    `json:"size"`
-	IO        IOMode `json:"io"`
-	TimeoutNS int64  `json:"timeout_ns"`
-	Addr      string `json:"addr"`
-	NFiles    int    `json:"nfiles"`
-	CPU       int    `json:"cpu"` // -1: not pinned
-	Verify    bool   `json:"verify"`
+	Mechanism string     `json:"mechanism"`
+	Workload  string     `json:"workload"`
+	Size      int        `json:"size"`
+	IO        ipc.IOMode `json:"io"`
+	TimeoutNS int64      `json:"timeout_ns"`
+	Addr      string     `json:"addr"`
+	NFiles    int        `json:"nfiles"`
+	CPU       int        `json:"cpu"` // -1: not pinned
+	Verify    bool       `json:"verify"`
+	// Offset is where the payload starts past a page (ipc.Config.Offset);
+	// Piece the size of the pieces the driver splits messages into, 0 for
+	// whole messages: the peer splits alike.
+	Offset int `json:"offset,omitempty"`
+	Piece  int `json:"piece,omitempty"`
 
 	// A client of the server and connect workloads (Role roleClient) is
 	// client Client of Clients; it measures itself, for Count messages or
@@ -71,8 +79,10 @@ type peerReport struct {
 // MaybeRunPeer turns this process into a peer if the driver started it as
 // one, and then never returns. Otherwise it returns at once. main, and every
 // TestMain of a package whose tests start peers, must call it first, with
-// every mechanism the driver may ask for.
-func MaybeRunPeer(transports []Transport) {
+// every mechanism the driver may ask for. It also serves the child process
+// that measures the cache-line floor (internal/cacheline).
+func MaybeRunPeer(transports []ipc.Transport) {
+	cacheline.MaybeRunChild()
 	spec := os.Getenv(peerEnv)
 	if spec == "" {
 		return
@@ -82,7 +92,7 @@ func MaybeRunPeer(transports []Transport) {
 }
 
 // runPeer is the peer process's whole life; its result is the exit status.
-func runPeer(specJSON string, transports []Transport) int {
+func runPeer(specJSON string, transports []ipc.Transport) int {
 	ctrlIn := os.NewFile(fdCtrlIn, "control-in")
 	ctrlOut := os.NewFile(fdCtrlOut, "control-out")
 	if ctrlIn == nil || ctrlOut == nil {
@@ -111,7 +121,7 @@ func runPeer(specJSON string, transports []Transport) int {
 	if err := json.Unmarshal([]byte(specJSON), &spec); err != nil {
 		return fail(fmt.Errorf("bad orders from the driver: %w", err))
 	}
-	var t Transport
+	var t ipc.Transport
 	for _, c := range transports {
 		if c.Name() == spec.Mechanism {
 			t = c
@@ -120,10 +130,14 @@ func runPeer(specJSON string, transports []Transport) int {
 	if t == nil {
 		return fail(fmt.Errorf("this binary has no mechanism %q", spec.Mechanism))
 	}
-	cfg := Config{Size: spec.Size, IO: spec.IO, Timeout: time.Duration(spec.TimeoutNS)}
-	ep := Endpoint{Addr: spec.Addr}
+	cfg := ipc.Config{Size: spec.Size, Offset: spec.Offset, IO: spec.IO, Timeout: time.Duration(spec.TimeoutNS)}
+	caps := t.Caps(cfg)
+	if caps.Err != nil {
+		return fail(caps.Err)
+	}
+	ep := ipc.Endpoint{Addr: spec.Addr}
 	for i := 0; i < spec.NFiles; i++ {
-		f, err := peerFile(uintptr(fdFirstExtra+i), fmt.Sprintf("%s-%d", spec.Mechanism, i), spec.IO)
+		f, err := ipc.InheritedFile(uintptr(fdFirstExtra+i), fmt.Sprintf("%s-%d", spec.Mechanism, i), spec.IO)
 		if err != nil {
 			return fail(err)
 		}
@@ -134,12 +148,12 @@ func runPeer(specJSON string, transports []Transport) int {
 	// thread in raw mode, where pinning binds that thread; with IOGo the
 	// whole process is pinned (see pinProcess). The process exits when the
 	// cell ends, so neither is undone.
-	if spec.IO == IORaw {
+	if spec.IO == ipc.IORaw {
 		runtime.LockOSThread()
 	}
 	if spec.CPU >= 0 {
 		pin := pinThread
-		if spec.IO == IOGo {
+		if spec.IO == ipc.IOGo {
 			pin = pinProcess
 		}
 		if _, err := pin(spec.CPU); err != nil {
@@ -163,7 +177,7 @@ func runPeer(specJSON string, transports []Transport) int {
 		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, explainLimit(err)))
 	}
 	defer conn.Close()
-	p := newPeer(conn, spec.Size, isEcho(spec.Workload), spec.Verify)
+	p := newPeer(split(conn, caps.Headroom, spec.Piece), caps.Headroom, spec.Size, spec.Offset, isEcho(spec.Workload), spec.Verify)
 	enc := json.NewEncoder(ctrlOut)
 	if err := enc.Encode(peerReport{Ready: true}); err != nil {
 		return fail(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +31,7 @@ func startIdlePeer() (p *peerProc, cleanup func(), err error) {
 		return nil, nil, err
 	}
 	closeDriverEnds := func() { w.Close(); r2.Close() }
-	spec := peerSpec{Mechanism: "pipe", Workload: "pingpong", Size: 64, IO: IORaw,
+	spec := peerSpec{Mechanism: "pipe", Workload: "pingpong", Size: 64, IO: ipc.IORaw,
 		TimeoutNS: int64(10 * time.Second), NFiles: 2, CPU: -1}
 	p, err = startPeer(spec, []*os.File{r, w2})
 	r.Close()

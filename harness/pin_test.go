@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -45,10 +46,10 @@ func TestGoModePinsTheWholeProcess(t *testing.T) {
 	want.Set(0)
 	var during []map[int]unix.CPUSet
 	f, err := harness.Run(context.Background(), harness.Options{
-		Transports: []harness.Transport{pipe.New()},
+		Transports: []ipc.Transport{pipe.New()},
 		Workloads:  []string{results.PingPong, results.Stream},
 		Sizes:      []int{64},
-		Count:      200, Rounds: 1, Pairs: 1, IO: harness.IOGo, CPUs: []int{0, 0},
+		Count:      200, Rounds: 1, Pairs: 1, IO: ipc.IOGo, CPUs: []int{0, 0},
 		Timeout: 30 * time.Second, Verify: true,
 		Progress: func(harness.CellProgress) { during = append(during, threadSets(t)) },
 	})

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,14 +18,14 @@ import (
 // handshake opened, and whose Close shuts that connection down, waking the
 // driver if it is blocked on it.
 type remoteSession struct {
-	conn     Conn
+	conn     ipc.Conn
 	shutdown func()
 	once     sync.Once
 }
 
-func (r *remoteSession) Endpoint() Endpoint { return Endpoint{} }
+func (r *remoteSession) Endpoint() ipc.Endpoint { return ipc.Endpoint{} }
 
-func (r *remoteSession) Accept(time.Time) (Conn, error) { return r.conn, nil }
+func (r *remoteSession) Accept(time.Time) (ipc.Conn, error) { return r.conn, nil }
 
 func (r *remoteSession) Close() error {
 	r.once.Do(r.shutdown)
@@ -32,7 +33,7 @@ func (r *remoteSession) Close() error {
 }
 
 // dialRemote opens one session with the server at addr for a cell.
-func dialRemote(addr string, h hello, mode IOMode, timeout time.Duration) (*remoteSession, *ServerInfo, error) {
+func dialRemote(addr string, h hello, mode ipc.IOMode, timeout time.Duration) (*remoteSession, *ServerInfo, error) {
 	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, nil, DialError(addr, timeout, err)
@@ -49,7 +50,7 @@ func dialRemote(addr string, h hello, mode IOMode, timeout time.Duration) (*remo
 		return nil, nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	c.SetDeadline(time.Time{})
-	conn, shutdown, err := netConn(c, mode)
+	conn, shutdown, err := ipc.NetConnShutdown(c, mode)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,12 +62,12 @@ func dialRemote(addr string, h hello, mode IOMode, timeout time.Duration) (*remo
 // protocol, and returns what it says about its machine. It opens a session
 // and ends it at once.
 func ProbeRemote(addr string, timeout time.Duration) (*ServerInfo, error) {
-	s, info, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: "pingpong", Size: MinSize}, IOGo, timeout)
+	s, info, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: "pingpong", Size: MinSize}, ipc.IOGo, timeout)
 	if err != nil {
 		return nil, err
 	}
 	defer s.conn.Close()
-	d := newDriver(s.conn, MinSize, false)
+	d := newDriver(s.conn, 0, MinSize, 0, false)
 	done := make(chan error, 1)
 	go func() { done <- d.finish() }()
 	select {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -100,9 +101,9 @@ func TestServeProbe(t *testing.T) {
 // with payloads verified: the same path as `run -remote`.
 func TestRunAgainstServer(t *testing.T) {
 	addr, log := startServer(t, ServeOptions{})
-	for _, mode := range []IOMode{IORaw, IOGo} {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		f, err := Run(context.Background(), Options{
-			Transports: []Transport{namedTransport("tcpsocket")},
+			Transports: []ipc.Transport{namedTransport("tcpsocket")},
 			Workloads:  []string{results.PingPong, results.Stream},
 			Sizes:      []int{64, 65536 + 3},
 			Count:      300, Rounds: 1, Pairs: 2, IO: mode,
@@ -130,10 +131,13 @@ func TestRunAgainstServer(t *testing.T) {
 type namedTransport string
 
 func (n namedTransport) Name() string { return string(n) }
-func (n namedTransport) Listen(Config) (Listener, error) {
+func (n namedTransport) Caps(ipc.Config) ipc.Caps {
+	return ipc.Caps{Remote: true}
+}
+func (n namedTransport) Listen(ipc.Config) (ipc.Listener, error) {
 	return nil, errors.New("Listen must not be called in a remote run")
 }
-func (n namedTransport) Dial(Endpoint, Config) (Conn, error) {
+func (n namedTransport) Dial(ipc.Endpoint, ipc.Config) (ipc.Conn, error) {
 	return nil, errors.New("Dial must not be called in a remote run")
 }
 
@@ -173,7 +177,7 @@ func TestServeRefusesAndKeepsServing(t *testing.T) {
 
 func TestServeBusyAndIdle(t *testing.T) {
 	addr, log := startServer(t, ServeOptions{MaxSessions: 1, IdleTimeout: 300 * time.Millisecond})
-	s, _, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, IORaw, 5*time.Second)
+	s, _, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +188,7 @@ func TestServeBusyAndIdle(t *testing.T) {
 	// The held session sends nothing: the server drops it, and the client
 	// sees the connection close.
 	log.waitFor(t, "idle for 300ms")
-	if err := s.conn.Recv(NewFrame(64)); !errors.Is(err, ErrClosed) {
+	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("after the server dropped the idle session, Recv = %v, want ErrClosed", err)
 	}
 	if _, err := ProbeRemote(addr, 5*time.Second); err != nil {
@@ -258,4 +262,63 @@ func FuzzDecodeHello(f *testing.F) {
 			t.Fatalf("hello %+v does not encode back to its bytes", h)
 		}
 	})
+}
+
+// failingListener accepts as its listener does until fail is closed; then
+// Accept fails with errAccept, as on a listener the system took away.
+type failingListener struct {
+	net.Listener
+	fail chan struct{}
+}
+
+var errAccept = errors.New("accept failed for the test")
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	type accepted struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan accepted, 1)
+	go func() {
+		c, err := l.Listener.Accept()
+		ch <- accepted{c, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.c, a.err
+	case <-l.fail:
+		return nil, errAccept
+	}
+}
+
+// TestServeAcceptErrorClosesSessions: when Accept fails, Serve returns its
+// error and closes the live sessions first, rather than waiting for them to
+// end by themselves (here never: their idle limit is an hour).
+func TestServeAcceptErrorClosesSessions(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &failingListener{Listener: inner, fail: make(chan struct{})}
+	o := ServeOptions{MaxSize: 1 << 20, MaxSessions: 8, IdleTimeout: time.Hour, HandshakeTimeout: 5 * time.Second,
+		Version: "test", Log: &syncBuffer{}, listener: ln}
+	done := make(chan error, 1)
+	go func() { done <- Serve(context.Background(), o) }()
+	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.conn.Close()
+	close(ln.fail)
+	select {
+	case err := <-done:
+		if !errors.Is(err, errAccept) {
+			t.Errorf("Serve = %v, want the accept error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Serve did not return after its accept failed: it waits for the live session")
+	}
+	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
+		t.Errorf("the live session after Serve returned: Recv = %v, want ErrClosed", err)
+	}
 }

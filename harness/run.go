@@ -8,14 +8,19 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // Options is one whole run: which cells, how long each, and how.
 type Options struct {
-	Transports []Transport // in the order the user listed them
-	Workloads  []string    // results.PingPong, results.Stream
-	Sizes      []int
+	Transports []ipc.Transport // in the order the user listed them
+	// Known is every mechanism the program has, when not nil: the run
+	// records the limits of all of them in meta.limits (see Limits).
+	Known     []ipc.Transport
+	Workloads []string // results.PingPong, results.Stream
+	Sizes     []int
 
 	// Count, when set, is the number of messages per cell (per pair);
 	// otherwise each cell is measured for Duration.
@@ -27,8 +32,11 @@ type Options struct {
 	// round, drawn from Seed (0: pick one and record it).
 	Rounds int
 	Seed   int64
+	// Auto, when set, makes the rounds adaptive (-rounds auto): after the
+	// Rounds every cell gets, more rounds of the cells that need them.
+	Auto *AutoRounds
 
-	IO IOMode
+	IO ipc.IOMode
 	// CPUs, when set, is {driver CPU, peer CPU}: each side's measuring
 	// thread is pinned there. The same CPU twice is allowed.
 	CPUs []int
@@ -56,7 +64,37 @@ type Options struct {
 	Progress func(CellProgress)
 	// Command and Version go into the results' meta as they are.
 	Command, Version string
+
+	// runCellFunc and now stand in for measuring a cell and for the wall
+	// clock in tests of the rounds (nil: the real ones).
+	runCellFunc func(context.Context, cell) results.Result
+	now         func() time.Time
 }
+
+// AutoRounds is how adaptive rounds go on after the first Options.Rounds:
+// round after round of only the cells Unresolved names, each round shuffled,
+// until Unresolved names none, a cell has had MaxRounds, or the next round
+// would not end within Budget of the run's start. What is left unresolved
+// the verdicts say.
+type AutoRounds struct {
+	// Budget bounds the whole run's wall time. The first Options.Rounds
+	// always run; a further round starts only if it is expected to end in
+	// time, by what the same cells took in their last round.
+	Budget time.Duration
+	// MaxRounds is the most rounds any cell gets.
+	MaxRounds int
+	// Unresolved names the cells of the results so far (rows' keys) that
+	// another round could settle (verdict.Unresolved does).
+	Unresolved func(*results.File) []results.Key
+}
+
+// Auto-round stop reasons, as meta.rounds_auto.stopped records them.
+const (
+	StopResolved    = "resolved"
+	StopBudget      = "budget"
+	StopMaxRounds   = "max rounds"
+	StopInterrupted = "interrupted"
+)
 
 func (o *Options) check() error {
 	switch {
@@ -74,11 +112,15 @@ func (o *Options) check() error {
 		return errors.New("the warm-up cannot be negative")
 	case o.Rounds < 1:
 		return errors.New("the number of rounds must be at least 1")
+	case o.Auto != nil && (o.Auto.Budget <= 0 || o.Auto.Unresolved == nil):
+		return errors.New("adaptive rounds need a positive budget and a rule for what is unresolved")
+	case o.Auto != nil && o.Auto.MaxRounds < o.Rounds:
+		return errors.New("adaptive rounds: the most rounds cannot be fewer than the first rounds")
 	case o.Pairs < 1:
 		return errors.New("the number of pairs must be at least 1")
 	case o.Timeout <= 0:
 		return errors.New("the timeout must be positive")
-	case o.IO != IORaw && o.IO != IOGo:
+	case o.IO != ipc.IORaw && o.IO != ipc.IOGo:
 		return fmt.Errorf("unknown io mode %q: use raw or go", o.IO)
 	case len(o.CPUs) != 0 && len(o.CPUs) != 2:
 		return errors.New("give two CPUs: the driver's and the peer's")
@@ -132,7 +174,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		}
 		o.RemoteInfo = info
 	}
-	if o.IO == IOGo && len(o.CPUs) == 2 {
+	if o.IO == ipc.IOGo && len(o.CPUs) == 2 {
 		restore, err := pinProcess(o.CPUs[0])
 		if err != nil {
 			return nil, err
@@ -141,44 +183,139 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	}
 	f := &results.File{Schema: results.Schema, Meta: o.meta()}
 	f.Meta.Remote = o.RemoteInfo
+	start := o.clock() // the budget counts the floors' measuring too
 	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
+	if o.Remote == "" {
+		// Between two local processes placed as the cells' sides are; a
+		// cross-host run has no such floor.
+		ns, err := cacheline.Measure(o.CPUs, o.Timeout)
+		if err != nil {
+			f.Meta.Floors.CacheLineError = err.Error()
+		}
+		f.Meta.Floors.CacheLineRTTNS = float64(ns)
+	}
 	var cells []cell
 	for _, t := range o.Transports {
 		for _, w := range o.Workloads {
 			for _, s := range o.Sizes {
-				for _, n := range o.clientsOf(w) {
-					cells = append(cells, cell{t: t, workload: w, size: s, clients: n})
-				}
+				cells = append(cells, cell{t: t, workload: w, size: s})
 			}
 		}
 	}
-	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x1bc))
-	total, done := len(cells)*o.Rounds, 0
+	r := &rounds{o: &o, f: f, ctx: ctx, total: len(cells) * o.Rounds,
+		rng: rand.New(rand.NewPCG(uint64(o.Seed), 0x1bc)), took: map[results.Key]time.Duration{},
+		byKey: map[results.Key]cell{}, count: map[results.Key]int{}}
 	for round := 1; round <= o.Rounds; round++ {
-		order := slices.Clone(cells)
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		for _, c := range order {
-			if ctx.Err() != nil {
-				f.Meta.Incomplete = true
-				break
-			}
-			c.round = round
-			o.progress(done, total, c, nil)
-			r := o.runCell(ctx, c)
-			if ctx.Err() != nil {
-				f.Meta.Incomplete = true // the cell was cut short: not a figure
-				break
-			}
-			if r.Workload == results.Stream && !r.Failed() && o.Remote == "" {
-				r.CopyLimitFraction = copyLimitFraction(f.Meta.Floors, c.size, 0, r.BytesPerS)
-			}
-			done++
-			o.progress(done, total, c, &r)
-			f.Results = append(f.Results, r)
+		if !r.run(round, cells) {
+			break
+		}
+	}
+	if o.Auto != nil {
+		f.Meta.RoundsAuto = &results.AutoRounds{
+			Min: o.Rounds, BudgetNS: int64(o.Auto.Budget), Max: o.Auto.MaxRounds,
+		}
+		f.Meta.RoundsAuto.Stopped = r.more(start)
+		f.Meta.RoundsAuto.ElapsedNS = int64(o.clock().Sub(start))
+		for _, n := range r.count {
+			f.Meta.Rounds = max(f.Meta.Rounds, n)
 		}
 	}
 	sortRows(f.Results, o)
 	return f, nil
+}
+
+// rounds runs rounds of cells into a results file, and remembers what each
+// cell took and how many rounds it has had.
+type rounds struct {
+	o           *Options
+	f           *results.File
+	ctx         context.Context
+	rng         *rand.Rand
+	done, total int
+	took        map[results.Key]time.Duration // each cell's last round
+	byKey       map[results.Key]cell          // the cell that made rows of a key
+	count       map[results.Key]int           // rounds with a row
+}
+
+// run runs one round of the cells in a shuffled order and reports whether
+// the run goes on (false once interrupted).
+func (r *rounds) run(round int, cells []cell) bool {
+	order := slices.Clone(cells)
+	r.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	for _, c := range order {
+		if r.ctx.Err() != nil {
+			r.f.Meta.Incomplete = true
+			return false
+		}
+		c.round = round
+		r.o.progress(r.done, r.total, c, nil)
+		t0 := r.o.clock()
+		res := r.o.cellRunner()(r.ctx, c)
+		if r.ctx.Err() != nil {
+			r.f.Meta.Incomplete = true // the cell was cut short: not a figure
+			return false
+		}
+		if res.Workload == results.Stream && !res.Failed() && r.o.Remote == "" {
+			res.CopyLimitFraction = copyLimitFraction(r.f.Meta.Floors, c.size, 0, res.BytesPerS)
+		}
+		k := res.Key()
+		r.took[k] = r.o.clock().Sub(t0)
+		r.byKey[k] = c
+		r.count[k]++
+		r.done++
+		r.o.progress(r.done, r.total, c, &res)
+		r.f.Results = append(r.f.Results, res)
+	}
+	return true
+}
+
+// more runs the adaptive rounds after the first ones and says why they
+// stopped.
+func (r *rounds) more(start time.Time) string {
+	a := r.o.Auto
+	for round := r.o.Rounds + 1; ; round++ {
+		if r.f.Meta.Incomplete {
+			return StopInterrupted
+		}
+		keys := a.Unresolved(r.f)
+		if len(keys) == 0 {
+			return StopResolved
+		}
+		var next []cell
+		var expect time.Duration
+		for _, k := range keys {
+			c, ok := r.byKey[k]
+			if !ok || r.count[k] >= a.MaxRounds {
+				continue
+			}
+			next = append(next, c)
+			expect += r.took[k]
+		}
+		if len(next) == 0 {
+			return StopMaxRounds
+		}
+		if r.o.clock().Sub(start)+expect > a.Budget {
+			return StopBudget
+		}
+		r.total += len(next)
+		if !r.run(round, next) {
+			return StopInterrupted
+		}
+	}
+}
+
+func (o *Options) clock() time.Time {
+	if o.now != nil {
+		return o.now()
+	}
+	return time.Now()
+}
+
+func (o *Options) cellRunner() func(context.Context, cell) results.Result {
+	if o.runCellFunc != nil {
+		return o.runCellFunc
+	}
+	return o.runCell
 }
 
 // sortRows puts rows in a stable order that does not depend on the
@@ -221,7 +358,7 @@ func (o *Options) progress(done, total int, c cell, r *results.Result) {
 		return
 	}
 	p := CellProgress{Done: done, Total: total, Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, Clients: c.clients, Result: r}
-	if o.Rounds > 1 {
+	if o.Rounds > 1 || o.Auto != nil {
 		p.Round = c.round
 	}
 	o.Progress(p)
@@ -248,7 +385,7 @@ type CellProgress struct {
 func (p CellProgress) Name() string {
 	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
 	if p.Clients > 0 {
-		name += fmt.Sprintf(" %d clients", p.Clients)
+		name += " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		name += fmt.Sprintf(" round %d", p.Round)
@@ -280,11 +417,19 @@ func (p CellProgress) Line() string {
 	}
 	round := ""
 	if p.Clients > 0 {
-		round = fmt.Sprintf(" %d clients", p.Clients)
+		round = " " + clientsText(p.Clients)
 	}
 	if p.Round > 0 {
 		round += fmt.Sprintf(" round %d", p.Round)
 	}
 	return fmt.Sprintf("[%*d/%d] %-10s %-8s %8s%s  %s", len(fmt.Sprint(p.Total)), p.Done, p.Total,
 		p.Mechanism, p.Workload, sizeString(p.Size), round, what)
+}
+
+// clientsText is "1 client" or "N clients".
+func clientsText(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/tcpsocket"
 	"github.com/ipcbench/ipcbench/unixsocket"
@@ -27,7 +27,7 @@ func withUmask(t *testing.T, f func()) {
 	f()
 }
 
-var cfg = harness.Config{Size: 64, IO: harness.IORaw, Timeout: 5 * time.Second}
+var cfg = ipc.Config{Size: 64, IO: ipc.IORaw, Timeout: 5 * time.Second}
 
 // TestQueuesArePrivate: the queues are mode 0600 and ours, so no other
 // user can read or inject messages; their records are private too.
@@ -39,7 +39,7 @@ func TestQueuesArePrivate(t *testing.T) {
 		}
 		defer l.Close()
 		ids := strings.Split(l.Endpoint().Addr, ",")[:2]
-		qs, err := harness.SysVQueues()
+		qs, err := msgqueue.Queues()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,9 +61,9 @@ func TestQueuesArePrivate(t *testing.T) {
 		if found != 2 {
 			t.Fatalf("found %d of the queues %v", found, ids)
 		}
-		checkMode(t, harness.ObjectDir(), 0o700)
+		checkMode(t, ipc.ObjectDir(), 0o700)
 		for _, id := range ids {
-			checkMode(t, filepath.Join(harness.ObjectDir(), "queue-"+id), 0o600)
+			checkMode(t, filepath.Join(ipc.ObjectDir(), "sysvmsg-"+id), 0o600)
 		}
 	})
 }
@@ -79,7 +79,7 @@ func TestSocketDirectoryIsPrivate(t *testing.T) {
 		defer l.Close()
 		dir := filepath.Dir(l.Endpoint().Addr)
 		checkMode(t, dir, 0o700)
-		if pid, ok := harness.OwnerPID(dir); !ok || pid != os.Getpid() {
+		if pid, ok := ipc.OwnerPID(dir); !ok || pid != os.Getpid() {
 			t.Errorf("%s is not named after this process, so `ipcbench clean` could not tell whose it is", dir)
 		}
 	})

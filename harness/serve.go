@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,14 +29,20 @@ type ServeOptions struct {
 	Log              io.Writer     // one line per session
 	// Ready, if set, is called once the server listens (tests learn the port).
 	Ready func(net.Addr)
+	// listener, if set, is served instead of listening on Listen (tests
+	// give one whose Accept fails).
+	listener net.Listener
 }
 
 // Serve serves sessions until ctx is cancelled, then closes every session
 // and returns nil. Its error is for a server that could not start.
 func Serve(ctx context.Context, o ServeOptions) error {
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", o.Listen, unwrapOp(err))
+	ln := o.listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.Listen); err != nil {
+			return fmt.Errorf("cannot listen on %s: %w", o.Listen, unwrapOp(err))
+		}
 	}
 	s := &server{o: o, info: localInfo(o.Version), active: map[*session]bool{}}
 	s.logf("listening on %s (protocol %d; messages up to %s, %d sessions at once, idle limit %v)",
@@ -52,9 +59,12 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		ln.Close()
 		s.closeAll()
 	}()
-	defer close(stopped)
+	// On the way out, first close the listener and every session (stopped),
+	// then wait for their goroutines: the other order waits for live
+	// sessions to end on their own, up to their idle timeout.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer close(stopped)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -184,7 +194,7 @@ func (s *server) serve(ss *session) {
 		return
 	}
 	ss.mu.Lock()
-	conn, shutdown, err := netConn(c, IORaw)
+	conn, shutdown, err := ipc.NetConnShutdown(c, ipc.IORaw)
 	if err == nil {
 		ss.shutdown = shutdown
 	}
@@ -197,7 +207,7 @@ func (s *server) serve(ss *session) {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	p := newPeer(conn, h.Size, isEcho(h.Workload), h.Verify)
+	p := newPeer(conn, 0, h.Size, 0, isEcho(h.Workload), h.Verify)
 	start := time.Now()
 	err = p.serve()
 	took := time.Since(start).Round(time.Millisecond)

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -37,8 +38,8 @@ func isServerWorkload(w string) bool { return w == results.Server || w == result
 type serverClient struct {
 	i        int
 	proc     *peerProc
-	l        Listener // its own channel (ServerChannels), else nil
-	conn     Conn     // the server's end (server workload, unless shared)
+	l        ipc.Listener // its own channel (ipc.ServerChannels), else nil
+	conn     ipc.Conn     // the server's end (server workload, unless shared)
 	progress atomic.Int64
 
 	// The server's view of this client's messages (see take).
@@ -54,14 +55,17 @@ type serverClient struct {
 type serverCell struct {
 	o       *Options
 	c       cell
-	cfg     Config
-	caps    ServerCaps
-	form    ServerForm
+	cfg     ipc.Config
+	caps    ipc.ServerCaps
+	tc      ipc.Caps // the transport's own
+	h       int      // its headroom: a frame's message is frame[h:]
+	piece   int      // the pieces a message is split into, 0: whole
+	form    ipc.ServerForm
 	n       int
 	clients []*serverClient
-	ln      Listener       // the one Listener (ServerAccept, connect)
-	shared  SharedListener // ServerShared
-	how     string         // how the server served them, for the note
+	ln      ipc.Listener       // the one Listener (ipc.ServerAccept, connect)
+	shared  ipc.SharedListener // ipc.ServerShared
+	how     string             // how the server served them, for the note
 
 	mu      sync.Mutex
 	why     error // why the cell was stopped; nil while it runs
@@ -72,19 +76,21 @@ type serverCell struct {
 // everything it created is gone when it returns.
 func (o *Options) runServerCell(ctx context.Context, c cell) results.Result {
 	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round, Clients: c.clients}
-	cfg := Config{Size: c.size, IO: o.IO, Timeout: o.Timeout}
-	if d, ok := c.t.(Describer); ok {
-		desc := d.Describe(cfg)
-		res.Pieces, res.Note = desc.Pieces, desc.Note
+	cfg := ipc.Config{Size: c.size, IO: o.IO, Timeout: o.Timeout}
+	tc := c.t.Caps(cfg)
+	res.Pieces, res.Note = describe(tc, cfg)
+	if tc.Err != nil {
+		res.Error = tc.Err.Error()
+		return res
 	}
-	s := &serverCell{o: o, c: c, cfg: cfg, caps: serverCapsOf(c.t, cfg), n: c.clients}
+	s := &serverCell{o: o, c: c, cfg: cfg, caps: ipc.ServerCapsOf(c.t, cfg), tc: tc, h: tc.Headroom, piece: piece(tc, cfg), n: c.clients}
 	if why := s.skipped(); why != "" {
 		res.Skipped = why
 		return res
 	}
 	s.form = s.caps.Server
 	if c.workload == results.Connect {
-		s.form = ServerAccept
+		s.form = ipc.ServerAccept
 	}
 	defer context.AfterFunc(ctx, func() { s.stop(errInterrupted) })()
 	err := s.limits()
@@ -124,7 +130,7 @@ func (s *serverCell) skipped() string {
 		if s.caps.NoServer != "" {
 			return s.caps.NoServer
 		}
-		if s.caps.Server == ServerShared && s.caps.ListenShared == nil {
+		if s.caps.Server == ipc.ServerShared && s.caps.ListenShared == nil {
 			return name + " says it has a shared server form but cannot make one"
 		}
 	}
@@ -143,7 +149,7 @@ func (s *serverCell) limits() error {
 		// instance and what the process holds anyway.
 		need := uint64(4*n + 64)
 		if need > rl.Cur {
-			return &LimitError{Limit: "ulimit -n", Value: int64(rl.Cur),
+			return &ipc.LimitError{Limit: "ulimit -n", Value: int64(rl.Cur),
 				What: fmt.Sprintf("%d clients need about %d open files in the server process: raise ulimit -n or use fewer -clients", n, need)}
 		}
 	}
@@ -151,13 +157,13 @@ func (s *serverCell) limits() error {
 		// A Go client process runs a handful of threads; ulimit -u counts
 		// every thread of the user.
 		if need := uint64(10 * n); need > rl.Cur {
-			return &LimitError{Limit: "ulimit -u", Value: int64(rl.Cur),
+			return &ipc.LimitError{Limit: "ulimit -u", Value: int64(rl.Cur),
 				What: fmt.Sprintf("%d client processes need about %d threads: raise ulimit -u or use fewer -clients", n, need)}
 		}
 	}
 	if per := s.caps.PortsPerClient; per > 0 {
 		if lo, hi, ok := portRange(); ok && per*n > hi-lo+1 {
-			return &LimitError{Limit: "net.ipv4.ip_local_port_range", Value: int64(hi - lo + 1),
+			return &ipc.LimitError{Limit: "net.ipv4.ip_local_port_range", Value: int64(hi - lo + 1),
 				What: fmt.Sprintf("%d clients need %d ephemeral ports, more than the %d-%d range holds", n, per*n, lo, hi)}
 		}
 	}
@@ -253,14 +259,14 @@ func (s *serverCell) clientErr(i int, err error) error {
 func (s *serverCell) start() error {
 	t, cfg := s.c.t, s.cfg
 	switch s.form {
-	case ServerShared:
+	case ipc.ServerShared:
 		sl, err := s.caps.ListenShared(cfg, s.n)
 		if err != nil {
 			return explainLimit(err)
 		}
 		s.shared = sl
 		s.own(sl)
-	case ServerAccept:
+	case ipc.ServerAccept:
 		l, err := t.Listen(cfg)
 		if err != nil {
 			return explainLimit(err)
@@ -268,7 +274,7 @@ func (s *serverCell) start() error {
 		s.ln = l
 		s.own(l)
 	}
-	var shared []*os.File // the one Endpoint's descriptors (ServerAccept)
+	var shared []*os.File // the one Endpoint's descriptors (ipc.ServerAccept)
 	defer func() {
 		for _, f := range shared {
 			f.Close()
@@ -282,11 +288,11 @@ func (s *serverCell) start() error {
 		s.mu.Lock()
 		s.clients = append(s.clients, cl)
 		s.mu.Unlock()
-		var ep Endpoint
+		var ep ipc.Endpoint
 		switch s.form {
-		case ServerShared:
+		case ipc.ServerShared:
 			ep = s.shared.Endpoint(i)
-		case ServerAccept:
+		case ipc.ServerAccept:
 			ep = s.ln.Endpoint()
 			shared = ep.Files
 		default:
@@ -301,7 +307,7 @@ func (s *serverCell) start() error {
 		spec := peerSpec{
 			Mechanism: t.Name(), Workload: s.c.workload, Size: s.c.size, IO: s.o.IO,
 			TimeoutNS: int64(s.o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
-			CPU: -1, Verify: s.o.Verify,
+			CPU: -1, Verify: s.o.Verify, Offset: s.cfg.Offset, Piece: s.piece,
 			Role: roleClient, Client: i, Clients: s.n,
 			Count: s.o.Count, DurationNS: int64(s.o.Duration), WarmupNS: int64(s.o.Warmup),
 		}
@@ -309,7 +315,7 @@ func (s *serverCell) start() error {
 			spec.CPU = s.o.CPUs[1]
 		}
 		proc, err := startPeer(spec, ep.Files)
-		if s.form != ServerAccept {
+		if s.form != ipc.ServerAccept {
 			for _, f := range ep.Files {
 				f.Close() // the client has its own copies
 			}
@@ -332,23 +338,23 @@ func (s *serverCell) start() error {
 	// them: connection i is not necessarily client i's.
 	for _, cl := range s.clients {
 		switch s.form {
-		case ServerShared:
-		case ServerAccept:
+		case ipc.ServerShared:
+		case ipc.ServerAccept:
 			conn, err := s.ln.Accept(time.Now().Add(s.o.Timeout))
 			if err != nil {
 				return fmt.Errorf("%s: connection %d of %d: the clients started but did not connect: %w", t.Name(), cl.i+1, s.n, err)
 			}
-			cl.conn = conn
+			cl.conn = split(conn, s.h, s.piece)
 		default:
 			conn, err := cl.l.Accept(time.Now().Add(s.o.Timeout))
 			if err != nil {
 				return s.clientErr(cl.i, fmt.Errorf("%s: the client started but its channel did not connect: %w", t.Name(), err))
 			}
-			cl.conn = conn
+			cl.conn = split(conn, s.h, s.piece)
 		}
 	}
 	for _, cl := range s.clients {
-		cl.frame, cl.verify, cl.oneWay = NewFrame(s.c.size), s.o.Verify, NewRecorder()
+		cl.frame, cl.verify, cl.oneWay = ipc.NewFrame(s.h, s.c.size, s.cfg.Offset), s.o.Verify, NewRecorder()
 	}
 	return nil
 }
@@ -424,37 +430,37 @@ func (s *serverCell) clientsSaid() string {
 // mechanism, the workload and the IO mode, and says which in s.how.
 func (s *serverCell) loop() error {
 	if s.c.workload == results.Connect {
-		if s.o.IO == IOGo {
+		if s.o.IO == ipc.IOGo {
 			s.how = "server: accepts each connection and echoes on a goroutine of its own (runtime poller); connect_ns is the whole net.Dial"
 			return s.connectConcurrent()
 		}
 		s.how = "server: one thread accepts, echoes and closes one connection at a time; connect_ns is connect(2) alone"
 		return s.connectIterative()
 	}
-	if s.form == ServerShared {
+	if s.form == ipc.ServerShared {
 		s.how = "server: one shared channel, one thread"
 		if s.caps.Note != "" {
 			s.how = "server: " + s.caps.Note + ", one thread"
 		}
-		if s.o.IO == IOGo {
+		if s.o.IO == ipc.IOGo {
 			s.how += " in both io modes (no poller path)"
 		}
 		return s.serveShared()
 	}
 	what := "one channel per client"
-	if s.form == ServerAccept {
+	if s.form == ipc.ServerAccept {
 		what = "one listener, a connection per client"
 	}
 	if s.caps.Note != "" {
 		what = s.caps.Note
 	}
-	if s.o.IO == IOGo {
+	if s.o.IO == ipc.IOGo {
 		s.how = "server: " + what + ", a goroutine per client (runtime poller)"
 		return s.serveThreads(false)
 	}
 	pollable := true
 	for _, cl := range s.clients {
-		if _, ok := RecvFD(cl.conn); !ok {
+		if _, ok := ipc.RecvFD(cl.conn); !ok {
 			pollable = false
 		}
 	}
@@ -473,7 +479,7 @@ func (s *serverCell) note() string {
 		notes = append(notes, s.how)
 	}
 	if len(s.o.CPUs) == 2 {
-		notes = append(notes, fmt.Sprintf("server on CPU %d, all %d clients on CPU %d", s.o.CPUs[0], s.n, s.o.CPUs[1]))
+		notes = append(notes, fmt.Sprintf("server on CPU %d, every client on CPU %d", s.o.CPUs[0], s.o.CPUs[1]))
 	}
 	return strings.Join(notes, "; ")
 }
@@ -485,7 +491,7 @@ func (s *serverCell) note() string {
 func (s *serverCell) lockServerThread() (func(), error) {
 	runtime.LockOSThread()
 	restore := func() {}
-	if len(s.o.CPUs) == 2 && s.o.IO == IORaw {
+	if len(s.o.CPUs) == 2 && s.o.IO == ipc.IORaw {
 		r, err := pinThread(s.o.CPUs[0])
 		if err != nil {
 			runtime.UnlockOSThread()
@@ -505,7 +511,7 @@ func (s *serverCell) handle(cl *serverClient) (bool, error) {
 	if err := cl.conn.Recv(cl.frame); err != nil {
 		return false, err
 	}
-	reply, end, err := cl.take(cl.frame[Headroom:])
+	reply, end, err := cl.take(cl.frame[s.h:])
 	if err != nil {
 		return false, err
 	}
@@ -521,7 +527,7 @@ func (s *serverCell) handle(cl *serverClient) (bool, error) {
 // connErr names the connection an error is about. With one listening
 // socket, connection i need not be client i's (see start).
 func (s *serverCell) connErr(cl *serverClient, err error) error {
-	if s.form == ServerAccept {
+	if s.form == ipc.ServerAccept {
 		return fmt.Errorf("connection %d of %d: %w", cl.i+1, s.n, err)
 	}
 	return s.clientErr(cl.i, err)
@@ -541,7 +547,7 @@ func (s *serverCell) serveEpoll() error {
 	}
 	defer unix.Close(ep)
 	for i, cl := range s.clients {
-		fd, _ := RecvFD(cl.conn)
+		fd, _ := ipc.RecvFD(cl.conn)
 		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(i)}
 		if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			return s.connErr(cl, fmt.Errorf("epoll_ctl: %w", err))
@@ -563,7 +569,7 @@ func (s *serverCell) serveEpoll() error {
 				return s.connErr(cl, err)
 			}
 			if end {
-				fd, _ := RecvFD(cl.conn)
+				fd, _ := ipc.RecvFD(cl.conn)
 				unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil)
 				left--
 			}
@@ -625,8 +631,8 @@ func (s *serverCell) serveShared() error {
 		return err
 	}
 	defer unlock()
-	frame := NewFrame(s.c.size)
-	msg := frame[Headroom:]
+	frame := ipc.NewFrame(s.h, s.c.size, s.cfg.Offset)
+	msg := frame[s.h:]
 	for left := s.n; left > 0; {
 		i, err := s.shared.Recv(frame)
 		if err != nil {
@@ -661,7 +667,7 @@ func (s *serverCell) connectIterative() error {
 		return err
 	}
 	defer unlock()
-	frame := NewFrame(s.c.size)
+	frame := ipc.NewFrame(s.h, s.c.size, s.cfg.Offset)
 	var done atomic.Int64
 	for ended := 0; ended < s.n; {
 		end, err := s.transaction(frame, &done)
@@ -699,7 +705,7 @@ func (s *serverCell) connectConcurrent() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			frame := NewFrame(s.c.size)
+			frame := ipc.NewFrame(s.h, s.c.size, s.cfg.Offset)
 			end, err := s.echoOnce(conn, frame, &done)
 			if err != nil {
 				firstErr.CompareAndSwap(nil, &err)
@@ -725,9 +731,10 @@ func (s *serverCell) transaction(frame []byte, done *atomic.Int64) (bool, error)
 
 // echoOnce receives one message on a new connection, echoes it (or
 // acknowledges a client's end) and closes the connection.
-func (s *serverCell) echoOnce(conn Conn, frame []byte, done *atomic.Int64) (bool, error) {
+func (s *serverCell) echoOnce(conn ipc.Conn, frame []byte, done *atomic.Int64) (bool, error) {
 	defer conn.Close()
-	msg := frame[Headroom:]
+	conn = split(conn, s.h, s.piece)
+	msg := frame[s.h:]
 	if err := conn.Recv(frame); err != nil {
 		return false, fmt.Errorf("receiving on an accepted connection: %w", err)
 	}

@@ -3,14 +3,15 @@ package harness
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -30,7 +31,7 @@ func (o *Options) meta() results.Meta {
 		IO:              string(o.IO),
 		CPUs:            append([]int{}, o.CPUs...),
 		Placement:       o.placement(),
-		Limits:          Limits(),
+		Limits:          Limits(o.limitsOf()),
 		TimerOverheadNS: TimerOverhead(),
 		Count:           o.Count,
 		WarmupNS:        int64(o.Warmup),
@@ -59,63 +60,20 @@ func kernelRelease() string {
 	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
 }
 
-// Limits reads the kernel settings that shape the figures. A setting that
-// cannot be read is left out rather than guessed.
-func Limits() map[string]int64 {
+// Limits reads what shapes the figures of the given mechanisms: the sysctls
+// each names (ipc.Caps.Sysctls, read by ipc.ReadLimits) and the facts it
+// measures (ipc.Caps.Facts). A setting that cannot be read is left out
+// rather than guessed.
+func Limits(transports []ipc.Transport) map[string]int64 {
 	l := map[string]int64{}
-	for _, name := range []string{
-		"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-		"net.core.rmem_default", "net.core.wmem_default",
-		"net.core.rmem_max", "net.core.wmem_max",
-		"fs.pipe-max-size",
-	} {
-		if v, err := ReadSysctl(name); err == nil {
-			l[name] = v
+	for _, t := range transports {
+		caps := t.Caps(ipc.Config{Size: MinSize, IO: ipc.IORaw})
+		maps.Copy(l, ipc.ReadLimits(caps.Sysctls))
+		if caps.Facts != nil {
+			maps.Copy(l, caps.Facts())
 		}
-	}
-	// The TCP buffer triples: min, default, max. The default is what a
-	// connection starts with before autotuning.
-	for _, name := range []string{"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"} {
-		if b, err := os.ReadFile(sysctlPath(name)); err == nil {
-			if f := strings.Fields(string(b)); len(f) == 3 {
-				if v, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-					l[name+".default"] = v
-				}
-			}
-		}
-	}
-	if p := pipeBytes(); p > 0 {
-		l["pipe_bytes"] = p
 	}
 	return l
-}
-
-// ReadSysctl reads one integer setting, such as "kernel.msgmax", from /proc/sys.
-func ReadSysctl(name string) (int64, error) {
-	b, err := os.ReadFile(sysctlPath(name))
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-}
-
-func sysctlPath(name string) string {
-	return "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
-}
-
-// pipeBytes is the capacity of a new pipe, what the pipe mechanism gets.
-func pipeBytes() int64 {
-	var p [2]int
-	if unix.Pipe2(p[:], unix.O_CLOEXEC) != nil {
-		return 0
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	n, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETPIPE_SZ, 0)
-	if err != nil {
-		return 0
-	}
-	return int64(n)
 }
 
 func cpuModel() string {
@@ -138,8 +96,18 @@ func (o *Options) placement() string {
 	switch {
 	case len(o.CPUs) != 2:
 		return "not pinned: the scheduler placed both sides"
-	case o.IO == IOGo:
+	case o.IO == ipc.IOGo:
 		return fmt.Sprintf("driver process on CPU %d, peer process on CPU %d (every thread: with io=go goroutines move between threads)", o.CPUs[0], o.CPUs[1])
 	}
 	return fmt.Sprintf("driver's measuring thread on CPU %d, peer's on CPU %d", o.CPUs[0], o.CPUs[1])
+}
+
+// limitsOf is the mechanisms whose limits the run records: every one the
+// program knows (Options.Known), so that runs of different -mech lists
+// record the same limits and compare, or else those measured.
+func (o *Options) limitsOf() []ipc.Transport {
+	if o.Known != nil {
+		return o.Known
+	}
+	return o.Transports
 }

@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // driver is one measuring side: a Conn and everything its timed loop
 // touches, allocated before the loop starts. It belongs to one goroutine.
 type driver struct {
-	conn     Conn
+	conn     ipc.Conn
 	out, in  []byte // separate frames, so an echo can't pass for the original
+	h        int    // the Conn's headroom: out[h:] and in[h:] are the messages
 	seq      uint64 // the next sequence number to send
 	rec      *Recorder
 	verify   bool
@@ -21,13 +23,17 @@ type driver struct {
 	// them could outlast a short -timeout and look like a stall).
 	progressMask int64
 	cpus         cpuSampler // which CPUs the measuring thread ran on
+	lossState               // over a lossy channel (see lossy.go)
 }
 
-func newDriver(conn Conn, size int, verify bool) *driver {
+// newDriver makes a driver for messages of size bytes over conn, whose
+// frames have headroom h; the payloads start offset bytes past a page.
+func newDriver(conn ipc.Conn, h, size, offset int, verify bool) *driver {
 	d := &driver{
 		conn:     conn,
-		out:      NewFrame(size),
-		in:       NewFrame(size),
+		out:      ipc.NewFrame(h, size, offset),
+		in:       ipc.NewFrame(h, size, offset),
+		h:        h,
 		rec:      NewRecorder(),
 		verify:   verify,
 		progress: new(atomic.Int64),
@@ -35,7 +41,7 @@ func newDriver(conn Conn, size int, verify bool) *driver {
 	if size < 64<<10 {
 		d.progressMask = 15
 	}
-	fillPayload(d.out[Headroom:], 0)
+	fillPayload(d.out[h:], 0)
 	return d
 }
 
@@ -60,7 +66,8 @@ func (l limit) done(n, now int64) bool {
 // round trip, until the limit. It returns the round trips done and the time
 // they took. Nothing in the loop allocates.
 func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
-	out, in := d.out[Headroom:], d.in[Headroom:]
+	out, in := d.out[d.h:], d.in[d.h:]
+	d.lost, d.reordered = 0, 0
 	start := Now()
 	now := start
 	for !lim.done(n, now) {
@@ -77,12 +84,15 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		if err = d.conn.Send(d.out); err != nil {
 			return n, now - start, err
 		}
-		if err = d.conn.Recv(d.in); err != nil {
+		ok, err := d.awaitEcho(seq)
+		if err != nil {
 			return n, now - start, err
 		}
 		now = Now()
-		if got, _, _ := header(in); got != seq {
-			return n, now - start, &SequenceError{Side: "driver", Want: seq, Got: got}
+		if !ok { // lost (a lossy channel): counted, and on to the next
+			d.seq++
+			n++
+			continue
 		}
 		if d.verify {
 			if err = checkPayload(in, seq); err != nil {
@@ -106,7 +116,8 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 // limit; the last one asks for an acknowledgement, and the time runs from
 // the first send until it arrives, so every message is known delivered.
 func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
-	out := d.out[Headroom:]
+	out := d.out[d.h:]
+	d.lost, d.reordered = 0, 0
 	start := Now()
 	for {
 		seq := d.seq
@@ -130,7 +141,12 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 			d.cpus.sample()
 		}
 		if flags != 0 {
-			if err = d.awaitAck(seq); err != nil {
+			if d.lossy {
+				err = d.endStreamLossy(seq, n)
+			} else {
+				err = d.awaitAck(seq)
+			}
+			if err != nil {
 				return n, Now() - start, err
 			}
 			return n, Now() - start, nil
@@ -141,8 +157,11 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 // finish tells the peer the cell is over, waits for its acknowledgement,
 // and checks that the peer received every message sent.
 func (d *driver) finish() error {
+	if d.lossy {
+		return d.finishLossy()
+	}
 	seq := d.seq
-	putHeader(d.out[Headroom:], seq, flagEnd, 0)
+	putHeader(d.out[d.h:], seq, flagEnd, 0)
 	if err := d.conn.Send(d.out); err != nil {
 		return err
 	}
@@ -150,7 +169,7 @@ func (d *driver) finish() error {
 	if err := d.awaitAck(seq); err != nil {
 		return err
 	}
-	if _, _, received := header(d.in[Headroom:]); received != int64(seq) {
+	if _, _, received := header(d.in[d.h:]); received != int64(seq) {
 		return fmt.Errorf("the peer received %d messages, the driver sent %d", received, seq)
 	}
 	return nil
@@ -160,7 +179,7 @@ func (d *driver) awaitAck(seq uint64) error {
 	if err := d.conn.Recv(d.in); err != nil {
 		return err
 	}
-	got, flags, _ := header(d.in[Headroom:])
+	got, flags, _ := header(d.in[d.h:])
 	if got != seq || flags&flagAck == 0 {
 		return fmt.Errorf("driver expected the acknowledgement of message %d, got message %d (flags %#x)", seq, got, flags>>56)
 	}
@@ -171,42 +190,60 @@ func (d *driver) awaitAck(seq uint64) error {
 // sequence number (and payload when verifying), echoes it for pingpong, and
 // acknowledges what asks for it.
 type peer struct {
-	conn     Conn
+	conn     ipc.Conn
 	frame    []byte
+	h        int // the Conn's headroom: frame[h:] is the message
 	seq      uint64
 	echo     bool
 	verify   bool
 	oneWay   *Recorder
 	received int64 // data messages, control messages excluded
 	cpus     cpuSampler
+	peerLoss // over a lossy channel (see lossy.go)
 }
 
-func newPeer(conn Conn, size int, echo, verify bool) *peer {
-	return &peer{conn: conn, frame: NewFrame(size), echo: echo, verify: verify, oneWay: NewRecorder()}
+// newPeer makes the peer's side for messages of size bytes over conn, whose
+// frames have headroom h; the payload starts offset bytes past a page.
+func newPeer(conn ipc.Conn, h, size, offset int, echo, verify bool) *peer {
+	return &peer{conn: conn, frame: ipc.NewFrame(h, size, offset), h: h, echo: echo, verify: verify, oneWay: NewRecorder()}
 }
 
 // serve runs until the driver ends the cell or something fails.
 func (p *peer) serve() error {
-	msg := p.frame[Headroom:]
+	msg := p.frame[p.h:]
 	p.cpus.sample()
 	for {
 		if err := p.conn.Recv(p.frame); err != nil {
-			return err
+			if done, err := p.recvFailed(err); done || err != nil {
+				return err
+			}
+			continue
 		}
+		p.quiet = 0
 		seq, flags, stamp := header(msg)
 		var now int64
 		if stamp != 0 { // only pingpong stamps: a stream pays no clock read
 			now = Now()
 		}
-		if seq != p.seq {
-			return &SequenceError{Side: "peer", Want: p.seq, Got: seq}
+		if err := p.checkSeq(seq, flags); err != nil {
+			return err
 		}
-		p.seq++
 		if flags&flagEnd != 0 {
 			// The acknowledgement carries how many messages arrived, so the
 			// driver can confirm delivery even without a report (remote).
-			putHeader(msg, seq, flagAck, p.received)
-			return p.conn.Send(p.frame)
+			putHeader(msg, seq, flagAck, p.counts())
+			if err := p.conn.Send(p.frame); err != nil || !p.lossy {
+				return err
+			}
+			p.ending = true // and stay, to answer again if this is lost
+			continue
+		}
+		if flags&flagCtl != 0 { // a lossy driver asks again for an acknowledgement
+			putHeader(msg, seq, flagAck, p.counts())
+			if err := p.conn.Send(p.frame); err != nil {
+				return err
+			}
+			continue
 		}
 		p.received++
 		if p.received&cpuSampleMask == 0 {
@@ -219,7 +256,7 @@ func (p *peer) serve() error {
 		}
 		switch {
 		case flags&flagAck != 0:
-			putHeader(msg, seq, flagAck, 0)
+			putHeader(msg, seq, flagAck, p.counts())
 			if err := p.conn.Send(p.frame); err != nil {
 				return err
 			}

@@ -5,7 +5,13 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/ipcbench/ipcbench/ipc"
 )
+
+// testHeadroom is the headroom of the test Conns' frames: some, so that a
+// loop that ignores it shows.
+const testHeadroom = 8
 
 // echoConn is an in-memory Conn whose Recv returns the last message sent,
 // as a perfect peer would echo it. It does not allocate either, so the
@@ -16,16 +22,16 @@ type echoConn struct {
 }
 
 func (c *echoConn) Send(frame []byte) error {
-	copy(c.last, frame[Headroom:])
+	copy(c.last, frame[testHeadroom:])
 	return nil
 }
 
 func (c *echoConn) Recv(frame []byte) error {
-	copy(frame[Headroom:], c.last)
+	copy(frame[testHeadroom:], c.last)
 	if c.drop != 0 {
-		seq, flags, stamp := header(frame[Headroom:])
+		seq, flags, stamp := header(frame[testHeadroom:])
 		if seq == c.drop {
-			putHeader(frame[Headroom:], seq+1, flags, stamp)
+			putHeader(frame[testHeadroom:], seq+1, flags, stamp)
 		}
 	}
 	return nil
@@ -34,7 +40,7 @@ func (c *echoConn) Recv(frame []byte) error {
 func (c *echoConn) Close() error { return nil }
 
 func newEchoDriver(size int, verify bool) *driver {
-	return newDriver(&echoConn{last: make([]byte, size)}, size, verify)
+	return newDriver(&echoConn{last: make([]byte, size)}, testHeadroom, size, 0, verify)
 }
 
 func TestTimedLoopsDoNotAllocate(t *testing.T) {
@@ -80,7 +86,7 @@ func TestPingPongCountsAndRecords(t *testing.T) {
 }
 
 func TestLostMessageFailsTheCell(t *testing.T) {
-	d := newDriver(&echoConn{last: make([]byte, 64), drop: 7}, 64, false)
+	d := newDriver(&echoConn{last: make([]byte, 64), drop: 7}, testHeadroom, 64, 0, false)
 	_, _, err := d.pingpong(limit{count: 100})
 	var se *SequenceError
 	if !errors.As(err, &se) || se.Want != 7 || se.Got != 8 {
@@ -89,7 +95,7 @@ func TestLostMessageFailsTheCell(t *testing.T) {
 }
 
 func TestPeerChecksOrderAndPayload(t *testing.T) {
-	p := newPeer(&scriptConn{}, 64, true, true)
+	p := newPeer(&scriptConn{}, testHeadroom, 64, 0, true, true)
 	conn := p.conn.(*scriptConn)
 	msg := make([]byte, 64)
 	for seq := uint64(0); seq < 3; seq++ {
@@ -109,7 +115,7 @@ func TestPeerChecksOrderAndPayload(t *testing.T) {
 		t.Errorf("received %d, echoed %d, one-way %d; want 3 each", p.received, len(conn.out), p.oneWay.Count())
 	}
 
-	p = newPeer(&scriptConn{}, 64, false, true)
+	p = newPeer(&scriptConn{}, testHeadroom, 64, 0, false, true)
 	conn = p.conn.(*scriptConn)
 	fillPayload(msg, 0)
 	putHeader(msg, 0, 0, 0)
@@ -126,15 +132,15 @@ type scriptConn struct {
 }
 
 func (c *scriptConn) Send(frame []byte) error {
-	c.out = append(c.out, append([]byte(nil), frame[Headroom:]...))
+	c.out = append(c.out, append([]byte(nil), frame[testHeadroom:]...))
 	return nil
 }
 
 func (c *scriptConn) Recv(frame []byte) error {
 	if len(c.in) == 0 {
-		return ErrClosed
+		return ipc.ErrClosed
 	}
-	copy(frame[Headroom:], c.in[0])
+	copy(frame[testHeadroom:], c.in[0])
 	c.in = c.in[1:]
 	return nil
 }

@@ -3,9 +3,9 @@
 // large message never waits on its own echo in a shared queue.
 //
 // The kernel bounds one message's text by kernel.msgmax and a queue's bytes by
-// kernel.msgmnb. A message larger than the smaller of the two is split into
-// pieces and reassembled by the receiver; Describe says so in the results,
-// and nothing is ever capped silently.
+// kernel.msgmnb. Caps reports the smaller of the two as the largest message
+// it carries whole; the harness splits larger ones (ipc.Split) and the
+// results say so: nothing is ever capped silently.
 //
 // The queues are created with IPC_PRIVATE, so only their ids (in the
 // Endpoint's Addr) lead to them. The Listener owns them and removes them on
@@ -16,7 +16,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,24 +23,25 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 
 	"golang.org/x/sys/unix"
 )
 
-// New returns the System V message queue Transport. It is also a
-// harness.Describer: it tells when messages are split into pieces, and that it
-// has no runtime-poller path.
-func New() harness.Transport { return transport{} }
+// New returns the System V message queue Transport.
+func New() ipc.Transport { return transport{} }
 
 type transport struct{}
 
 func (transport) Name() string { return "msgqueue" }
 
 // mtypeLen is the size of a message's type field, a C long, which on every
-// Linux port Go supports is the size of a pointer. It fits in
-// harness.Headroom, so the type is written in place in front of the text.
+// Linux port Go supports is the size of a pointer. It fits in headroom, so
+// the type is written in place in front of the text.
 const mtypeLen = int(unsafe.Sizeof(uintptr(0)))
+
+// headroom is the Caps.Headroom: room for the type on any port.
+const headroom = 8
 
 // mtype is the type of every message: it must be positive, and the receiver
 // takes whatever comes first (msgtyp 0), so one value is enough.
@@ -62,11 +62,6 @@ func getMtype(b []byte) uint64 {
 	return uint64(binary.NativeEndian.Uint32(b))
 }
 
-// noPoller is said of every cell in IOGo mode: System V queues are not file
-// descriptors, so the runtime poller cannot wait on them, and both IO modes
-// make the same blocking calls. The results must not suggest otherwise.
-const noPoller = "no poller path: blocking msgsnd/msgrcv in both io modes"
-
 // limits are the kernel's System V message limits, read afresh each time:
 // they are sysctls and differ between machines.
 type limits struct {
@@ -86,19 +81,8 @@ func readLimits() (limits, error) {
 	return l, nil
 }
 
-// readSysctl reads kernel.NAME from /proc/sys/kernel.
-func readSysctl(name string) (int64, error) {
-	path := "/proc/sys/kernel/" + name
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("cannot read kernel.%s: %w", name, err)
-	}
-	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("cannot read kernel.%s: %s holds %q, not a number", name, path, strings.TrimSpace(string(b)))
-	}
-	return v, nil
-}
+// readSysctl reads kernel.NAME.
+func readSysctl(name string) (int64, error) { return ipc.ReadSysctl("kernel." + name) }
 
 // piece returns the most text one kernel message can carry, P, and the sysctl
 // that sets it. A piece must fit in one message (msgmax) and in an empty queue
@@ -107,11 +91,11 @@ func readSysctl(name string) (int64, error) {
 func (l limits) piece(size int) (p int, limit string, err error) {
 	if l.msgmnb < 1 {
 		// A queue holds at most msgmnb messages too, so it cannot hold any.
-		return 0, "", &harness.LimitError{Limit: "kernel.msgmnb", Value: l.msgmnb,
+		return 0, "", &ipc.LimitError{Limit: "kernel.msgmnb", Value: l.msgmnb,
 			What: "a System V message queue cannot hold a single message"}
 	}
 	if l.msgmax < 1 && size > 0 {
-		return 0, "", &harness.LimitError{Limit: "kernel.msgmax", Value: l.msgmax,
+		return 0, "", &ipc.LimitError{Limit: "kernel.msgmax", Value: l.msgmax,
 			What: "a System V message cannot carry any text"}
 	}
 	p64, limit := l.msgmax, "kernel.msgmax"
@@ -125,59 +109,32 @@ func (l limits) piece(size int) (p int, limit string, err error) {
 	return int(p64), limit, nil
 }
 
-// pieces is how many kernel messages carry a message of size bytes in pieces
-// of at most p: one even for an empty message.
-func pieces(size, p int) int {
-	if size <= p {
-		return 1
+// Caps: a message of up to the piece size whole (the harness splits larger
+// ones), an 8-byte headroom for the type, only the raw path (System V queues
+// are not file descriptors, so the runtime poller cannot wait on them, and
+// both io modes make the same blocking calls), and queues that a killed run
+// could leave behind.
+func (transport) Caps(cfg ipc.Config) ipc.Caps {
+	c := ipc.Caps{
+		Headroom: headroom,
+		IOModes:  []ipc.IOMode{ipc.IORaw},
+		RawPath:  "blocking msgsnd/msgrcv",
+		Sysctls:  []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni"},
+		Objects:  []ipc.ObjectKind{queueKind},
 	}
-	return (size-1)/p + 1
-}
-
-// Describe says how a message of cfg.Size is carried: how many pieces, if it
-// is split, and that IOGo is the same blocking path as IORaw.
-func (transport) Describe(cfg harness.Config) harness.Description {
-	var d harness.Description
-	var notes []string
 	l, err := readLimits()
 	if err == nil {
-		var p int
-		var limit string
-		if p, limit, err = l.piece(cfg.Size); err == nil {
-			if n := pieces(cfg.Size, p); n > 1 {
-				d.Pieces = n
-				of := "of"
-				if cfg.Size%p != 0 {
-					of = "of up to"
-				}
-				notes = append(notes, fmt.Sprintf("split into %d pieces %s %d B (%s %d)", n, of, p, limit, p))
-			}
-		}
+		c.MaxMessage, c.MaxMessageLimit, err = l.piece(cfg.Size)
 	}
-	if err != nil {
-		notes = append(notes, err.Error())
-	}
-	if cfg.IO == harness.IOGo {
-		notes = append(notes, noPoller)
-	}
-	d.Note = strings.Join(notes, "; ")
-	return d
+	c.Err = err
+	return c
 }
 
 // Listen creates the two queues, driver to peer and peer to driver, and
-// decides the piece size, which it hands the peer in the Addr
-// "D2P,P2D,PIECE" so that both sides split messages the same way.
-func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
+// hands the peer their ids in the Addr "D2P,P2D".
+func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	if cfg.Size < 0 {
 		return nil, fmt.Errorf("message size %d is negative", cfg.Size)
-	}
-	l, err := readLimits()
-	if err != nil {
-		return nil, err
-	}
-	p, _, err := l.piece(cfg.Size)
-	if err != nil {
-		return nil, err
 	}
 	d2p, err := newQueue()
 	if err != nil {
@@ -190,8 +147,8 @@ func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
 	}
 	ln := &listener{
 		ids:  [2]int{d2p, p2d},
-		addr: fmt.Sprintf("%d,%d,%d", d2p, p2d, p),
-		conn: &conn{snd: d2p, rcv: p2d, size: cfg.Size, piece: p},
+		addr: fmt.Sprintf("%d,%d", d2p, p2d),
+		conn: &conn{snd: d2p, rcv: p2d},
 	}
 	return ln, nil
 }
@@ -204,7 +161,7 @@ var newQueue = create
 func create() (int, error) {
 	id, err := msgget(unix.IPC_PRIVATE, unix.IPC_CREAT|0o600)
 	if err == nil {
-		if err := harness.TrackQueue(id); err != nil {
+		if err := track(id); err != nil {
 			rmid(id)
 			return -1, err
 		}
@@ -213,7 +170,7 @@ func create() (int, error) {
 	if err == errENOSPC {
 		what := "cannot create another System V message queue: the system has as many as it allows (`ipcbench clean` removes those a killed run left)"
 		if n, rerr := readSysctl("msgmni"); rerr == nil {
-			return -1, &harness.LimitError{Limit: "kernel.msgmni", Value: n, What: what}
+			return -1, &ipc.LimitError{Limit: "kernel.msgmni", Value: n, What: what}
 		}
 		return -1, errors.New(what)
 	}
@@ -224,7 +181,7 @@ func create() (int, error) {
 func remove(id int) error {
 	err := rmid(id)
 	if err == nil || err == errEINVAL || err == errEIDRM {
-		harness.UntrackQueue(id)
+		ipc.Forget(kind, strconv.Itoa(id))
 	}
 	return err
 }
@@ -240,15 +197,15 @@ type listener struct {
 	removed [2]bool
 }
 
-func (l *listener) Endpoint() harness.Endpoint { return harness.Endpoint{Addr: l.addr} }
+func (l *listener) Endpoint() ipc.Endpoint { return ipc.Endpoint{Addr: l.addr} }
 
 // Accept returns the driver's Conn at once: the queues exist already, and a
 // message sent before the peer dials waits in its queue.
-func (l *listener) Accept(deadline time.Time) (harness.Conn, error) {
+func (l *listener) Accept(deadline time.Time) (ipc.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, fmt.Errorf("accept on removed queues: %w", harness.ErrClosed)
+		return nil, fmt.Errorf("accept on removed queues: %w", ipc.ErrClosed)
 	}
 	return l.conn, nil
 }
@@ -279,8 +236,8 @@ func (l *listener) Close() error {
 
 // Dial joins the queues named in ep.Addr from the peer's side: it sends on
 // the peer-to-driver queue and receives on the driver-to-peer one.
-func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
-	d2p, p2d, p, err := parseAddr(ep.Addr)
+func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
+	d2p, p2d, err := parseAddr(ep.Addr)
 	if err != nil {
 		return nil, err
 	}
@@ -292,124 +249,101 @@ func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, er
 			return nil, fmt.Errorf("System V message queue %d from the driver cannot be used (removed, or in another IPC namespace?): %w", id, err)
 		}
 	}
-	return &conn{snd: p2d, rcv: d2p, size: cfg.Size, piece: p}, nil
+	return &conn{snd: p2d, rcv: d2p}, nil
 }
 
-// parseAddr splits "D2P,P2D,PIECE" as Listen makes it.
-func parseAddr(addr string) (d2p, p2d, piece int, err error) {
+// parseAddr splits "D2P,P2D" as Listen makes it.
+func parseAddr(addr string) (d2p, p2d int, err error) {
 	bad := func(why string) error {
-		return fmt.Errorf("msgqueue endpoint %q is malformed (%s): want DRIVER_TO_PEER_ID,PEER_TO_DRIVER_ID,PIECE_BYTES as Listen makes it", addr, why)
+		return fmt.Errorf("msgqueue endpoint %q is malformed (%s): want DRIVER_TO_PEER_ID,PEER_TO_DRIVER_ID as Listen makes it", addr, why)
 	}
 	f := strings.Split(addr, ",")
-	if len(f) != 3 {
-		return 0, 0, 0, bad(fmt.Sprintf("%d fields", len(f)))
+	if len(f) != 2 {
+		return 0, 0, bad(fmt.Sprintf("%d fields", len(f)))
 	}
-	var v [3]int
+	var v [2]int
 	for i, s := range f {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return 0, 0, 0, bad(fmt.Sprintf("%q is not a number", s))
+			return 0, 0, bad(fmt.Sprintf("%q is not a number", s))
 		}
 		v[i] = n
 	}
 	switch {
 	case v[0] < 0 || v[1] < 0:
-		return 0, 0, 0, bad("a queue id is negative")
+		return 0, 0, bad("a queue id is negative")
 	case v[0] == v[1]:
-		return 0, 0, 0, bad("both directions name the same queue")
-	case v[2] < 1:
-		return 0, 0, 0, bad("the piece size is not positive")
+		return 0, 0, bad("both directions name the same queue")
 	}
-	return v[0], v[1], v[2], nil
+	return v[0], v[1], nil
 }
 
 // conn is one side's end: it sends on one queue and receives on the other.
 // It owns neither queue; Close only stops its own use of them.
 type conn struct {
 	snd, rcv int
-	size     int // message size
-	piece    int // the most text in one kernel message
 	closed   atomic.Bool
 }
 
-var errConnClosed = fmt.Errorf("use of a closed System V queue Conn: %w", harness.ErrClosed)
+var errConnClosed = fmt.Errorf("use of a closed System V queue Conn: %w", ipc.ErrClosed)
 
-// Send sends frame[Headroom:] in pieces of at most c.piece bytes without
-// copying it: each piece goes out as the kernel's struct msgbuf laid over the
-// frame, with the type written in the mtypeLen bytes in front of the piece.
-// For the first piece those are headroom; for the others they are the end of
-// the previous piece, saved and put back.
+// Send sends frame[headroom:] as one message without copying it: the
+// kernel's struct msgbuf is laid over the frame, with the type written in
+// the mtypeLen bytes in front of the text, in the frame's headroom. A message
+// longer than the kernel takes is split by the harness (ipc.Split), which
+// hands this Conn one piece at a time.
 func (c *conn) Send(frame []byte) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	for off := 0; ; off += c.piece {
-		n := min(c.piece, c.size-off)
-		h := frame[harness.Headroom+off-mtypeLen : harness.Headroom+off]
-		var saved [8]byte
-		copy(saved[:], h)
-		putMtype(h)
-		err := msgsnd(c.snd, unsafe.Pointer(&h[0]), n, 0)
-		copy(h, saved[:])
-		if err != nil {
-			return c.fail("msgsnd", c.snd, err)
-		}
-		if off+n >= c.size {
-			return nil
-		}
-	}
-}
-
-// Recv fills frame[Headroom:] with one message, piece by piece, in place:
-// the kernel writes each piece's type over the mtypeLen bytes in front of it,
-// which are put back afterwards. Every piece must have exactly the expected
-// length; anything else means the two sides disagree and is an error, never a
-// short message.
-func (c *conn) Recv(frame []byte) error {
-	if err := c.check(frame); err != nil {
-		return err
-	}
-	for off := 0; ; off += c.piece {
-		n := min(c.piece, c.size-off)
-		h := frame[harness.Headroom+off-mtypeLen : harness.Headroom+off]
-		var saved [8]byte
-		copy(saved[:], h)
-		got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, 0, 0)
-		typ := getMtype(h)
-		copy(h, saved[:])
-		if err != nil {
-			if err == errE2BIG {
-				return fmt.Errorf("msgrcv on queue %d: a message is longer than the %d bytes expected: the two sides disagree on the message size", c.rcv, n)
-			}
-			return c.fail("msgrcv", c.rcv, err)
-		}
-		if got != n || typ != mtype {
-			return fmt.Errorf("msgrcv on queue %d: got a message of type %d with %d bytes, want type %d with %d: the two sides disagree on the message size", c.rcv, typ, got, mtype, n)
-		}
-		if off+n >= c.size {
-			return nil
-		}
-	}
-}
-
-// check rejects a frame that does not hold one message of the cell's size,
-// and use after Close.
-func (c *conn) check(frame []byte) error {
-	if c.closed.Load() {
-		return errConnClosed
-	}
-	if len(frame) != harness.Headroom+c.size {
-		return fmt.Errorf("frame of %d bytes for %d-byte messages: want %d", len(frame), c.size, harness.Headroom+c.size)
+	h := frame[headroom-mtypeLen:]
+	putMtype(h)
+	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), len(frame)-headroom, 0); err != nil {
+		return c.fail("msgsnd", c.snd, err)
 	}
 	return nil
 }
 
-// fail turns a queue's removal into harness.ErrClosed: EIDRM when it is
+// Recv fills frame[headroom:] with one message in place: the kernel writes
+// its type over the mtypeLen bytes in front of it. The message must have
+// exactly the frame's length; anything else means the two sides disagree
+// and is an error, never a short message.
+func (c *conn) Recv(frame []byte) error {
+	if err := c.check(frame); err != nil {
+		return err
+	}
+	n := len(frame) - headroom
+	h := frame[headroom-mtypeLen:]
+	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, 0, 0)
+	if err != nil {
+		if err == errE2BIG {
+			return fmt.Errorf("msgrcv on queue %d: a message is longer than the %d bytes expected: the two sides disagree on the message size", c.rcv, n)
+		}
+		return c.fail("msgrcv", c.rcv, err)
+	}
+	if typ := getMtype(h); got != n || typ != mtype {
+		return fmt.Errorf("msgrcv on queue %d: got a message of type %d with %d bytes, want type %d with %d: the two sides disagree on the message size", c.rcv, typ, got, mtype, n)
+	}
+	return nil
+}
+
+// check rejects a frame without room for the type, and use after Close.
+func (c *conn) check(frame []byte) error {
+	if c.closed.Load() {
+		return errConnClosed
+	}
+	if len(frame) < headroom {
+		return fmt.Errorf("frame of %d bytes: a System V message needs %d bytes of headroom", len(frame), headroom)
+	}
+	return nil
+}
+
+// fail turns a queue's removal into ipc.ErrClosed: EIDRM when it is
 // removed while this side waits, EINVAL when it was gone before the call
 // (EINVAL also means a bad argument, so the queue is checked).
 func (c *conn) fail(op string, id int, err error) error {
 	if err == errEIDRM || (err == errEINVAL && gone(id)) {
-		return harness.ErrClosed
+		return ipc.ErrClosed
 	}
 	return fmt.Errorf("%s on queue %d: %w", op, id, err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,7 +29,7 @@ var ours struct {
 }
 
 func TestMain(m *testing.M) {
-	harness.MaybeRunPeer([]harness.Transport{New()}) // for the conformance suite
+	harness.MaybeRunPeer([]ipc.Transport{New()}) // for the conformance suite
 	before, err := queueIDs()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -93,8 +95,8 @@ func queueIDs() (map[int]bool, error) {
 
 // pair is one driver/peer channel in this process.
 type pair struct {
-	ln        harness.Listener
-	drv, peer harness.Conn
+	ln        ipc.Listener
+	drv, peer ipc.Conn
 	d2p, p2d  int
 	size      int
 	piece     int
@@ -102,21 +104,24 @@ type pair struct {
 
 // newPair listens, accepts and dials for messages of size bytes, and checks
 // at cleanup that the queues are gone.
-func newPair(t *testing.T, size int, mode harness.IOMode) *pair {
+func newPair(t *testing.T, size int, mode ipc.IOMode) *pair {
 	t.Helper()
 	tr := New()
-	cfg := harness.Config{Size: size, IO: mode, Timeout: 10 * time.Second}
+	cfg := ipc.Config{Size: size, IO: mode, Timeout: 10 * time.Second}
 	ln, err := tr.Listen(cfg)
 	if err != nil {
 		t.Fatalf("Listen(size %d): %v", size, err)
 	}
-	p := &pair{ln: ln, size: size}
-	var sz int
-	if _, err := fmt.Sscanf(ln.Endpoint().Addr, "%d,%d,%d", &p.d2p, &p.p2d, &sz); err != nil {
+	caps := tr.Caps(cfg)
+	if caps.Err != nil {
+		ln.Close()
+		t.Fatalf("Caps(size %d): %v", size, caps.Err)
+	}
+	p := &pair{ln: ln, size: size, piece: caps.MaxMessage}
+	if _, err := fmt.Sscanf(ln.Endpoint().Addr, "%d,%d", &p.d2p, &p.p2d); err != nil {
 		ln.Close()
 		t.Fatalf("Endpoint().Addr %q: %v", ln.Endpoint().Addr, err)
 	}
-	p.piece = sz
 	record(p.d2p, p.p2d)
 	t.Cleanup(func() {
 		if err := ln.Close(); err != nil {
@@ -140,6 +145,10 @@ func newPair(t *testing.T, size int, mode harness.IOMode) *pair {
 	p.peer, err = tr.Dial(ln.Endpoint(), cfg)
 	if err != nil {
 		t.Fatalf("Dial(%q): %v", ln.Endpoint().Addr, err)
+	}
+	if caps.Pieces(size) > 1 { // as the harness does on both sides
+		p.drv = ipc.Split(p.drv, caps.Headroom, caps.MaxMessage)
+		p.peer = ipc.Split(p.peer, caps.Headroom, caps.MaxMessage)
 	}
 	return p
 }
@@ -189,7 +198,7 @@ var sizes = []int{16, 100, 8192, 8193, 16384, 20000, 65536, 65536 + 5}
 // goroutine and checks every byte both ways, and that Send leaves the
 // sender's frame as it was.
 func TestRoundTrip(t *testing.T) {
-	for _, mode := range []harness.IOMode{harness.IORaw, harness.IOGo} {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		for _, size := range sizes {
 			t.Run(fmt.Sprintf("%s/%d", mode, size), func(t *testing.T) {
 				const n = 5
@@ -204,13 +213,13 @@ func TestRoundTrip(t *testing.T) {
 					}
 					done <- err
 				}()
-				frame := harness.NewFrame(size)
+				frame := ipc.NewFrame(headroom, size, 0)
 				for i := range n {
-					fill(frame[harness.Headroom:], seed(size, i, 0))
+					fill(frame[headroom:], seed(size, i, 0))
 					if err := p.drv.Send(frame); err != nil {
 						t.Fatalf("driver Send %d: %v", i, err)
 					}
-					if err := verify(frame[harness.Headroom:], seed(size, i, 0)); err != nil {
+					if err := verify(frame[headroom:], seed(size, i, 0)); err != nil {
 						t.Fatalf("Send changed the sender's frame: %v", err)
 					}
 					clear(frame)
@@ -220,7 +229,7 @@ func TestRoundTrip(t *testing.T) {
 						}
 						t.Fatalf("driver Recv %d: %v", i, err)
 					}
-					if err := verify(frame[harness.Headroom:], seed(size, i, 1)); err != nil {
+					if err := verify(frame[headroom:], seed(size, i, 1)); err != nil {
 						t.Fatalf("driver received: %v", err)
 					}
 				}
@@ -233,17 +242,17 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // echo receives n messages, checks each, and answers with a different one.
-func echo(c harness.Conn, size, n int) error {
-	frame := harness.NewFrame(size)
+func echo(c ipc.Conn, size, n int) error {
+	frame := ipc.NewFrame(headroom, size, 0)
 	for i := range n {
 		clear(frame)
 		if err := c.Recv(frame); err != nil {
 			return fmt.Errorf("peer Recv %d: %w", i, err)
 		}
-		if err := verify(frame[harness.Headroom:], seed(size, i, 0)); err != nil {
+		if err := verify(frame[headroom:], seed(size, i, 0)); err != nil {
 			return fmt.Errorf("peer received: %w", err)
 		}
-		fill(frame[harness.Headroom:], seed(size, i, 1))
+		fill(frame[headroom:], seed(size, i, 1))
 		if err := c.Send(frame); err != nil {
 			return fmt.Errorf("peer Send %d: %w", i, err)
 		}
@@ -301,11 +310,11 @@ func TestSenderAhead(t *testing.T) {
 			l := sysLimits(t)
 			// More than the queue holds (msgmnb bytes), whatever the limits.
 			n := int(l.msgmnb)/size + 3
-			p := newPair(t, size, harness.IORaw)
+			p := newPair(t, size, ipc.IORaw)
 			tid, done := lockedThread(func() error {
-				frame := harness.NewFrame(size)
+				frame := ipc.NewFrame(headroom, size, 0)
 				for i := range n {
-					fill(frame[harness.Headroom:], seed(size, i, 0))
+					fill(frame[headroom:], seed(size, i, 0))
 					if err := p.drv.Send(frame); err != nil {
 						return fmt.Errorf("Send %d: %w", i, err)
 					}
@@ -313,13 +322,13 @@ func TestSenderAhead(t *testing.T) {
 				return nil
 			})
 			waitBlocked(t, tid, unix.SYS_MSGSND, done)
-			frame := harness.NewFrame(size)
+			frame := ipc.NewFrame(headroom, size, 0)
 			for i := range n {
 				clear(frame)
 				if err := p.peer.Recv(frame); err != nil {
 					t.Fatalf("Recv %d: %v", i, err)
 				}
-				if err := verify(frame[harness.Headroom:], seed(size, i, 0)); err != nil {
+				if err := verify(frame[headroom:], seed(size, i, 0)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -330,41 +339,44 @@ func TestSenderAhead(t *testing.T) {
 	}
 }
 
-func TestDescribe(t *testing.T) {
+// TestCaps: an 8-byte headroom, the piece size and the sysctl that sets it,
+// only the raw path, the sysctls recorded, and queues as named objects.
+func TestCaps(t *testing.T) {
 	l := sysLimits(t)
 	pc, limit, err := l.piece(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, ok := New().(harness.Describer)
-	if !ok {
-		t.Fatal("New() is not a harness.Describer")
-	}
-	for _, tc := range []struct {
-		size, pieces int
-		note         string
-	}{
-		{16, 0, ""},
-		{pc, 0, ""},
-		{pc + 1, 2, fmt.Sprintf("split into 2 pieces of up to %d B (%s %d)", pc, limit, pc)},
-		{2 * pc, 2, fmt.Sprintf("split into 2 pieces of %d B (%s %d)", pc, limit, pc)},
-		{8 * pc, 8, fmt.Sprintf("split into 8 pieces of %d B (%s %d)", pc, limit, pc)},
-		{8*pc + 5, 9, fmt.Sprintf("split into 9 pieces of up to %d B (%s %d)", pc, limit, pc)},
-	} {
-		got := d.Describe(harness.Config{Size: tc.size, IO: harness.IORaw})
-		if got.Pieces != tc.pieces || got.Note != tc.note {
-			t.Errorf("Describe(size %d, raw) = %+v, want {Pieces:%d Note:%q}", tc.size, got, tc.pieces, tc.note)
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
+		c := New().Caps(ipc.Config{Size: 65536, IO: mode})
+		if c.Err != nil || c.Headroom != 8 || c.MaxMessage != pc || c.MaxMessageLimit != limit {
+			t.Errorf("Caps(%s) = %+v, want headroom 8, MaxMessage %d set by %s", mode, c, pc, limit)
 		}
-		got = d.Describe(harness.Config{Size: tc.size, IO: harness.IOGo})
-		if got.Pieces != tc.pieces || !strings.Contains(got.Note, tc.note) || !strings.Contains(got.Note, "no poller path") {
-			t.Errorf("Describe(size %d, go) = %+v, want %d pieces and a note with %q and the missing poller path", tc.size, got, tc.pieces, tc.note)
+		if !c.HasIOMode(ipc.IORaw) || c.HasIOMode(ipc.IOGo) || c.RawPath != "blocking msgsnd/msgrcv" {
+			t.Errorf("Caps(%s): io modes %v, raw path %q: want raw only, by blocking msgsnd/msgrcv", mode, c.IOModes, c.RawPath)
+		}
+		if !slices.Equal(c.Sysctls, []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni"}) {
+			t.Errorf("Caps(%s).Sysctls = %q", mode, c.Sysctls)
+		}
+		if len(c.Objects) != 1 || c.Objects[0].Kind != "sysvmsg" || c.Objects[0].Remove == nil || c.Objects[0].Exists == nil {
+			t.Errorf("Caps(%s).Objects = %+v, want the System V queue kind", mode, c.Objects)
+		}
+		if c.Lossy || c.Remote {
+			t.Errorf("Caps(%s): lossy %v, remote %v", mode, c.Lossy, c.Remote)
 		}
 	}
 	if l.msgmax == 8192 && l.msgmnb == 16384 {
-		got := d.Describe(harness.Config{Size: 65536})
-		if want := "split into 8 pieces of 8192 B (kernel.msgmax 8192)"; got.Note != want {
-			t.Errorf("Describe(65536).Note = %q, want %q", got.Note, want)
+		if c := New().Caps(ipc.Config{Size: 65536}); c.Pieces(65536) != 8 || c.MaxMessageLimit != "kernel.msgmax" {
+			t.Errorf("Caps(65536) = %+v: want 8 pieces of kernel.msgmax", c)
 		}
+	}
+}
+
+// TestCapsLimitError: limits that leave no room make Caps.Err a LimitError,
+// so that the cell is a row with the error.
+func TestCapsLimitError(t *testing.T) {
+	if _, _, err := (limits{8192, 0}).piece(100); err == nil {
+		t.Fatal("no error for kernel.msgmnb 0")
 	}
 }
 
@@ -385,7 +397,7 @@ func TestPieceLimits(t *testing.T) {
 	} {
 		p, limit, err := tc.l.piece(tc.size)
 		if tc.limitOf != "" {
-			var le *harness.LimitError
+			var le *ipc.LimitError
 			if !errors.As(err, &le) || le.Limit != tc.limitOf {
 				t.Errorf("%+v.piece(%d) error = %v, want a LimitError on %s", tc.l, tc.size, err, tc.limitOf)
 			}
@@ -398,16 +410,16 @@ func TestPieceLimits(t *testing.T) {
 	for _, tc := range []struct{ size, p, want int }{
 		{0, 8192, 1}, {1, 8192, 1}, {8192, 8192, 1}, {8193, 8192, 2}, {16384, 8192, 2}, {65541, 8192, 9},
 	} {
-		if got := pieces(tc.size, tc.p); got != tc.want {
-			t.Errorf("pieces(%d, %d) = %d, want %d", tc.size, tc.p, got, tc.want)
+		if got := (ipc.Caps{MaxMessage: tc.p}).Pieces(tc.size); got != tc.want {
+			t.Errorf("Pieces(%d) with MaxMessage %d = %d, want %d", tc.size, tc.p, got, tc.want)
 		}
 	}
 }
 
 // TestEmptyMessage carries a message with no text: one empty kernel message.
 func TestEmptyMessage(t *testing.T) {
-	p := newPair(t, 0, harness.IORaw)
-	frame := harness.NewFrame(0)
+	p := newPair(t, 0, ipc.IORaw)
+	frame := ipc.NewFrame(headroom, 0, 0)
 	if err := p.drv.Send(frame); err != nil {
 		t.Fatal(err)
 	}
@@ -419,16 +431,16 @@ func TestEmptyMessage(t *testing.T) {
 // TestSizeMismatch: sides that disagree on the size get an error, not a
 // short or merged message.
 func TestSizeMismatch(t *testing.T) {
-	p := newPair(t, 100, harness.IORaw)
-	other, err := New().Dial(p.ln.Endpoint(), harness.Config{Size: 50})
+	p := newPair(t, 100, ipc.IORaw)
+	other, err := New().Dial(p.ln.Endpoint(), ipc.Config{Size: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	frame := harness.NewFrame(100)
+	frame := ipc.NewFrame(headroom, 100, 0)
 	if err := p.drv.Send(frame); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Recv(harness.NewFrame(50)); err == nil || !strings.Contains(err.Error(), "disagree") {
+	if err := other.Recv(ipc.NewFrame(headroom, 50, 0)); err == nil || !strings.Contains(err.Error(), "disagree") {
 		t.Errorf("Recv of a 100-byte message as 50 bytes: %v, want a disagreement", err)
 	}
 	// msgrcv refused the message with E2BIG, so it is still there; a
@@ -436,25 +448,25 @@ func TestSizeMismatch(t *testing.T) {
 	if err := p.peer.Recv(frame); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Send(harness.NewFrame(50)); err != nil {
+	if err := other.Send(ipc.NewFrame(headroom, 50, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.drv.Recv(frame); err == nil || !strings.Contains(err.Error(), "disagree") {
 		t.Errorf("Recv of a 50-byte message as 100 bytes: %v, want a disagreement", err)
 	}
-	if err := p.drv.Send(frame[:10]); err == nil {
-		t.Error("Send of a frame of the wrong size succeeded")
+	if err := p.drv.Send(frame[:headroom-1]); err == nil {
+		t.Error("Send of a frame without room for the type succeeded")
 	}
 }
 
 func TestCloseRemovesQueues(t *testing.T) {
 	tr := New()
-	ln, err := tr.Listen(harness.Config{Size: 64})
+	ln, err := tr.Listen(ipc.Config{Size: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d2p, p2d, pc int
-	if _, err := fmt.Sscanf(ln.Endpoint().Addr, "%d,%d,%d", &d2p, &p2d, &pc); err != nil {
+	var d2p, p2d int
+	if _, err := fmt.Sscanf(ln.Endpoint().Addr, "%d,%d", &d2p, &p2d); err != nil {
 		ln.Close()
 		t.Fatal(err)
 	}
@@ -482,17 +494,17 @@ func TestCloseRemovesQueues(t *testing.T) {
 		t.Fatalf("queues %d and %d are still in /proc/sysvipc/msg after Close", d2p, p2d)
 	}
 	// The queues are gone before these calls: EINVAL, reported as ErrClosed.
-	frame := harness.NewFrame(64)
-	if err := c.Send(frame); !errors.Is(err, harness.ErrClosed) {
+	frame := ipc.NewFrame(headroom, 64, 0)
+	if err := c.Send(frame); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("Send after Listener.Close: %v, want ErrClosed", err)
 	}
-	if err := c.Recv(frame); !errors.Is(err, harness.ErrClosed) {
+	if err := c.Recv(frame); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("Recv after Listener.Close: %v, want ErrClosed", err)
 	}
-	if _, err := ln.Accept(time.Now().Add(time.Second)); !errors.Is(err, harness.ErrClosed) {
+	if _, err := ln.Accept(time.Now().Add(time.Second)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("Accept after Close: %v, want ErrClosed", err)
 	}
-	if _, err := tr.Dial(ln.Endpoint(), harness.Config{Size: 64}); err == nil {
+	if _, err := tr.Dial(ln.Endpoint(), ipc.Config{Size: 64}); err == nil {
 		t.Error("Dial to removed queues succeeded")
 	}
 }
@@ -513,7 +525,7 @@ func TestListenHalfFailed(t *testing.T) {
 		}
 		return id, err
 	}
-	if ln, err := New().Listen(harness.Config{Size: 64}); err == nil {
+	if ln, err := New().Listen(ipc.Config{Size: 64}); err == nil {
 		ln.Close()
 		t.Fatal("Listen succeeded without its second queue")
 	}
@@ -533,7 +545,7 @@ func TestListenHalfFailed(t *testing.T) {
 // TestCloseAfterRemovedByHand: a queue someone else removed (ipcrm, ipcbench
 // clean) does not make Close fail.
 func TestCloseAfterRemovedByHand(t *testing.T) {
-	p := newPair(t, 64, harness.IORaw)
+	p := newPair(t, 64, ipc.IORaw)
 	if err := remove(p.d2p); err != nil {
 		t.Fatal(err)
 	}
@@ -552,10 +564,10 @@ func TestCloseWakesBlocked(t *testing.T) {
 		run  func(p *pair) error
 	}{
 		{"driver Recv", 100, unix.SYS_MSGRCV, func(p *pair) error {
-			return p.drv.Recv(harness.NewFrame(p.size))
+			return p.drv.Recv(ipc.NewFrame(headroom, p.size, 0))
 		}},
 		{"peer Recv", 100, unix.SYS_MSGRCV, func(p *pair) error {
-			return p.peer.Recv(harness.NewFrame(p.size))
+			return p.peer.Recv(ipc.NewFrame(headroom, p.size, 0))
 		}},
 		{"peer Recv of a split message", 65536 + 5, unix.SYS_MSGRCV, func(p *pair) error {
 			// The first piece arrives, the rest never does.
@@ -564,10 +576,10 @@ func TestCloseWakesBlocked(t *testing.T) {
 			if err := msgsnd(p.d2p, unsafe.Pointer(&b[0]), p.piece, 0); err != nil {
 				return err
 			}
-			return p.peer.Recv(harness.NewFrame(p.size))
+			return p.peer.Recv(ipc.NewFrame(headroom, p.size, 0))
 		}},
 		{"driver Send on a full queue", 65536 + 5, unix.SYS_MSGSND, func(p *pair) error {
-			f := harness.NewFrame(p.size)
+			f := ipc.NewFrame(headroom, p.size, 0)
 			for {
 				if err := p.drv.Send(f); err != nil {
 					return err
@@ -576,14 +588,14 @@ func TestCloseWakesBlocked(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newPair(t, tc.size, harness.IORaw)
+			p := newPair(t, tc.size, ipc.IORaw)
 			tid, done := lockedThread(func() error { return tc.run(p) })
 			waitBlocked(t, tid, tc.nr, done)
 			if err := p.ln.Close(); err != nil {
 				t.Fatal(err)
 			}
 			err := <-done
-			if !errors.Is(err, harness.ErrClosed) {
+			if !errors.Is(err, ipc.ErrClosed) {
 				t.Fatalf("%s after Listener.Close: %v, want ErrClosed", tc.name, err)
 			}
 		})
@@ -595,18 +607,18 @@ func TestCloseWakesBlocked(t *testing.T) {
 // the message still arrives whole. SIGURG is Go's own preemption signal.
 func TestSignalled(t *testing.T) {
 	const size = 65536 + 5
-	p := newPair(t, size, harness.IORaw)
+	p := newPair(t, size, ipc.IORaw)
 	peer := func() error {
-		f := harness.NewFrame(size)
+		f := ipc.NewFrame(headroom, size, 0)
 		if err := p.peer.Recv(f); err != nil {
 			return fmt.Errorf("Recv: %w", err)
 		}
-		if err := verify(f[harness.Headroom:], seed(size, 0, 0)); err != nil {
+		if err := verify(f[headroom:], seed(size, 0, 0)); err != nil {
 			return err
 		}
 		// Two messages, more than the queue holds: Send blocks.
 		for i := range 2 {
-			fill(f[harness.Headroom:], seed(size, i, 1))
+			fill(f[headroom:], seed(size, i, 1))
 			if err := p.peer.Send(f); err != nil {
 				return fmt.Errorf("Send %d: %w", i, err)
 			}
@@ -629,8 +641,8 @@ func TestSignalled(t *testing.T) {
 	}
 	waitBlocked(t, tid, unix.SYS_MSGRCV, done)
 	signal()
-	f := harness.NewFrame(size)
-	fill(f[harness.Headroom:], seed(size, 0, 0))
+	f := ipc.NewFrame(headroom, size, 0)
+	fill(f[headroom:], seed(size, 0, 0))
 	if err := p.drv.Send(f); err != nil {
 		if perr := <-done; perr != nil {
 			t.Fatal(perr)
@@ -646,7 +658,7 @@ func TestSignalled(t *testing.T) {
 			}
 			t.Fatal(err)
 		}
-		if err := verify(f[harness.Headroom:], seed(size, i, 1)); err != nil {
+		if err := verify(f[headroom:], seed(size, i, 1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -656,15 +668,15 @@ func TestSignalled(t *testing.T) {
 }
 
 func TestConnClose(t *testing.T) {
-	p := newPair(t, 100, harness.IORaw)
+	p := newPair(t, 100, ipc.IORaw)
 	if err := p.peer.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.peer.Send(harness.NewFrame(100)); !errors.Is(err, harness.ErrClosed) {
+	if err := p.peer.Send(ipc.NewFrame(headroom, 100, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("Send on a closed Conn: %v, want ErrClosed", err)
 	}
 	// The queues still work for the driver: the Listener owns them.
-	f := harness.NewFrame(100)
+	f := ipc.NewFrame(headroom, 100, 0)
 	if err := p.drv.Send(f); err != nil {
 		t.Fatalf("driver Send after the peer's Conn.Close: %v", err)
 	}
@@ -689,17 +701,15 @@ func TestDialBadAddr(t *testing.T) {
 	for _, tc := range []struct{ addr, want string }{
 		{"", "malformed"},
 		{"123", "malformed"},
-		{"123,456", "malformed"},
-		{"123,456,8192,9", "malformed"},
-		{"a,456,8192", "not a number"},
-		{"123, 456,8192", "not a number"},
-		{"123,456,", "not a number"},
-		{"-1,456,8192", "negative"},
-		{"123,123,8192", "same queue"},
-		{"123,456,0", "piece size"},
-		{fmt.Sprintf("%d,%d,8192", id, id+1), "cannot be used"},
+		{"123,456,8192", "malformed"},
+		{"a,456", "not a number"},
+		{"123, 456", "not a number"},
+		{"123,", "not a number"},
+		{"-1,456", "negative"},
+		{"123,123", "same queue"},
+		{fmt.Sprintf("%d,%d", id, id+1), "cannot be used"},
 	} {
-		c, err := New().Dial(harness.Endpoint{Addr: tc.addr}, harness.Config{Size: 64})
+		c, err := New().Dial(ipc.Endpoint{Addr: tc.addr}, ipc.Config{Size: 64})
 		if err == nil {
 			c.Close()
 			t.Errorf("Dial(%q) succeeded", tc.addr)
@@ -715,8 +725,8 @@ func TestDialBadAddr(t *testing.T) {
 // whole or split.
 func TestNoAllocs(t *testing.T) {
 	t.Run("whole, one goroutine", func(t *testing.T) {
-		p := newPair(t, 100, harness.IORaw)
-		a, b := harness.NewFrame(100), harness.NewFrame(100)
+		p := newPair(t, 100, ipc.IORaw)
+		a, b := ipc.NewFrame(headroom, 100, 0), ipc.NewFrame(headroom, 100, 0)
 		var err error
 		allocs := testing.AllocsPerRun(1000, func() {
 			// Each message fits in an empty queue, so nothing blocks.
@@ -743,12 +753,12 @@ func TestNoAllocs(t *testing.T) {
 	t.Run("split, with an echo goroutine", func(t *testing.T) {
 		const runs = 200
 		size := 65536 + 5
-		p := newPair(t, size, harness.IORaw)
+		p := newPair(t, size, ipc.IORaw)
 		done := make(chan error, 1)
 		go func() {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			f := harness.NewFrame(size)
+			f := ipc.NewFrame(headroom, size, 0)
 			for range runs + 1 { // AllocsPerRun runs f once more to warm up
 				err := p.peer.Recv(f)
 				if err == nil {
@@ -762,7 +772,7 @@ func TestNoAllocs(t *testing.T) {
 			}
 			done <- nil
 		}()
-		f := harness.NewFrame(size)
+		f := ipc.NewFrame(headroom, size, 0)
 		var err error
 		allocs := testing.AllocsPerRun(runs, func() {
 			if err == nil {

@@ -9,20 +9,43 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
+	"golang.org/x/sys/unix"
 )
 
 // New returns the pipe mechanism.
-func New() harness.Transport { return transport{} }
+func New() ipc.Transport { return transport{} }
 
 type transport struct{}
 
 func (transport) Name() string { return "pipe" }
 
+// Caps: a pipe carries a byte stream of any length through the runtime
+// poller or raw read/write, and its capacity shapes the figures.
+func (transport) Caps(ipc.Config) ipc.Caps {
+	return ipc.Caps{Sysctls: []string{"fs.pipe-max-size"}, Facts: capacity}
+}
+
+// capacity is the capacity of a new pipe, what the pipe mechanism gets, as
+// the fact "pipe_bytes".
+func capacity() map[string]int64 {
+	var p [2]int
+	if unix.Pipe2(p[:], unix.O_CLOEXEC) != nil {
+		return nil
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	n, err := unix.FcntlInt(uintptr(p[0]), unix.F_GETPIPE_SZ, 0)
+	if err != nil {
+		return nil
+	}
+	return map[string]int64{"pipe_bytes": int64(n)}
+}
+
 // Listen makes both pipes. The peer's ends go to it as inherited
 // descriptors: its read end of the driver-to-peer pipe first, then its write
 // end of the peer-to-driver pipe.
-func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
+func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	downR, downW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("creating a pipe: %w", err)
@@ -36,15 +59,15 @@ func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
 	return &listener{cfg: cfg, peerR: downR, peerW: upW, myR: upR, myW: downW}, nil
 }
 
-func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	if len(ep.Files) != 2 {
 		return nil, fmt.Errorf("expected 2 inherited pipe ends, got %d", len(ep.Files))
 	}
-	return harness.NewStreamConn(ep.Files[0], ep.Files[1], cfg.IO), nil
+	return ipc.NewStreamConn(ep.Files[0], ep.Files[1], cfg.IO), nil
 }
 
 type listener struct {
-	cfg          harness.Config
+	cfg          ipc.Config
 	peerR, peerW *os.File // the peer's ends; the harness closes them once it has started
 	myR, myW     *os.File // the driver's ends, owned by the Conn after Accept
 
@@ -55,19 +78,19 @@ type listener struct {
 	accepted bool
 }
 
-func (l *listener) Endpoint() harness.Endpoint {
-	return harness.Endpoint{Files: []*os.File{l.peerR, l.peerW}}
+func (l *listener) Endpoint() ipc.Endpoint {
+	return ipc.Endpoint{Files: []*os.File{l.peerR, l.peerW}}
 }
 
 // Accept returns the driver's ends at once: a pipe needs no connecting.
-func (l *listener) Accept(time.Time) (harness.Conn, error) {
+func (l *listener) Accept(time.Time) (ipc.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, fmt.Errorf("accept on a closed pipe listener: %w", harness.ErrClosed)
+		return nil, fmt.Errorf("accept on a closed pipe listener: %w", ipc.ErrClosed)
 	}
 	l.accepted = true
-	return harness.NewStreamConn(l.myR, l.myW, l.cfg.IO), nil
+	return ipc.NewStreamConn(l.myR, l.myW, l.cfg.IO), nil
 }
 
 // Close releases whatever is still the listener's: the peer's ends, and
@@ -92,8 +115,8 @@ func (l *listener) Close() error {
 // ServerCaps: pipes are point-to-point, so a server has a pair per client
 // (the generic form), and a pipe is made once and inherited, never
 // connected to.
-func (transport) ServerCaps(cfg harness.Config) harness.ServerCaps {
-	return harness.ServerCaps{
+func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
+	return ipc.ServerCaps{
 		Note:      "each client its own pair of pipes (pipes are point-to-point)",
 		NoConnect: "a pipe has no connections: it is made once, by its creator, and inherited",
 	}

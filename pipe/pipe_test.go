@@ -6,11 +6,12 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/pipe"
 )
 
 func TestMain(m *testing.M) {
-	harness.MaybeRunPeer([]harness.Transport{pipe.New()})
+	harness.MaybeRunPeer([]ipc.Transport{pipe.New()})
 	os.Exit(m.Run())
 }
 

@@ -28,6 +28,9 @@ type Cell struct {
 	RTTP50, RTTP99      Summary // pingpong: per-round p50 and p99 round trip, ns
 	OneWayP50           Summary // pingpong: per-round p50 one-way delay, ns
 	MsgsPerS, BytesPerS Summary // per-round throughput
+	// Server and connect: Jain's fairness index, connections/s and the p50
+	// of connect(2) alone, per round.
+	Fairness, ConnectionsPerS, ConnectP50 Summary
 	// Lossy is set when the rows carry loss counts (a lossy mechanism);
 	// LostFraction is then the per-round share of messages lost, and Lost
 	// and Reordered the totals over the rounds.
@@ -54,14 +57,25 @@ func (s Summary) Spread() float64 {
 // Noisy reports whether the rounds disagree by more than NoisyThreshold.
 func (s Summary) Noisy() bool { return s.Spread() > NoisyThreshold }
 
-// Failed reports whether no round of the cell produced figures.
+// Failed reports whether no round of the cell produced figures. A skipped
+// cell has none either: ask IsSkipped first where the two read differently.
 func (c *Cell) Failed() bool { return len(c.Rows) == 0 }
 
+// IsSkipped reports whether the cell does not apply to its mechanism: its
+// rows say why (Skipped), and it has no figures and no errors.
+func (c *Cell) IsSkipped() bool { return c.Skipped != "" && len(c.Rows) == 0 && len(c.Errors) == 0 }
+
 // Noisy reports whether the cell's headline figure varies too much across
-// rounds: the p50 round trip for pingpong, bytes/s for stream.
+// rounds: the p50 round trip for pingpong, bytes/s for stream, requests/s
+// for server, connections/s for connect.
 func (c *Cell) Noisy() bool {
-	if c.Workload == PingPong {
+	switch c.Workload {
+	case PingPong:
 		return c.RTTP50.Noisy()
+	case Server:
+		return c.MsgsPerS.Noisy()
+	case Connect:
+		return c.ConnectionsPerS.Noisy()
 	}
 	return c.BytesPerS.Noisy()
 }
@@ -91,12 +105,18 @@ type Matrix struct {
 	Mechanisms []string // in order of first appearance in the file
 	Workloads  []string // pingpong before stream, then any other
 	Sizes      []int    // ascending
+	// Clients are the numbers of clients of the server and connect cells,
+	// ascending (none when the file has no such cells).
+	Clients []int
 	// Offsets are the payload offsets of the rows, ascending; Offset is the
 	// one Cell looks up (the first; see At).
 	Offsets []int
 	Offset  int
 	Cells   map[Key]*Cell
 }
+
+// CellAt returns the cell for the key, or nil when the file has none.
+func (m *Matrix) CellAt(k Key) *Cell { return m.Cells[k] }
 
 // Cell returns the cell for the key at the matrix's offset, or nil when the
 // file has none.
@@ -141,6 +161,9 @@ func Aggregate(f *File) *Matrix {
 		if !slices.Contains(m.Offsets, r.PayloadOffset) {
 			m.Offsets = append(m.Offsets, r.PayloadOffset)
 		}
+		if r.Clients > 0 && !slices.Contains(m.Clients, r.Clients) {
+			m.Clients = append(m.Clients, r.Clients)
+		}
 		c := m.Cells[r.Key()]
 		if c == nil {
 			c = &Cell{Key: r.Key()}
@@ -169,6 +192,7 @@ func Aggregate(f *File) *Matrix {
 	if len(m.Offsets) > 0 {
 		m.Offset = m.Offsets[0]
 	}
+	sort.Ints(m.Clients)
 	sort.SliceStable(m.Workloads, func(i, j int) bool { return workloadRank(m.Workloads[i]) < workloadRank(m.Workloads[j]) })
 	for _, c := range m.Cells {
 		sort.SliceStable(c.Rows, func(i, j int) bool { return c.Rows[i].Round < c.Rows[j].Round })
@@ -177,6 +201,9 @@ func Aggregate(f *File) *Matrix {
 		c.OneWayP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.OneWay, func(s *Stats) int64 { return s.P50 }) })
 		c.MsgsPerS = summarizeRows(c.Rows, func(r *Result) float64 { return r.MsgsPerS })
 		c.BytesPerS = summarizeRows(c.Rows, func(r *Result) float64 { return r.BytesPerS })
+		c.Fairness = summarizeRows(c.Rows, func(r *Result) float64 { return nanIfZero(r.Fairness) })
+		c.ConnectionsPerS = summarizeRows(c.Rows, func(r *Result) float64 { return nanIfZero(r.ConnectionsPerS) })
+		c.ConnectP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.Connect, func(s *Stats) int64 { return s.P50 }) })
 		for _, r := range c.Rows {
 			if r.Lost != nil {
 				c.Lossy = true
@@ -200,6 +227,15 @@ func summarizeRows(rows []*Result, get func(*Result) float64) Summary {
 		v = append(v, get(r))
 	}
 	return Summarize(v)
+}
+
+// nanIfZero is v, or NaN when it is 0: a figure results.json omits when
+// the row has none.
+func nanIfZero(v float64) float64 {
+	if v == 0 {
+		return math.NaN()
+	}
+	return v
 }
 
 // statOf reads one figure of optional stats; NaN when there are none.

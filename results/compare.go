@@ -93,16 +93,24 @@ func Compare(old, new *File) *Comparison {
 	slices.Sort(both.Offsets)
 	both.Offsets = slices.Compact(both.Offsets)
 
+	clients := slices.Concat(mo.Clients, mn.Clients)
+	slices.Sort(clients)
+	clients = slices.Compact(clients)
+
 	c.Workloads = both.Workloads
 	for _, wl := range both.Workloads {
+		counts := []int{0}
+		if HasClients(wl) {
+			counts = clients
+		}
 		for _, mech := range both.Mechanisms {
 			for _, size := range both.Sizes {
-				for _, off := range both.Offsets {
-					o, n := mo.At(off).Cell(mech, wl, size), mn.At(off).Cell(mech, wl, size)
+				for _, k := range cellKeys(mech, wl, size, counts, both.Offsets) {
+					o, n := mo.CellAt(k), mn.CellAt(k)
 					if o == nil && n == nil {
 						continue
 					}
-					cc := CellChange{Key: Key{Mechanism: mech, Workload: wl, SizeBytes: size, Offset: off}, Old: o, New: n}
+					cc := CellChange{Key: k, Old: o, New: n}
 					if o != nil && n != nil && !o.Failed() && !n.Failed() {
 						cc.Figures = compareFigures(wl, o, n)
 					}
@@ -114,6 +122,10 @@ func Compare(old, new *File) *Comparison {
 	return c
 }
 
+// HasClients says whether a workload's cells have a number of clients
+// (server, connect).
+func HasClients(workload string) bool { return workload == Server || workload == Connect }
+
 // ByLatency reports whether a workload is compared by its round trip
 // (pingpong, or an unknown workload with round trips) rather than its
 // throughput, as the tables show it.
@@ -121,7 +133,7 @@ func ByLatency(workload string, cells ...*Cell) bool {
 	switch workload {
 	case PingPong:
 		return true
-	case Stream:
+	case Stream, Server, Connect:
 		return false
 	}
 	for _, c := range cells {
@@ -147,13 +159,37 @@ var (
 		func(r *Result) float64 { return statOf(r.RTT, func(s *Stats) int64 { return s.P99 }) }}
 	figureThroughput = comparedFigure{"throughput", func(c *Cell) Summary { return c.BytesPerS },
 		func(r *Result) float64 { return r.BytesPerS }}
+	// The server's requests/s and connect's connections/s.
+	figureRequests = comparedFigure{"requests/s", func(c *Cell) Summary { return c.MsgsPerS },
+		func(r *Result) float64 { return r.MsgsPerS }}
+	figureConnections = comparedFigure{"connections/s", func(c *Cell) Summary { return c.ConnectionsPerS },
+		func(r *Result) float64 { return nanIfZero(r.ConnectionsPerS) }}
 )
 
-func compareFigures(workload string, o, n *Cell) []FigureChange {
-	figs := []comparedFigure{figureThroughput}
-	if ByLatency(workload, o, n) {
-		figs = []comparedFigure{figureP50, figureP99}
+// CompareFigureNames are the figures Compare tests for a workload, in the
+// order a comparison table shows them.
+func CompareFigureNames(workload string, cells ...*Cell) []string {
+	var names []string
+	for _, f := range comparedFigures(workload, cells...) {
+		names = append(names, f.name)
 	}
+	return names
+}
+
+func comparedFigures(workload string, cells ...*Cell) []comparedFigure {
+	switch {
+	case workload == Server:
+		return []comparedFigure{figureRequests, figureP99}
+	case workload == Connect:
+		return []comparedFigure{figureConnections, figureP50}
+	case ByLatency(workload, cells...):
+		return []comparedFigure{figureP50, figureP99}
+	}
+	return []comparedFigure{figureThroughput}
+}
+
+func compareFigures(workload string, o, n *Cell) []FigureChange {
+	figs := comparedFigures(workload, o, n)
 	var out []FigureChange
 	for _, fig := range figs {
 		so, sn := figureSample(o, fig), figureSample(n, fig)
@@ -190,4 +226,16 @@ func MinUTestP(n1, n2 int) float64 {
 		orderings = orderings * float64(n2+i) / float64(i)
 	}
 	return min(1, 2/orderings)
+}
+
+// cellKeys are the keys of a mechanism, workload and size at every number
+// of clients and payload offset, clients first.
+func cellKeys(mech, workload string, size int, clients, offsets []int) []Key {
+	var keys []Key
+	for _, nc := range clients {
+		for _, off := range offsets {
+			keys = append(keys, Key{Mechanism: mech, Workload: workload, SizeBytes: size, Clients: nc, Offset: off})
+		}
+	}
+	return keys
 }

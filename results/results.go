@@ -92,13 +92,29 @@ type Meta struct {
 	Count      int64 `json:"count,omitempty"`
 	WarmupNS   int64 `json:"warmup_ns,omitempty"`
 	Rounds     int   `json:"rounds,omitempty"`
-	Seed       int64 `json:"seed,omitempty"`
-	Pairs      int   `json:"pairs,omitempty"`
+	// RoundsAuto, for a run with adaptive rounds (-rounds auto), says how
+	// they went; Rounds is then the most rounds any cell had.
+	RoundsAuto *AutoRounds `json:"rounds_auto,omitempty"`
+	Seed       int64       `json:"seed,omitempty"`
+	Pairs      int         `json:"pairs,omitempty"`
 	// Incomplete is set when the run was interrupted before every cell ran.
 	Incomplete bool `json:"incomplete,omitempty"`
 	// Remote, for a cross-host run, is the `ipcbench serve` peer: its address
 	// and the facts it sent about its machine.
 	Remote *RemoteInfo `json:"remote,omitempty"`
+}
+
+// AutoRounds records a run's adaptive rounds: every cell had Min rounds,
+// then the cells whose verdicts were unresolved had more, up to Max, while
+// the run stayed within its budget. Stopped says why they ended:
+// "resolved" (nothing left to settle), "budget", "max rounds" or
+// "interrupted".
+type AutoRounds struct {
+	Min       int    `json:"min"`
+	Max       int    `json:"max"`
+	BudgetNS  int64  `json:"budget_ns"`
+	ElapsedNS int64  `json:"elapsed_ns"`
+	Stopped   string `json:"stopped"`
 }
 
 // CPU identifies the processor beyond its model name.
@@ -141,8 +157,14 @@ type Floors struct {
 	// MemcpyByOffset holds the same for every other offset of the run.
 	MemcpyByOffset map[int]map[int]float64 `json:"memcpy_bytes_per_s_by_offset,omitempty"`
 	// CacheLineRTTNS is the round trip of one cache line between the two
-	// sides' CPUs through shared memory.
+	// sides' CPUs through shared memory (the median of some 10,000): the
+	// line no round trip between two processes goes under. It is measured
+	// between the driver and a child process placed as the cells' peers are
+	// (-cpus), both waiting as shm-spin does, so with both on one CPU it is
+	// the cost of handing the CPU back and forth.
 	CacheLineRTTNS float64 `json:"cacheline_rtt_ns,omitempty"`
+	// CacheLineError says why the cache-line floor could not be measured.
+	CacheLineError string `json:"cacheline_error,omitempty"`
 }
 
 // Memcpy is the memory copy bandwidth measured for a message size at a

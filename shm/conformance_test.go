@@ -6,20 +6,21 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/shm"
 )
 
 // mechs are the three mechanisms, and each with a one-page ring: at that
 // size every message of 4 KiB or more goes through in pieces and the
 // indices wrap all the time.
-var mechs = []harness.Transport{shm.NewSpin(), shm.NewFutex(), shm.NewEventfd()}
+var mechs = []ipc.Transport{shm.NewSpin(), shm.NewFutex(), shm.NewEventfd()}
 
-func small(tr harness.Transport) harness.Transport {
+func small(tr ipc.Transport) ipc.Transport {
 	return shm.WithRing(tr, 4096, tr.Name()+"-4k")
 }
 
-func allTransports() []harness.Transport {
-	var ts []harness.Transport
+func allTransports() []ipc.Transport {
+	var ts []ipc.Transport
 	for _, m := range mechs {
 		ts = append(ts, m, small(m))
 		ts = append(ts, faultyVariants(m)...)
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 // a one-page ring.
 func TestConformance(t *testing.T) {
 	for _, m := range mechs {
-		for _, tr := range []harness.Transport{m, small(m)} {
+		for _, tr := range []ipc.Transport{m, small(m)} {
 			t.Run(tr.Name(), func(t *testing.T) {
 				harnesstest.Run(t, tr)
 				if n := mappings(t); n != 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -23,8 +24,8 @@ var faults = map[harnesstest.Fault]string{
 	harnesstest.Hang: "the peer stopped answering for 1s (-timeout): injected fault: hang",
 }
 
-func faultyVariants(m harness.Transport) []harness.Transport {
-	var ts []harness.Transport
+func faultyVariants(m ipc.Transport) []ipc.Transport {
+	var ts []ipc.Transport
 	for f := range faults {
 		ts = append(ts, harnesstest.Faulty(m, f, midCell))
 	}
@@ -42,12 +43,12 @@ func TestPeerFaults(t *testing.T) {
 				before := harnesstest.Snapshot(t)
 				bad := harnesstest.Faulty(m, f, midCell)
 				res, err := harness.Run(context.Background(), harness.Options{
-					Transports: []harness.Transport{bad, m},
+					Transports: []ipc.Transport{bad, m},
 					Workloads:  []string{results.PingPong, results.Stream},
 					Sizes:      []int{64},
 					Count:      200,
 					Rounds:     1,
-					IO:         harness.IORaw,
+					IO:         ipc.IORaw,
 					Pairs:      1,
 					Timeout:    time.Second,
 				})

@@ -47,14 +47,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/internal/shmem"
 	"github.com/ipcbench/ipcbench/internal/spin"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // headroom is the bytes in front of a message that belong to the Conn:
 // the ring needs none.
-const headroom = harness.Headroom
+const headroom = 0
 
 // RingSize is the capacity of each direction's ring: four times the 64 KiB
 // a pipe holds by default, small enough to stay in a core's L2 cache.
@@ -72,13 +72,13 @@ const (
 var styleNames = map[style]string{spinning: "shm-spin", futexes: "shm-futex", eventfds: "shm-eventfd"}
 
 // NewSpin returns shm-spin, whose sides busy-poll (bounded, then yield).
-func NewSpin() harness.Transport { return &transport{style: spinning, ring: RingSize} }
+func NewSpin() ipc.Transport { return &transport{style: spinning, ring: RingSize} }
 
 // NewFutex returns shm-futex, whose sides sleep on a futex in the mapping.
-func NewFutex() harness.Transport { return &transport{style: futexes, ring: RingSize} }
+func NewFutex() ipc.Transport { return &transport{style: futexes, ring: RingSize} }
 
 // NewEventfd returns shm-eventfd, whose sides sleep reading an eventfd.
-func NewEventfd() harness.Transport { return &transport{style: eventfds, ring: RingSize} }
+func NewEventfd() ipc.Transport { return &transport{style: eventfds, ring: RingSize} }
 
 type transport struct {
 	style style
@@ -93,17 +93,21 @@ func (t *transport) Name() string {
 	return styleNames[t.style]
 }
 
-// Describe says how a side waits; see Caps.
-func (t *transport) Describe(cfg harness.Config) harness.Description {
+// Caps: whole messages of any size through the rings, and only the raw
+// path: there is no descriptor for the runtime poller to watch. The note
+// says how a side waits.
+func (t *transport) Caps(cfg ipc.Config) ipc.Caps {
 	note := map[style]string{
 		spinning: "spins, then sched_yield",
 		futexes:  "futex wait/wake",
 		eventfds: "eventfd per side",
 	}[t.style]
-	if cfg.IO == harness.IOGo {
-		note += "; no poller path"
+	return ipc.Caps{
+		Headroom: headroom,
+		IOModes:  []ipc.IOMode{ipc.IORaw},
+		RawPath:  "the same ring",
+		Note:     note,
 	}
-	return harness.Description{Note: note}
 }
 
 // The mapping: a control page, then ring 0 (driver to peer) and ring 1
@@ -130,7 +134,7 @@ const (
 	peerSide   = 1
 )
 
-func (t *transport) Listen(cfg harness.Config) (harness.Listener, error) {
+func (t *transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	f, mem, err := shmem.Create(offData + 2*t.ring)
 	if err != nil {
 		return nil, err
@@ -185,16 +189,16 @@ type listener struct {
 	closed bool
 }
 
-func (l *listener) Endpoint() harness.Endpoint { return harness.Endpoint{Files: l.files} }
+func (l *listener) Endpoint() ipc.Endpoint { return ipc.Endpoint{Files: l.files} }
 
 // Accept returns the driver's end at once: the peer said it was ready only
 // after Dial mapped the memory and checked its layout, which Accept checks
 // it said in the mapping.
-func (l *listener) Accept(time.Time) (harness.Conn, error) {
+func (l *listener) Accept(time.Time) (ipc.Conn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, fmt.Errorf("accept on a closed shared-memory listener: %w", harness.ErrClosed)
+		return nil, fmt.Errorf("accept on a closed shared-memory listener: %w", ipc.ErrClosed)
 	}
 	if shmem.Uint32(l.reg.mem, offJoined).Load() != 1 {
 		return nil, errors.New("the peer has not mapped the shared memory")
@@ -220,7 +224,7 @@ func (l *listener) Close() error {
 	return nil
 }
 
-func (t *transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+func (t *transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	want := 1
 	if t.style == eventfds {
 		want = 3
@@ -390,7 +394,7 @@ func newConn(st style, side int, reg *region) *conn {
 // waking the other side after each if it may sleep.
 func (c *conn) Send(frame []byte) error {
 	if c.closed.Load() != 0 {
-		return harness.ErrClosed
+		return ipc.ErrClosed
 	}
 	p := frame[headroom:]
 	for len(p) > 0 {
@@ -459,7 +463,7 @@ func (c *conn) await(ready func() bool) error {
 		ok := c.spin.Until(ready, c.isClosed)
 		c.syscalls += c.spin.Yields - before
 		if !ok {
-			return harness.ErrClosed
+			return ipc.ErrClosed
 		}
 		return nil
 	case futexes:
@@ -479,7 +483,7 @@ func (c *conn) await(ready func() bool) error {
 				if ready() {
 					return nil
 				}
-				return harness.ErrClosed
+				return ipc.ErrClosed
 			}
 			futexWaitOn(c.wake, seq)
 			c.syscalls++
@@ -497,7 +501,7 @@ func (c *conn) await(ready func() bool) error {
 				if ready() {
 					return nil
 				}
-				return harness.ErrClosed
+				return ipc.ErrClosed
 			}
 			// Reading resets the count: several wakes cost one read.
 			_, err := unix.Read(c.efd, c.count[:])
@@ -523,7 +527,7 @@ func (c *conn) Syscalls() int64 { return c.syscalls }
 
 // Close marks the channel closed, wakes the other side, and unmaps this
 // side's memory once the Listener, if any, is closed too. It must not run
-// while Send or Recv does (see harness.Conn); the Listener's Close may.
+// while Send or Recv does (see ipc.Conn); the Listener's Close may.
 func (c *conn) Close() error {
 	c.once.Do(func() {
 		c.reg.shut()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/shm"
 )
@@ -22,18 +23,18 @@ import (
 
 // pair is both ends of one channel in process.
 type pair struct {
-	l              harness.Listener
-	driver, peer   harness.Conn
+	l              ipc.Listener
+	driver, peer   ipc.Conn
 	closed         bool
-	tr             harness.Transport
+	tr             ipc.Transport
 	mapsBefore     int
 	descriptorsBef int
 }
 
-func open(t *testing.T, tr harness.Transport) *pair {
+func open(t *testing.T, tr ipc.Transport) *pair {
 	t.Helper()
 	p := &pair{tr: tr, mapsBefore: mappings(t), descriptorsBef: len(shmDescriptors(t))}
-	cfg := harness.Config{Size: 64, IO: harness.IORaw, Timeout: 10 * time.Second}
+	cfg := ipc.Config{Size: 64, IO: ipc.IORaw, Timeout: 10 * time.Second}
 	l, err := tr.Listen(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +64,10 @@ func (p *pair) close() {
 }
 
 // frame is a frame holding msg.
-func frame(msg []byte) []byte { return append(make([]byte, harness.Headroom), msg...) }
+// headroom is the mechanism's Caps.Headroom.
+var headroom = shm.NewSpin().Caps(ipc.Config{}).Headroom
+
+func frame(msg []byte) []byte { return append(make([]byte, headroom), msg...) }
 
 // pattern is n bytes that differ from message to message and byte to byte.
 func pattern(n, seed int) []byte {
@@ -94,11 +98,11 @@ func TestPiecesAndWrapAround(t *testing.T) {
 				errc <- nil
 			}()
 			for i, n := range sizes {
-				in := make([]byte, harness.Headroom+n)
+				in := make([]byte, headroom+n)
 				if err := p.peer.Recv(in); err != nil {
 					t.Fatalf("message %d (%d B): %v", i, n, err)
 				}
-				if want := pattern(n, i); string(in[harness.Headroom:]) != string(want) {
+				if want := pattern(n, i); string(in[headroom:]) != string(want) {
 					t.Fatalf("message %d (%d B) arrived corrupt", i, n)
 				}
 			}
@@ -126,7 +130,7 @@ func TestCloseWakesWaiter(t *testing.T) {
 					errc := make(chan error, 1)
 					go func() {
 						if op == "recv" {
-							errc <- c.Recv(make([]byte, harness.Headroom+64))
+							errc <- c.Recv(make([]byte, headroom+64))
 						} else {
 							// Twice the ring: the second half never fits.
 							errc <- c.Send(frame(pattern(8192, 0)))
@@ -143,7 +147,7 @@ func TestCloseWakesWaiter(t *testing.T) {
 					p.l.Close()
 					select {
 					case err := <-errc:
-						if !errors.Is(err, harness.ErrClosed) {
+						if !errors.Is(err, ipc.ErrClosed) {
 							t.Errorf("%s after the close: %v, want ErrClosed", op, err)
 						}
 					case <-time.After(20 * time.Second):
@@ -166,17 +170,17 @@ func TestDeliveredBeforeClose(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.peer.Close()
-			in := make([]byte, harness.Headroom+64)
+			in := make([]byte, headroom+64)
 			if err := p.driver.Recv(in); err != nil {
 				t.Fatalf("the message sent before the close: %v", err)
 			}
-			if string(in[harness.Headroom:]) != string(want) {
+			if string(in[headroom:]) != string(want) {
 				t.Fatal("the message sent before the close arrived corrupt")
 			}
-			if err := p.driver.Recv(in); !errors.Is(err, harness.ErrClosed) {
+			if err := p.driver.Recv(in); !errors.Is(err, ipc.ErrClosed) {
 				t.Errorf("a receive after the close: %v, want ErrClosed", err)
 			}
-			if err := p.driver.Send(in); !errors.Is(err, harness.ErrClosed) {
+			if err := p.driver.Send(in); !errors.Is(err, ipc.ErrClosed) {
 				t.Errorf("a send after the close: %v, want ErrClosed", err)
 			}
 		})
@@ -193,7 +197,7 @@ func TestNoAllocations(t *testing.T) {
 				p := open(t, small(m))
 				done := make(chan error, 1)
 				go func() {
-					buf := make([]byte, harness.Headroom+size)
+					buf := make([]byte, headroom+size)
 					for {
 						if err := p.peer.Recv(buf); err != nil {
 							done <- err
@@ -205,7 +209,7 @@ func TestNoAllocations(t *testing.T) {
 						}
 					}
 				}()
-				out, in := frame(pattern(size, 1)), make([]byte, harness.Headroom+size)
+				out, in := frame(pattern(size, 1)), make([]byte, headroom+size)
 				allocs := testing.AllocsPerRun(200, func() {
 					if err := p.driver.Send(out); err != nil {
 						t.Fatal(err)
@@ -218,9 +222,9 @@ func TestNoAllocations(t *testing.T) {
 					t.Errorf("%v allocations per round trip, want 0", allocs)
 				}
 				// The driver's Close ends the echo; the peer's end is closed
-				// only once its goroutine is out of Recv (see harness.Conn).
+				// only once its goroutine is out of Recv (see ipc.Conn).
 				p.driver.Close()
-				if err := <-done; !errors.Is(err, harness.ErrClosed) {
+				if err := <-done; !errors.Is(err, ipc.ErrClosed) {
 					t.Errorf("the echo ended with %v, want ErrClosed", err)
 				}
 			})
@@ -233,14 +237,14 @@ func TestNoAllocations(t *testing.T) {
 // makes some; the count is a plain counter, so this checks only that it
 // counts, not how much.
 func TestSyscalls(t *testing.T) {
-	for _, m := range []harness.Transport{shm.NewFutex(), shm.NewEventfd()} {
+	for _, m := range []ipc.Transport{shm.NewFutex(), shm.NewEventfd()} {
 		t.Run(m.Name(), func(t *testing.T) {
 			p := open(t, m)
 			go func() {
 				time.Sleep(50 * time.Millisecond)
 				p.peer.Send(frame(pattern(64, 0)))
 			}()
-			if err := p.driver.Recv(make([]byte, harness.Headroom+64)); err != nil {
+			if err := p.driver.Recv(make([]byte, headroom+64)); err != nil {
 				t.Fatal(err)
 			}
 			n := p.driver.(interface{ Syscalls() int64 }).Syscalls()
@@ -280,11 +284,11 @@ func TestNothingLeft(t *testing.T) {
 // TestOneCPU: shm-spin with both sides on one CPU completes every cell: a
 // spinning side yields the CPU to its peer instead of holding it.
 func TestOneCPU(t *testing.T) {
-	for _, mode := range []harness.IOMode{harness.IORaw, harness.IOGo} {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		t.Run("io="+string(mode), func(t *testing.T) {
 			before := harnesstest.Snapshot(t)
 			f, err := harness.Run(context.Background(), harness.Options{
-				Transports: []harness.Transport{shm.NewSpin(), small(shm.NewSpin())},
+				Transports: []ipc.Transport{shm.NewSpin(), small(shm.NewSpin())},
 				Workloads:  []string{results.PingPong, results.Stream},
 				Sizes:      []int{64, 64 << 10},
 				Count:      200,

@@ -6,11 +6,12 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/tcpsocket"
 )
 
 func TestMain(m *testing.M) {
-	harness.MaybeRunPeer([]harness.Transport{tcpsocket.New()})
+	harness.MaybeRunPeer([]ipc.Transport{tcpsocket.New()})
 	os.Exit(m.Run())
 }
 

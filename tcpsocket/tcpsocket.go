@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // loopback is where Listen listens: an ephemeral port, never reachable from
@@ -23,16 +23,26 @@ const loopback = "127.0.0.1:0"
 type transport struct{}
 
 // New returns the tcpsocket Transport.
-func New() harness.Transport { return transport{} }
+func New() ipc.Transport { return transport{} }
 
 func (transport) Name() string { return "tcpsocket" }
 
-// Describe implements harness.Describer.
-func (transport) Describe(cfg harness.Config) harness.Description {
-	if cfg.Remote != "" {
-		return harness.Description{Note: "to ipcbench serve at " + cfg.Remote + ", TCP_NODELAY on; no one-way figure across hosts (their clocks differ)"}
+// Caps: a stream socket of any message length, with a poller path, that
+// can run against an `ipcbench serve` on another host. Its buffers start at
+// the tcp_rmem/tcp_wmem defaults and autotune up to the net.core maxima.
+func (transport) Caps(cfg ipc.Config) ipc.Caps {
+	c := ipc.Caps{
+		Remote: true,
+		Sysctls: []string{
+			"net.core.rmem_default", "net.core.wmem_default", "net.core.rmem_max", "net.core.wmem_max",
+			"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
+		},
+		Note: "loopback, TCP_NODELAY on",
 	}
-	return harness.Description{Note: "loopback, TCP_NODELAY on"}
+	if cfg.Remote != "" {
+		c.Note = "to ipcbench serve at " + cfg.Remote + ", TCP_NODELAY on; no one-way figure across hosts (their clocks differ)"
+	}
+	return c
 }
 
 // errRemote guards against measuring loopback when a remote peer was asked
@@ -41,7 +51,7 @@ func (transport) Describe(cfg harness.Config) harness.Description {
 var errRemote = errors.New("tcpsocket: a remote peer is reached through the harness, not Listen or Dial")
 
 // Listen listens on an ephemeral loopback port; Endpoint.Addr is host:port.
-func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
+func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	if cfg.Remote != "" {
 		return nil, errRemote
 	}
@@ -49,12 +59,12 @@ func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := harness.Endpoint{Addr: ln.Addr().String()}
-	return harness.NewNetListener(ln, ep, cfg.IO, noDelay, nil)
+	ep := ipc.Endpoint{Addr: ln.Addr().String()}
+	return ipc.NewNetListener(ln, ep, cfg.IO, noDelay, nil)
 }
 
 // Dial connects to the host:port in ep.Addr.
-func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	if cfg.Remote != "" {
 		return nil, errRemote
 	}
@@ -66,7 +76,7 @@ func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, er
 		c.Close()
 		return nil, err
 	}
-	return harness.NetConn(c, cfg.IO)
+	return ipc.NetConn(c, cfg.IO)
 }
 
 // noDelay sets TCP_NODELAY. Go already does by default; saying it here keeps
@@ -85,13 +95,13 @@ func noDelay(c net.Conn) error {
 // ServerCaps: one listening socket accepts every client, each connection
 // holds an ephemeral port, and each connect is a new TCP handshake with
 // TCP_NODELAY set as for every other connection.
-func (transport) ServerCaps(cfg harness.Config) harness.ServerCaps {
-	return harness.ServerCaps{
-		Server:         harness.ServerAccept,
+func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
+	return ipc.ServerCaps{
+		Server:         ipc.ServerAccept,
 		Note:           "one listening socket, a connection per client",
 		PortsPerClient: 1,
-		Connector: func(ep harness.Endpoint, cfg harness.Config) (harness.Connector, error) {
-			return harness.StreamConnector("tcp", ep.Addr, cfg, noDelayFD, noDelay)
+		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
+			return ipc.StreamConnector("tcp", ep.Addr, cfg, noDelayFD, noDelay)
 		},
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // What every stream-socket transport must do is in
@@ -19,19 +19,19 @@ func TestName(t *testing.T) {
 	if got := New().Name(); got != "tcpsocket" {
 		t.Errorf("Name() = %q", got)
 	}
-	d, ok := New().(harness.Describer)
-	if !ok {
-		t.Fatal("tcpsocket is not a harness.Describer")
+	c := New().Caps(harnesstest.CellConfig(ipc.IORaw, 16))
+	if c.Note != "loopback, TCP_NODELAY on" {
+		t.Errorf("Caps().Note = %q", c.Note)
 	}
-	if got := d.Describe(harnesstest.CellConfig(harness.IORaw, 16)).Note; got != "loopback, TCP_NODELAY on" {
-		t.Errorf("Describe().Note = %q", got)
+	if !c.Remote || c.Headroom != 0 || c.MaxMessage != 0 || c.Lossy || !c.HasIOMode(ipc.IOGo) {
+		t.Errorf("Caps() = %+v: want a remote-capable stream with both io modes", c)
 	}
 }
 
 // TestLoopback: the listener is on an ephemeral port of 127.0.0.1, passes
 // no files, and its Close can be called twice.
 func TestLoopback(t *testing.T) {
-	l, _, _ := harnesstest.Connect(t, New(), harnesstest.CellConfig(harness.IOGo, 16))
+	l, _, _ := harnesstest.Connect(t, New(), harnesstest.CellConfig(ipc.IOGo, 16))
 	ep := l.Endpoint()
 	host, port, err := net.SplitHostPort(ep.Addr)
 	if err != nil {
@@ -90,17 +90,17 @@ func TestNoDelay(t *testing.T) {
 // TestRemoteNeverListens: a remote run's sessions are the harness's; the
 // transport refuses to stand in for them with a loopback channel.
 func TestRemoteNeverListens(t *testing.T) {
-	cfg := harnesstest.CellConfig(harness.IORaw, 16)
+	cfg := harnesstest.CellConfig(ipc.IORaw, 16)
 	cfg.Remote = "192.0.2.1:7300"
 	if l, err := New().Listen(cfg); err == nil {
 		l.Close()
 		t.Error("Listen with Remote set succeeded")
 	}
-	if c, err := New().Dial(harness.Endpoint{Addr: cfg.Remote}, cfg); err == nil {
+	if c, err := New().Dial(ipc.Endpoint{Addr: cfg.Remote}, cfg); err == nil {
 		c.Close()
 		t.Error("Dial with Remote set succeeded")
 	}
-	if note := New().(harness.Describer).Describe(cfg).Note; !strings.Contains(note, "ipcbench serve at 192.0.2.1:7300") {
+	if note := New().Caps(cfg).Note; !strings.Contains(note, "ipcbench serve at 192.0.2.1:7300") {
 		t.Errorf("a remote cell's note %q does not name the server", note)
 	}
 }

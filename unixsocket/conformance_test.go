@@ -6,11 +6,12 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/unixsocket"
 )
 
 func TestMain(m *testing.M) {
-	harness.MaybeRunPeer([]harness.Transport{unixsocket.New()})
+	harness.MaybeRunPeer([]ipc.Transport{unixsocket.New()})
 	os.Exit(m.Run())
 }
 

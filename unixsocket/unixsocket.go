@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // maxPath is the longest socket path Linux takes: sun_path is 108 bytes.
@@ -18,14 +18,23 @@ const maxPath = 108
 type transport struct{}
 
 // New returns the unixsocket Transport.
-func New() harness.Transport { return transport{} }
+func New() ipc.Transport { return transport{} }
 
 func (transport) Name() string { return "unixsocket" }
 
+// Caps: a stream socket carries messages of any length, with a poller path,
+// in socket buffers the net.core settings size.
+func (transport) Caps(ipc.Config) ipc.Caps {
+	return ipc.Caps{Sysctls: socketBuffers}
+}
+
+// socketBuffers are the settings that size a socket's buffers.
+var socketBuffers = []string{"net.core.rmem_default", "net.core.wmem_default", "net.core.rmem_max", "net.core.wmem_max"}
+
 // Listen makes a private (0700) directory and listens on dir/sock. The
 // Listener's Close removes both.
-func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
-	dir, err := harness.TempDir()
+func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
+	dir, err := ipc.TempDir()
 	if err != nil {
 		return nil, err
 	}
@@ -40,26 +49,26 @@ func (transport) Listen(cfg harness.Config) (harness.Listener, error) {
 		removeDir()
 		return nil, err
 	}
-	return harness.NewNetListener(ln, harness.Endpoint{Addr: path}, cfg.IO, nil, removeDir)
+	return ipc.NewNetListener(ln, ipc.Endpoint{Addr: path}, cfg.IO, nil, removeDir)
 }
 
 // Dial connects to the socket path in ep.Addr.
-func (transport) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	c, err := net.DialTimeout("unix", ep.Addr, cfg.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	return harness.NetConn(c, cfg.IO)
+	return ipc.NetConn(c, cfg.IO)
 }
 
 // ServerCaps: one listening socket accepts every client, and each
 // connection is a new connect(2) to the socket's path.
-func (transport) ServerCaps(cfg harness.Config) harness.ServerCaps {
-	return harness.ServerCaps{
-		Server: harness.ServerAccept,
+func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
+	return ipc.ServerCaps{
+		Server: ipc.ServerAccept,
 		Note:   "one listening socket, a connection per client",
-		Connector: func(ep harness.Endpoint, cfg harness.Config) (harness.Connector, error) {
-			return harness.StreamConnector("unix", ep.Addr, cfg, nil, nil)
+		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
+			return ipc.StreamConnector("unix", ep.Addr, cfg, nil, nil)
 		},
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // What every stream-socket transport must do is in
@@ -20,8 +20,8 @@ import (
 func TestCloseRemoves(t *testing.T) {
 	for _, connected := range []bool{false, true} {
 		t.Run(fmt.Sprint("connected=", connected), func(t *testing.T) {
-			cfg := harnesstest.CellConfig(harness.IOGo, 16)
-			var l harness.Listener
+			cfg := harnesstest.CellConfig(ipc.IOGo, 16)
+			var l ipc.Listener
 			if connected {
 				l, _, _ = harnesstest.Connect(t, New(), cfg)
 			} else {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -49,14 +50,14 @@ func benchWorkload(b *testing.B, workload string) {
 		for _, size := range sizes {
 			b.Run(fmt.Sprintf("mech=%s/size=%d", t.Name(), size), func(b *testing.B) {
 				f, err := harness.Run(context.Background(), harness.Options{
-					Transports: []harness.Transport{t},
+					Transports: []ipc.Transport{t},
 					Workloads:  []string{workload},
 					Sizes:      []int{size},
 					Count:      int64(b.N),
 					Warmup:     20 * time.Millisecond,
 					Rounds:     1,
 					Pairs:      1,
-					IO:         harness.IOMode(*benchIO),
+					IO:         ipc.IOMode(*benchIO),
 					CPUs:       cpus,
 					Timeout:    10 * time.Second,
 				})

@@ -6,13 +6,14 @@ import (
 	"io"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 const cleanUsage = `Usage: ipcbench clean
 
-Removes what ipcbench runs that no longer run left behind: the System V
-message queues they recorded and their directories under the temporary
-directory (socket directories, queue records). A run cleans up after itself,
+Removes what ipcbench runs that no longer run left behind: the named objects
+they recorded (System V message queues) and their directories under the
+temporary directory (socket directories, object records). A run cleans up after itself,
 even when interrupted; this is for one that was killed (kill -9, the OOM
 killer, a crash of the machine's session).
 
@@ -35,7 +36,7 @@ func cleanCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	removed, err := harness.Clean()
+	removed, err := harness.Clean(objectKinds())
 	for _, line := range removed {
 		fmt.Fprintln(stdout, line)
 	}
@@ -46,4 +47,13 @@ func cleanCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "nothing to clean up")
 	}
 	return exitOK
+}
+
+// objectKinds are the kinds of named object every mechanism makes.
+func objectKinds() []ipc.ObjectKind {
+	var kinds []ipc.ObjectKind
+	for _, m := range mechanisms {
+		kinds = append(kinds, m.Caps(ipc.Config{Size: harness.MinSize}).Objects...)
+	}
+	return kinds
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"strings"
 )
 
@@ -30,8 +29,8 @@ Usage:
   ipcbench compare [flags] OLD.json NEW.json   old and new side by side, with significance
   ipcbench serve   -listen HOST:PORT           the remote peer for cross-host TCP runs
   ipcbench clean                               remove queues and files a killed run left
-  ipcbench version                             print the version
-  ipcbench help                                print this help
+  ipcbench version                             print the version (also -V, --version)
+  ipcbench help [CMD]                          print this help, or CMD's usage and flags
 
 Examples:
   ipcbench run                                   the whole matrix, about a minute
@@ -44,7 +43,7 @@ Examples:
   ipcbench serve -listen 0.0.0.0:7300            on machine B, then on machine A:
   ipcbench run -mech tcpsocket -remote B:7300
 
-Run 'ipcbench run -h' (or report -h, compare -h, serve -h) for every flag.
+Run 'ipcbench help run' (or report, compare, serve, clean) for every flag.
 `
 
 // run is the whole program but for the process exit, so tests can call it.
@@ -64,30 +63,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serveCmd(rest, stdout, stderr)
 	case "clean":
 		return cleanCmd(rest, stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "ipcbench %s\n", fullVersion())
-		return exitOK
+	case "version", "-version", "--version", "-V":
+		return versionCmd(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return exitOK
+		return helpCmd(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "ipcbench: unknown command %q; run 'ipcbench help' for the commands.\n", cmd)
 		return exitUsage
 	}
-}
-
-// fullVersion adds the VCS revision to the version when the build knows it.
-func fullVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return version
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return version + "+" + s.Value[:12]
-		}
-	}
-	return version
 }
 
 // usageError is bad input: one sentence on stderr and exit status 2.

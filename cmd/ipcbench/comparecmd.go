@@ -43,6 +43,9 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	if err == nil && !slices.Contains(view.CompareFormats, format) {
 		err = usagef("-format must be %s, not %q", strings.Join(view.CompareFormats, " or "), format)
 	}
+	if err == nil && files[0] == "-" && files[1] == "-" {
+		err = usagef("only one of OLD.json and NEW.json can be standard input (-)")
+	}
 	if err != nil {
 		return report(stderr, "compare", err)
 	}
@@ -56,7 +59,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	c := results.Compare(old, new)
 	c.OldName, c.NewName = files[0], files[1]
-	if err := view.RenderComparison(stdout, format, c); err != nil {
+	if err := view.RenderComparison(stdout, format, c); err != nil && !outputClosed(err) {
 		return report(stderr, "compare", err)
 	}
 	return exitOK

@@ -19,7 +19,9 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
+	"github.com/ipcbench/ipcbench/msgqueue/msgqueuetest"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -27,13 +29,13 @@ import (
 // testFaults are mechanisms whose peer fails (see harnesstest.Faulty). This
 // test binary registers them with MaybeRunPeer; a test that uses one adds it
 // to mechanisms with withMechanisms. The ipcbench binary knows none of them.
-var testFaults = []harness.Transport{
+var testFaults = []ipc.Transport{
 	harnesstest.Faulty(pipe.New(), harnesstest.Exit, 51),
 	harnesstest.Faulty(msgqueue.New(), harnesstest.Hang, 51),
 }
 
 // withMechanisms makes extra selectable with -mech for one test.
-func withMechanisms(t *testing.T, extra ...harness.Transport) {
+func withMechanisms(t *testing.T, extra ...ipc.Transport) {
 	old := mechanisms
 	mechanisms = append(slices.Clone(old), extra...)
 	t.Cleanup(func() { mechanisms = old })
@@ -237,7 +239,7 @@ func TestCleanEndToEnd(t *testing.T) {
 	// Whatever fails below, the killed runs' queues go: their records live
 	// in tmp, which the test removes (cleanups run last registered first,
 	// so this one runs after the runs are killed and before TMPDIR returns).
-	t.Cleanup(func() { harness.Clean() })
+	t.Cleanup(func() { harness.Clean(objectKinds()) })
 	start := func(mech string) *exec.Cmd {
 		cmd := exec.Command(binary, "run", "-mech", mech, "-workload", "stream", "-sizes", "64",
 			"-duration", "1h", "-warmup", "0", "-q")
@@ -248,14 +250,14 @@ func TestCleanEndToEnd(t *testing.T) {
 		return cmd
 	}
 	mq, us := start("msgqueue"), start("unixsocket")
-	objects := filepath.Join(tmp, fmt.Sprintf("%s%d-objects", harness.TempDirPrefix, mq.Process.Pid))
+	objects := filepath.Join(tmp, fmt.Sprintf("%s%d-objects", ipc.TempDirPrefix, mq.Process.Pid))
 	poll(t, "the msgqueue run's queues", func() bool {
-		recs, _ := filepath.Glob(filepath.Join(objects, "queue-*"))
+		recs, _ := filepath.Glob(filepath.Join(objects, "sysvmsg-*"))
 		return len(recs) == 2 && len(peersOf(mq.Process.Pid)) == 1
 	})
 	var sockDir string
 	poll(t, "the unixsocket run's socket", func() bool {
-		socks, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("%s%d-*", harness.TempDirPrefix, us.Process.Pid), "sock"))
+		socks, _ := filepath.Glob(filepath.Join(tmp, fmt.Sprintf("%s%d-*", ipc.TempDirPrefix, us.Process.Pid), "sock"))
 		if len(socks) == 1 && len(peersOf(us.Process.Pid)) == 1 {
 			sockDir = filepath.Dir(socks[0])
 			return true
@@ -273,14 +275,14 @@ func TestCleanEndToEnd(t *testing.T) {
 			return got == peer
 		})
 	}
-	recorded, err := harness.TrackedQueues(mq.Process.Pid)
+	recorded, err := ipc.Records(mq.Process.Pid)
 	if err != nil || len(recorded) != 2 {
 		t.Fatalf("the killed run recorded %+v (%v), want 2 queues", recorded, err)
 	}
 
-	foreign := harnesstest.ForeignQueue(t, 0o600) // another program's: never recorded
-	reused := harnesstest.ForeignQueue(t, 0o600)  // recorded by the killed run under an older creation time
-	os.WriteFile(filepath.Join(objects, fmt.Sprintf("queue-%d", reused.ID)), []byte(fmt.Sprintln(reused.CTime-10)), 0o600)
+	foreign := msgqueuetest.ForeignQueue(t, 0o600) // another program's: never recorded
+	reused := msgqueuetest.ForeignQueue(t, 0o600)  // recorded by the killed run under an older creation time
+	os.WriteFile(filepath.Join(objects, fmt.Sprintf("sysvmsg-%d", reused.ID)), []byte(fmt.Sprintln(reused.CTime-10)), 0o600)
 
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"clean"}, &stdout, &stderr); code != exitOK {
@@ -291,7 +293,7 @@ func TestCleanEndToEnd(t *testing.T) {
 		fmt.Sprintf("removed %s (left by ipcbench process %d)", sockDir, us.Process.Pid),
 	}
 	for _, q := range recorded {
-		want = append(want, fmt.Sprintf("removed System V message queue %d (left by ipcbench process %d)", q.ID, mq.Process.Pid))
+		want = append(want, fmt.Sprintf("removed System V message queue %s (left by ipcbench process %d)", q.Name, mq.Process.Pid))
 	}
 	got := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	slices.Sort(got)
@@ -299,14 +301,14 @@ func TestCleanEndToEnd(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("clean printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	ids := harnesstest.Queues(t)
 	for _, q := range recorded {
-		if slices.Contains(ids, strconv.Itoa(q.ID)) {
-			t.Errorf("the killed run's queue %d is still there", q.ID)
+		id, _ := strconv.Atoi(q.Name)
+		if msgqueuetest.Exists(t, id) {
+			t.Errorf("the killed run's queue %s is still there", q.Name)
 		}
 	}
-	for what, q := range map[string]harness.QueueInfo{"another program's queue": foreign, "a queue created since under a recorded id": reused} {
-		if !slices.Contains(ids, strconv.Itoa(q.ID)) {
+	for what, q := range map[string]msgqueue.QueueInfo{"another program's queue": foreign, "a queue created since under a recorded id": reused} {
+		if !msgqueuetest.Exists(t, q.ID) {
 			t.Errorf("clean removed %s (%d)", what, q.ID)
 		}
 	}

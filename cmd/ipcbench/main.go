@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/shm"
@@ -17,12 +18,13 @@ import (
 
 // mechanisms is every mechanism ipcbench knows, in the order tables show
 // them. Adding one is a package and a line here.
-var mechanisms = []harness.Transport{
+var mechanisms = []ipc.Transport{
 	pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New(),
 	shm.NewSpin(), shm.NewFutex(), shm.NewEventfd(),
 }
 
 func main() {
 	harness.MaybeRunPeer(mechanisms) // a peer process never returns from here
+	keepRunningOnEPIPE()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -91,13 +92,13 @@ func TestRunEndToEnd(t *testing.T) {
 	if kids := harnesstest.Children(t); len(kids) > 0 {
 		t.Errorf("processes left running: %v", kids)
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), harness.TempDirPrefix+"*"))
+	leftovers, _ := filepath.Glob(filepath.Join(os.TempDir(), ipc.TempDirPrefix+"*"))
 	for _, l := range leftovers {
-		if pid, ok := harness.OwnerPID(l); ok && pid == cmd.Process.Pid {
+		if pid, ok := ipc.OwnerPID(l); ok && pid == cmd.Process.Pid {
 			t.Errorf("the run left %s behind", l)
 		}
 	}
-	qs, _ := harness.TrackedQueues(cmd.Process.Pid)
+	qs, _ := ipc.Records(cmd.Process.Pid)
 	if len(qs) > 0 {
 		t.Errorf("the run left System V queues behind: %+v", qs)
 	}

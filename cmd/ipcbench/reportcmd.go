@@ -19,12 +19,14 @@ Re-renders the results a run saved: prints them (a table by default) and,
 with -o, writes the same files 'run -o' writes (results.json, results.csv,
 results.md, results.bench.txt, plots), byte for byte, from the saved file
 alone. Running and reporting are separate steps: measure once, render again.
+RESULTS.json "-" reads the results from standard input.
 
 Examples:
   ipcbench report out/results.json
   ipcbench report -format markdown out/results.json > results.md
   ipcbench report -o again/ out/results.json
   ipcbench report -format bench out/results.json > new.txt
+  ipcbench run -format json -q | ipcbench report -format markdown -
 
 Flags:
 `
@@ -52,9 +54,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, "report", err)
 	}
-	if err := view.Render(stdout, format, f); err != nil {
-		return report(stderr, "report", err)
-	}
+	// The files first, as run does: a closed stdout ends the output only.
 	if dir != "" {
 		written, err := view.WriteFiles(dir, f)
 		if err != nil {
@@ -63,6 +63,9 @@ func reportCmd(args []string, stdout, stderr io.Writer) int {
 		if !quiet {
 			fmt.Fprintf(stderr, "wrote %s\n", strings.Join(written, ", "))
 		}
+	}
+	if err := view.Render(stdout, format, f); err != nil && !outputClosed(err) {
+		return report(stderr, "report", err)
 	}
 	return exitOK
 }
@@ -104,11 +107,20 @@ func parseFlagsAndFiles(fs *flag.FlagSet, args []string, stdout io.Writer, synop
 	return files, false, nil
 }
 
-// loadResults reads a results file. A file that is missing, truncated,
+// loadResults reads a results file, or standard input for "-". A file that is missing, truncated,
 // corrupt or from a newer ipcbench is bad input (exit status 2), as the
 // contract says; results.Load marks those with results.ErrInput.
 func loadResults(path string) (*results.File, error) {
-	f, err := results.Load(path)
+	var f *results.File
+	var err error
+	if path == "-" {
+		f, err = results.Read(stdin)
+		if err != nil {
+			err = fmt.Errorf("standard input: %w", err)
+		}
+	} else {
+		f, err = results.Load(path)
+	}
 	if errors.Is(err, results.ErrInput) {
 		return nil, usagef("%v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 
 	"github.com/ipcbench/ipcbench/internal/view"
@@ -123,9 +124,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return report(stderr, "run", usagef("%v", err))
 	}
 	status := exitOK
-	if err := view.Render(stdout, c.format, f); err != nil {
-		status = report(stderr, "run", err)
-	}
+	// The files first: stdout may be a pipe whose reader has gone (| head),
+	// and what was measured must not depend on it.
 	if c.dir != "" {
 		files, err := view.WriteFiles(c.dir, f)
 		if err != nil {
@@ -135,6 +135,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wrote %d files to %s; open %s in a browser for the tables and charts\n",
 				len(files), c.dir, filepath.Join(c.dir, "report.html"))
 		}
+	}
+	if err := view.Render(stdout, c.format, f); err != nil && !outputClosed(err) {
+		status = report(stderr, "run", err)
 	}
 	if f.Meta.Incomplete {
 		fmt.Fprintln(stderr, "ipcbench run: interrupted; the cells that finished are kept.")
@@ -154,7 +157,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	o := harness.Options{
 		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed,
-		IO: harness.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
+		IO: ipc.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
 	}
 	var err error
 	if o.Transports, err = selectMechanisms(c.mech); err != nil {
@@ -187,15 +190,16 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("-pairs must be at least 1, not %d", c.pairs)
 	case c.timeout <= 0:
 		return o, usagef("-timeout must be positive, not %v", c.timeout)
-	case c.io != string(harness.IORaw) && c.io != string(harness.IOGo):
+	case c.io != string(ipc.IORaw) && c.io != string(ipc.IOGo):
 		return o, usagef("-io must be raw or go, not %q", c.io)
 	case !slices.Contains(view.Formats, c.format):
 		return o, usagef("-format must be one of %s, not %q", strings.Join(view.Formats, ", "), c.format)
-	case c.remote != "" && (len(o.Transports) != 1 || o.Transports[0].Name() != "tcpsocket"):
-		return o, usagef("-remote works only with -mech tcpsocket: the remote peer is reached over TCP")
+	case c.remote != "" && !allRemote(o.Transports):
+		return o, usagef("-remote works only with -mech %s: the remote peer is reached over TCP", strings.Join(remoteNames(), " or "))
 	case c.remote != "" && (slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect)):
 		return o, usagef("-remote runs the pingpong and stream workloads only: the server and connect workloads start their clients on this machine")
 	}
+	o.Known = mechanisms
 	o.Remote = c.remote
 	o.Count = c.count
 	if c.cpus != "" {
@@ -217,13 +221,34 @@ func mechanismNames() []string {
 	return names
 }
 
+// remoteNames are the mechanisms that can run against `ipcbench serve`.
+func remoteNames() []string {
+	var names []string
+	for _, m := range mechanisms {
+		if m.Caps(ipc.Config{Size: harness.MinSize}).Remote {
+			names = append(names, m.Name())
+		}
+	}
+	return names
+}
+
+// allRemote reports whether every mechanism of ts can run against serve.
+func allRemote(ts []ipc.Transport) bool {
+	for _, t := range ts {
+		if !t.Caps(ipc.Config{Size: harness.MinSize}).Remote {
+			return false
+		}
+	}
+	return true
+}
+
 // selectMechanisms picks the named mechanisms, in the order given.
-func selectMechanisms(list string) ([]harness.Transport, error) {
+func selectMechanisms(list string) ([]ipc.Transport, error) {
 	names, err := splitList("mech", list, mechanismNames())
 	if err != nil {
 		return nil, err
 	}
-	var ts []harness.Transport
+	var ts []ipc.Transport
 	for _, n := range names {
 		for _, m := range mechanisms {
 			if m.Name() == n {

@@ -47,8 +47,10 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	sizes, err := harness.ParseSizes(*maxSize)
 	switch {
-	case err != nil || len(sizes) != 1:
+	case err != nil:
 		return report(stderr, "serve", usagef("-max-size: %v", err))
+	case len(sizes) != 1:
+		return report(stderr, "serve", usagef("-max-size takes one size, the largest message a client may ask for, not the list %q", *maxSize))
 	case *maxSessions < 1:
 		return report(stderr, "serve", usagef("-max-sessions must be at least 1, not %d", *maxSessions))
 	case *idle <= 0 || *handshake <= 0:

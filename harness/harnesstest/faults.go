@@ -8,9 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
-
-	"github.com/ipcbench/ipcbench/harness"
 )
 
 // Fault is a way for a peer to fail. Faulty injects it into a real
@@ -65,7 +64,7 @@ const MarkDirEnv = "IPCBENCH_TEST_FAULT_MARKS"
 // The name is tr's name, the fault and the count ("msgqueue-hang-5"): a test
 // binary registers every variant it uses with harness.MaybeRunPeer, as it
 // registers the real mechanisms.
-func Faulty(tr harness.Transport, f Fault, after int) harness.Transport {
+func Faulty(tr ipc.Transport, f Fault, after int) ipc.Transport {
 	return &faulty{Transport: tr, fault: f, after: after}
 }
 
@@ -77,7 +76,7 @@ func Faulty(tr harness.Transport, f Fault, after int) harness.Transport {
 func PingPongCalls(count int) int { return 2*count + 2 }
 
 type faulty struct {
-	harness.Transport
+	ipc.Transport
 	fault   Fault
 	after   int
 	listens atomic.Int64 // LateDriver: which pair a Listen is for
@@ -87,15 +86,7 @@ func (t *faulty) Name() string {
 	return fmt.Sprintf("%s-%s-%d", t.Transport.Name(), t.fault, t.after)
 }
 
-// Describe passes on what the real mechanism says about its cells.
-func (t *faulty) Describe(cfg harness.Config) harness.Description {
-	if d, ok := t.Transport.(harness.Describer); ok {
-		return d.Describe(cfg)
-	}
-	return harness.Description{}
-}
-
-func (t *faulty) Listen(cfg harness.Config) (harness.Listener, error) {
+func (t *faulty) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	l, err := t.Transport.Listen(cfg)
 	if err != nil || t.fault != LateDriver {
 		return l, err
@@ -108,11 +99,11 @@ func (t *faulty) Listen(cfg harness.Config) (harness.Listener, error) {
 }
 
 type lateListener struct {
-	harness.Listener
+	ipc.Listener
 	late *lateConn
 }
 
-func (l *lateListener) Accept(deadline time.Time) (harness.Conn, error) {
+func (l *lateListener) Accept(deadline time.Time) (ipc.Conn, error) {
 	c, err := l.Listener.Accept(deadline)
 	if err != nil {
 		return nil, err
@@ -123,7 +114,7 @@ func (l *lateListener) Accept(deadline time.Time) (harness.Conn, error) {
 
 // lateConn is the driver's Conn of a LateDriver.
 type lateConn struct {
-	harness.Conn
+	ipc.Conn
 	after, n int
 	sleep    time.Duration
 }
@@ -136,7 +127,7 @@ func (c *lateConn) Recv(frame []byte) error {
 	return err
 }
 
-func (t *faulty) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, error) {
+func (t *faulty) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	if t.fault == LateDriver {
 		return t.Transport.Dial(ep, cfg)
 	}
@@ -152,7 +143,7 @@ func (t *faulty) Dial(ep harness.Endpoint, cfg harness.Config) (harness.Conn, er
 
 // faultyConn counts the peer's calls; one goroutine uses it, as any Conn.
 type faultyConn struct {
-	harness.Conn
+	ipc.Conn
 	t *faulty
 	n int
 }

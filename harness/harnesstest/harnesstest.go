@@ -6,7 +6,7 @@
 // A mechanism's tests use it like this:
 //
 //	func TestMain(m *testing.M) {
-//		harness.MaybeRunPeer([]harness.Transport{pipe.New()})
+//		harness.MaybeRunPeer([]ipc.Transport{pipe.New()})
 //		os.Exit(m.Run())
 //	}
 //
@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -36,12 +37,12 @@ var Sizes = []int{harness.MinSize, 64, 4096, 8193, 65536 + 1, 1 << 20}
 const Count = 200
 
 // Run runs the conformance suite for one mechanism.
-func Run(t *testing.T, tr harness.Transport) {
-	for _, mode := range []harness.IOMode{harness.IORaw, harness.IOGo} {
+func Run(t *testing.T, tr ipc.Transport) {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		t.Run("io="+string(mode), func(t *testing.T) {
-			before := Snapshot(t)
+			before := Snapshot(t, tr.Caps(ipc.Config{Size: harness.MinSize, IO: mode}).Objects...)
 			f, err := harness.Run(context.Background(), harness.Options{
-				Transports: []harness.Transport{tr},
+				Transports: []ipc.Transport{tr},
 				Workloads:  []string{results.PingPong, results.Stream},
 				Sizes:      Sizes,
 				Count:      Count,
@@ -113,34 +114,41 @@ func CheckRow(t *testing.T, r results.Result, count int64) {
 	}
 }
 
-// State is what a test may leave behind if it leaks: System V queues,
-// ipcbench's temporary directories, and child processes. Only what this
-// test process made counts: `go test ./...` runs packages in parallel.
+// State is what a test may leave behind if it leaks: recorded objects (a
+// System V queue), ipcbench's temporary directories, and child processes.
+// Only what this test process made counts: `go test ./...` runs packages in
+// parallel, and other programs' objects are none of its business.
 type State struct {
 	tempDirs []string
+	kinds    []ipc.ObjectKind
 }
 
-// Snapshot records the state before a test.
-func Snapshot(t *testing.T) State {
+// Snapshot records the state before a test. kinds are the kinds of object
+// the test's mechanisms make (ipc.Caps.Objects), to tell an object left
+// behind from a record left behind.
+func Snapshot(t *testing.T, kinds ...ipc.ObjectKind) State {
 	t.Helper()
-	return State{tempDirs: TempDirs(t)}
+	return State{tempDirs: TempDirs(t), kinds: kinds}
 }
 
-// CheckNothingLeft fails the test if this process left a System V queue or
-// a temporary directory it did not have at the snapshot, or a child process
-// is still running.
+// CheckNothingLeft fails the test if this process left a recorded object or
+// its record, a temporary directory it did not have at the snapshot, or a
+// child process that is still running.
 func (s State) CheckNothingLeft(t *testing.T) {
 	t.Helper()
-	qs, err := harness.TrackedQueues(os.Getpid())
+	recs, err := ipc.Records(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	existing := Queues(t)
-	for _, q := range qs {
-		if slices.Contains(existing, fmt.Sprint(q.ID)) {
-			t.Errorf("a System V queue was left behind: %d", q.ID)
-		} else {
-			t.Errorf("queue %d was removed but its record %s was not", q.ID, q.File)
+	for _, r := range recs {
+		i := slices.IndexFunc(s.kinds, func(k ipc.ObjectKind) bool { return k.Kind == r.Kind })
+		switch {
+		case i < 0:
+			t.Errorf("an object of kind %s was left behind: %s (record %s)", r.Kind, r.Name, r.File)
+		case s.kinds[i].Exists(r.Name, r.Proof):
+			t.Errorf("a %s was left behind: %s", s.kinds[i].What, r.Name)
+		default:
+			t.Errorf("%s %s was removed but its record %s was not", s.kinds[i].What, r.Name, r.File)
 		}
 	}
 	for _, d := range TempDirs(t) {
@@ -153,27 +161,11 @@ func (s State) CheckNothingLeft(t *testing.T) {
 	}
 }
 
-// Queues lists the System V message queues on the machine by id.
-func Queues(t *testing.T) []string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/sysvipc/msg")
-	if err != nil {
-		t.Fatalf("cannot list System V queues: %v", err)
-	}
-	var ids []string
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
-		if f := strings.Fields(line); len(f) > 1 {
-			ids = append(ids, f[1])
-		}
-	}
-	return ids
-}
-
 // TempDirs lists the directories this process's runs made (named after
-// harness.TempDirPrefix and this process's id).
+// ipc.TempDirPrefix and this process's id).
 func TempDirs(t *testing.T) []string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", harness.TempDirPrefix, os.Getpid())))
+	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", ipc.TempDirPrefix, os.Getpid())))
 	if err != nil {
 		t.Fatal(err)
 	}

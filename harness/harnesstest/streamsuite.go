@@ -8,27 +8,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // streamModes and streamSizes are the cells of the stream-socket suite's
 // table-driven tests: both io modes, and sizes from 16 B to 1 MiB.
 var (
-	streamModes = []harness.IOMode{harness.IORaw, harness.IOGo}
+	streamModes = []ipc.IOMode{ipc.IORaw, ipc.IOGo}
 	streamSizes = []int{16, 100, 4096, 65536, 65536 + 7, 1 << 20}
 )
 
 // RunStreamSocketSuite is the in-process suite for a stream-socket Transport
-// (unixsocket, tcpsocket): one whose Listen returns a harness.NewNetListener
+// (unixsocket, tcpsocket): one whose Listen returns a ipc.NewNetListener
 // over a listening socket, whose Endpoint is an address and no files, and
-// whose Dial connects to that address and returns a harness.NetConn.
+// whose Dial connects to that address and returns a ipc.NetConn.
 //
 // Unlike Run, it dials from a goroutine of the test process, not from a peer
 // process. That is fine here: it tests the transport's own contract, not
 // measurements. Every byte of every message arrives in order and whole, in
 // both directions and both io modes; Accept keeps its deadline and returns
 // once the Listener is closed; a Conn whose other side has closed returns
-// harness.ErrClosed; Listener.Close wakes a blocked Conn; Send and Recv do
+// ipc.ErrClosed; Listener.Close wakes a blocked Conn; Send and Recv do
 // not allocate. None of that depends on which process the other end is in,
 // and an address is all Dial needs, so no descriptors have to be inherited.
 // Timing two processes against each other is Run's job.
@@ -38,7 +38,7 @@ var (
 //	func TestStreamSocketSuite(t *testing.T) {
 //		harnesstest.RunStreamSocketSuite(t, unixsocket.New())
 //	}
-func RunStreamSocketSuite(t *testing.T, tr harness.Transport) {
+func RunStreamSocketSuite(t *testing.T, tr ipc.Transport) {
 	t.Run("Messages", func(t *testing.T) { testMessages(t, tr) })
 	t.Run("AcceptDeadline", func(t *testing.T) { testAcceptDeadline(t, tr) })
 	t.Run("CloseAcceptWaiting", func(t *testing.T) { testCloseAcceptWaiting(t, tr) })
@@ -54,15 +54,15 @@ const waitLimit = 10 * time.Second
 // CellConfig is the Config of an in-process test cell: messages of size
 // bytes in the given io mode, and a timeout long enough for a loaded
 // machine.
-func CellConfig(mode harness.IOMode, size int) harness.Config {
-	return harness.Config{Size: size, IO: mode, Timeout: 10 * time.Second}
+func CellConfig(mode ipc.IOMode, size int) ipc.Config {
+	return ipc.Config{Size: size, IO: mode, Timeout: 10 * time.Second}
 }
 
 // Connect listens with tr, dials the Listener's Endpoint from another
 // goroutine and accepts, returning the Listener and both ends: driver is
 // the one Accept returned, peer the one Dial did. Everything is closed when
 // the test ends.
-func Connect(t *testing.T, tr harness.Transport, cfg harness.Config) (l harness.Listener, driver, peer harness.Conn) {
+func Connect(t *testing.T, tr ipc.Transport, cfg ipc.Config) (l ipc.Listener, driver, peer ipc.Conn) {
 	t.Helper()
 	l, err := tr.Listen(cfg)
 	if err != nil {
@@ -70,7 +70,7 @@ func Connect(t *testing.T, tr harness.Transport, cfg harness.Config) (l harness.
 	}
 	t.Cleanup(func() { l.Close() })
 	type dialed struct {
-		c   harness.Conn
+		c   ipc.Conn
 		err error
 	}
 	ch := make(chan dialed, 1)
@@ -94,14 +94,14 @@ func Connect(t *testing.T, tr harness.Transport, cfg harness.Config) (l harness.
 // fill writes a pattern that differs for every seed and, within a message,
 // does not repeat every 256 bytes, so a shifted or stale message shows.
 func fill(frame []byte, seed int) {
-	p := frame[harness.Headroom:]
+	p := frame
 	for i := range p {
 		p[i] = byte(seed*131 + i + i>>8 + i>>16)
 	}
 }
 
 func check(frame []byte, seed int) error {
-	p := frame[harness.Headroom:]
+	p := frame
 	for i := range p {
 		if want := byte(seed*131 + i + i>>8 + i>>16); p[i] != want {
 			return fmt.Errorf("message %d: byte %d of %d is %#x, want %#x", seed, i, len(p), p[i], want)
@@ -112,7 +112,7 @@ func check(frame []byte, seed int) error {
 
 // testMessages sends messages each way, one-way bursts and then round trips,
 // and checks every byte of every message.
-func testMessages(t *testing.T, tr harness.Transport) {
+func testMessages(t *testing.T, tr ipc.Transport) {
 	const n = 4
 	for _, mode := range streamModes {
 		for _, size := range streamSizes {
@@ -123,7 +123,7 @@ func testMessages(t *testing.T, tr harness.Transport) {
 				done := make(chan error, 1)
 				go func() {
 					err := func() error {
-						f := harness.NewFrame(size)
+						f := ipc.NewFrame(0, size, 0)
 						for i := range n { // driver -> peer
 							if err := peer.Recv(f); err != nil {
 								return err
@@ -168,7 +168,7 @@ func testMessages(t *testing.T, tr harness.Transport) {
 					driver.Close()
 					select {
 					case err := <-done:
-						if err != nil && !errors.Is(err, harness.ErrClosed) {
+						if err != nil && !errors.Is(err, ipc.ErrClosed) {
 							t.Errorf("peer: %v", err)
 						}
 					case <-time.After(waitLimit):
@@ -177,7 +177,7 @@ func testMessages(t *testing.T, tr harness.Transport) {
 					t.Fatalf(format, args...)
 				}
 
-				f := harness.NewFrame(size)
+				f := ipc.NewFrame(0, size, 0)
 				for i := range n {
 					fill(f, i)
 					if err := driver.Send(f); err != nil {
@@ -216,7 +216,7 @@ func testMessages(t *testing.T, tr harness.Transport) {
 
 // testAcceptDeadline: Accept with no peer fails once its deadline has
 // passed, with an error that says so and wraps os.ErrDeadlineExceeded.
-func testAcceptDeadline(t *testing.T, tr harness.Transport) {
+func testAcceptDeadline(t *testing.T, tr ipc.Transport) {
 	for _, tc := range []struct {
 		name     string
 		deadline time.Time
@@ -225,7 +225,7 @@ func testAcceptDeadline(t *testing.T, tr harness.Transport) {
 		{"nopeer", time.Now().Add(20 * time.Millisecond)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := tr.Listen(CellConfig(harness.IORaw, 16))
+			l, err := tr.Listen(CellConfig(ipc.IORaw, 16))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,8 +244,8 @@ func testAcceptDeadline(t *testing.T, tr harness.Transport) {
 
 // testCloseAcceptWaiting closes the listener while Accept waits: Accept must
 // return an error, not hang.
-func testCloseAcceptWaiting(t *testing.T, tr harness.Transport) {
-	l, err := tr.Listen(CellConfig(harness.IORaw, 16))
+func testCloseAcceptWaiting(t *testing.T, tr ipc.Transport) {
+	l, err := tr.Listen(CellConfig(ipc.IORaw, 16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func testCloseAcceptWaiting(t *testing.T, tr harness.Transport) {
 
 // testOtherSideCloses: when one side closes its Conn, Recv on the other
 // returns ErrClosed, and so does Send, at the latest once the kernel knows.
-func testOtherSideCloses(t *testing.T, tr harness.Transport) {
+func testOtherSideCloses(t *testing.T, tr ipc.Transport) {
 	for _, mode := range streamModes {
 		for _, who := range []string{"driver", "peer"} {
 			t.Run(fmt.Sprintf("%s/%s", mode, who), func(t *testing.T) {
@@ -284,8 +284,8 @@ func testOtherSideCloses(t *testing.T, tr harness.Transport) {
 				if err := closer.Close(); err != nil {
 					t.Fatal(err)
 				}
-				f := harness.NewFrame(4096)
-				if err := other.Recv(f); !errors.Is(err, harness.ErrClosed) {
+				f := ipc.NewFrame(0, 4096, 0)
+				if err := other.Recv(f); !errors.Is(err, ipc.ErrClosed) {
 					t.Errorf("Recv after the other side closed: %v, want ErrClosed", err)
 				}
 				var err error
@@ -294,7 +294,7 @@ func testOtherSideCloses(t *testing.T, tr harness.Transport) {
 						break
 					}
 				}
-				if !errors.Is(err, harness.ErrClosed) {
+				if !errors.Is(err, ipc.ErrClosed) {
 					t.Errorf("Send after the other side closed: %v, want ErrClosed", err)
 				}
 			})
@@ -305,18 +305,18 @@ func testOtherSideCloses(t *testing.T, tr harness.Transport) {
 // testCloseWakesConn: Listener.Close ends the cell, waking a Recv blocked
 // on the driver's Conn, in raw mode too where closing the descriptor would
 // not.
-func testCloseWakesConn(t *testing.T, tr harness.Transport) {
+func testCloseWakesConn(t *testing.T, tr ipc.Transport) {
 	for _, mode := range streamModes {
 		t.Run(string(mode), func(t *testing.T) {
 			l, driver, _ := Connect(t, tr, CellConfig(mode, 16))
 			errc := make(chan error, 1)
-			go func() { errc <- driver.Recv(harness.NewFrame(16)) }()
+			go func() { errc <- driver.Recv(ipc.NewFrame(0, 16, 0)) }()
 			if err := l.Close(); err != nil {
 				t.Fatal(err)
 			}
 			select {
 			case err := <-errc:
-				if !errors.Is(err, harness.ErrClosed) {
+				if !errors.Is(err, ipc.ErrClosed) {
 					t.Errorf("Recv blocked when the listener closed: %v, want ErrClosed", err)
 				}
 			case <-time.After(waitLimit):
@@ -328,7 +328,7 @@ func testCloseWakesConn(t *testing.T, tr harness.Transport) {
 
 // testNoAllocs: a round trip through the driver's Send and Recv allocates
 // nothing, as the timed loop requires.
-func testNoAllocs(t *testing.T, tr harness.Transport) {
+func testNoAllocs(t *testing.T, tr ipc.Transport) {
 	for _, mode := range streamModes {
 		for _, size := range streamSizes {
 			t.Run(fmt.Sprintf("%s/%d", mode, size), func(t *testing.T) {
@@ -336,7 +336,7 @@ func testNoAllocs(t *testing.T, tr harness.Transport) {
 				echoed := make(chan struct{})
 				go func() { // echo until the driver's Conn closes
 					defer close(echoed)
-					f := harness.NewFrame(size)
+					f := ipc.NewFrame(0, size, 0)
 					for peer.Recv(f) == nil && peer.Send(f) == nil {
 					}
 				}()
@@ -348,7 +348,7 @@ func testNoAllocs(t *testing.T, tr harness.Transport) {
 					driver.Close()
 					<-echoed
 				})
-				f := harness.NewFrame(size)
+				f := ipc.NewFrame(0, size, 0)
 				var err error
 				allocs := testing.AllocsPerRun(50, func() {
 					if err == nil {

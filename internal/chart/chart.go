@@ -95,6 +95,7 @@ func Draw(f *results.File) ([]Drawing, error) {
 		charts = append(charts, c)
 	}
 	charts = append(charts, offsetCharts(f, m)...)
+	charts = append(charts, serverCharts(m)...)
 	var out []Drawing
 	for _, c := range charts {
 		svg, png, err := c.render()

@@ -21,6 +21,11 @@ const (
 	benchUnitP99   = "p99-ns/op" // p99 round trip (pingpong)
 	benchUnitMBps  = "MB/s"      // payload one way, 10^6 B/s
 	benchUnitMsgsS = "msgs/s"    // whole messages one way
+
+	// The server and connect workloads add these.
+	benchUnitConnS    = "conns/s"       // connect: whole transactions per second
+	benchUnitConnect  = "connect-ns/op" // connect: p50 of connect(2) alone
+	benchUnitFairness = "fairness"      // server: Jain's index over the clients
 )
 
 // WriteBench writes f in the Go benchmark format, so that benchstat and
@@ -30,7 +35,8 @@ const (
 //
 //	BenchmarkIPC/mech=pipe/workload=pingpong/size=64
 //
-// with the size in bytes (exact and stable, whatever the tables print). The
+// with the size in bytes (exact and stable, whatever the tables print), and
+// /clients=N for the server and connect workloads. The
 // iteration count is the messages measured. ns/op is the p50 round trip for
 // pingpong and the time per message for stream; p99-ns/op, MB/s and msgs/s
 // follow.
@@ -128,6 +134,15 @@ func benchResult(r *results.Result, config []benchfmt.Config) *benchfmt.Result {
 	if r.MsgsPerS > 0 {
 		add(r.MsgsPerS, benchUnitMsgsS)
 	}
+	if r.ConnectionsPerS > 0 {
+		add(r.ConnectionsPerS, benchUnitConnS)
+	}
+	if r.Connect != nil {
+		add(float64(r.Connect.P50), benchUnitConnect)
+	}
+	if r.Fairness > 0 {
+		add(r.Fairness, benchUnitFairness)
+	}
 	if len(values) == 0 {
 		return nil
 	}
@@ -163,5 +178,9 @@ func BenchName(k results.Key) string {
 			return r
 		}, s)
 	}
-	return "IPC/mech=" + field(k.Mechanism) + "/workload=" + field(k.Workload) + "/size=" + strconv.Itoa(k.SizeBytes)
+	name := "IPC/mech=" + field(k.Mechanism) + "/workload=" + field(k.Workload) + "/size=" + strconv.Itoa(k.SizeBytes)
+	if k.Clients > 0 {
+		name += "/clients=" + strconv.Itoa(k.Clients)
+	}
+	return name
 }

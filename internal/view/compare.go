@@ -242,7 +242,20 @@ func compareTable(c *results.Comparison, workload string) viewTable {
 		t.Labels, t.Header = 3, append(t.Header, "offset")
 	}
 	figs := []string{"throughput"}
+	clients := results.HasClients(workload)
 	switch {
+	case clients:
+		figs = results.CompareFigureNames(workload)
+		t.Labels++
+		t.Header = append(t.Header, "clients")
+		short := map[string]string{"requests/s": "req/s", "connections/s": "conn/s", "p50": "p50", "p99": "p99"}
+		for _, f := range figs {
+			t.Header = append(t.Header, short[f]+" old", short[f]+" new", short[f]+" change")
+		}
+		t.Title = "Many clients, one server (server): requests/s, higher is better, and round trip p99, lower is better"
+		if workload == results.Connect {
+			t.Title = "Connection setup (connect): connections/s, higher is better, and transaction p50, lower is better"
+		}
 	case latency:
 		t.Title = "Round-trip time (" + workload + "): p50 and p99, lower is better"
 		figs = []string{"p50", "p99"}
@@ -263,9 +276,13 @@ func compareTable(c *results.Comparison, workload string) viewTable {
 			row = append(row, viewCell{Text: offsetText(cc.Offset)})
 			name += " at offset " + strconv.Itoa(cc.Offset)
 		}
+		if clients {
+			row = append(row, viewCell{Text: strconv.Itoa(cc.Clients)})
+			name += " " + ClientsText(cc.Clients)
+		}
 		for _, fig := range figs {
-			oldText, oldMark := compareFigureText(cc.Old, fig, latency)
-			newText, newMark := compareFigureText(cc.New, fig, latency)
+			oldText, oldMark := compareFigureText(cc.Old, fig, latency || clients)
+			newText, newMark := compareFigureText(cc.New, fig, latency || clients)
 			row = append(row, viewCell{Text: oldText, Marks: oldMark}, viewCell{Text: newText, Marks: newMark},
 				viewCell{Text: changeText(cc, fig)})
 		}
@@ -299,10 +316,17 @@ func compareFigureText(c *results.Cell, fig string, latency bool) (text, marks s
 	if len(c.Errors) > 0 {
 		marks = markFailed
 	}
+	if c.IsSkipped() {
+		return "skipped", ""
+	}
 	if c.Failed() {
 		return "error", marks
 	}
 	switch {
+	case fig == "requests/s":
+		return summaryText(c.MsgsPerS, func(v float64) string { return units.Count(v) + " req/s" }), marks
+	case fig == "connections/s":
+		return summaryText(c.ConnectionsPerS, func(v float64) string { return units.Count(v) + "/s" }), marks
 	case fig == "p50" && latency:
 		return summaryText(c.RTTP50, units.Duration), marks
 	case fig == "p99" && latency:
@@ -329,6 +353,8 @@ func changeText(cc *results.CellChange, fig string) string {
 		return "only in new"
 	case cc.New == nil:
 		return "only in old"
+	case cc.Old.IsSkipped() || cc.New.IsSkipped():
+		return "skipped"
 	case cc.Old.Failed() && cc.New.Failed():
 		return "both failed"
 	case cc.Old.Failed():

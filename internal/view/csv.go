@@ -24,7 +24,12 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "one_way_"+s+"_ns")
 	}
-	return append(h, "msgs_per_s", "bytes_per_s", "copy_limit_fraction", "pieces", "note", "error", "lost", "reordered")
+	h = append(h, "msgs_per_s", "bytes_per_s", "copy_limit_fraction", "pieces", "note", "error", "lost", "reordered")
+	h = append(h, "clients", "fairness", "connections_per_s")
+	for _, s := range csvStats {
+		h = append(h, "connect_"+s+"_ns")
+	}
+	return append(h, "skipped")
 }
 
 // WriteCSV writes f in long format, one line per results row (each cell in
@@ -68,6 +73,9 @@ func rowsInOrder(f *results.File) []*results.Result {
 		if a.SizeBytes != b.SizeBytes {
 			return a.SizeBytes - b.SizeBytes
 		}
+		if a.Clients != b.Clients {
+			return a.Clients - b.Clients
+		}
 		if a.PayloadOffset != b.PayloadOffset {
 			return a.PayloadOffset - b.PayloadOffset
 		}
@@ -82,8 +90,11 @@ func csvRecord(r *results.Result) []string {
 		csvInt(r.Messages), csvInt(r.ElapsedNS))
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
-	return append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS), csvFloat(r.CopyLimitFraction),
+	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS), csvFloat(r.CopyLimitFraction),
 		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
+	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
+	rec = append(rec, csvStatsFields(r.Connect)...)
+	return append(rec, r.Skipped)
 }
 
 // csvCount writes a count that is either absent (nil: an empty field) or

@@ -71,8 +71,17 @@ func TestLostCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
-	if !strings.HasSuffix(lines[0], ",lost,reordered") || !strings.HasSuffix(lines[1], ",800,3") ||
-		!strings.HasSuffix(lines[2], ",0,0") || !strings.HasSuffix(lines[3], ",,") {
+	// The lost and reordered columns, wherever later columns put them.
+	col := slices.Index(strings.Split(lines[0], ","), "lost")
+	pair := func(line string) string {
+		f := strings.Split(line, ",")
+		if col < 0 || col+1 >= len(f) {
+			return "?"
+		}
+		return f[col] + "," + f[col+1]
+	}
+	if !strings.Contains(lines[0], ",lost,reordered") || pair(lines[1]) != "800,3" ||
+		pair(lines[2]) != "0,0" || pair(lines[3]) != "," {
 		t.Errorf("csv:\n%s", csv.String())
 	}
 }

@@ -75,6 +75,10 @@ func buildLayout(f *results.File) *layout {
 	m := results.Aggregate(f)
 	v := &layout{Rounds: f.Rounds(), Incomplete: f.Meta.Incomplete}
 	for _, wl := range m.Workloads {
+		if hasClients(wl) {
+			v.Tables = append(v.Tables, buildClientsTable(m, &f.Meta, wl, v.Rounds))
+			continue
+		}
 		// One table per payload offset, each titled with its offset.
 		for _, off := range m.Offsets {
 			if t, ok := buildTable(m.At(off), &f.Meta, wl, v.Rounds); ok {

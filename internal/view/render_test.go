@@ -47,6 +47,7 @@ const fixtures = "../../results/testdata"
 var goldenFixtures = []string{
 	"one-round",    // 4 mechanisms x 2 workloads x 3 sizes, split, failed and noted cells
 	"three-rounds", // one noisy cell and one quiet one
+	"clients",      // server and connect: clients 1 and 4, a failed and skipped cells
 }
 
 var goldenFormats = []struct{ format, ext string }{

@@ -1,4 +1,4 @@
-package harness
+package ipc
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 // This file is the part of a stream-socket Transport that does not depend on
 // the address family: accepting with a deadline, turning a connected socket
 // into a Conn for the cell's IO mode, and a Listener that cleans up after
-// itself. The unixsocket and tcpsocket packages are thin layers over it.
+// itself. The stream-socket mechanisms are thin layers over it.
 
 // NetConn returns a Conn over a connected stream socket, which it owns from
 // then on (also when it fails).
@@ -27,15 +27,15 @@ import (
 // puts the socket into blocking mode for plain read(2)/write(2) and takes
 // the duplicate out of the poller too (see detach).
 func NetConn(c net.Conn, mode IOMode) (Conn, error) {
-	conn, _, err := netConn(c, mode)
+	conn, _, err := NetConnShutdown(c, mode)
 	return conn, err
 }
 
-// netConn is NetConn that also returns a function that shuts the socket
+// NetConnShutdown is NetConn that also returns a function that shuts the socket
 // down in both directions, which wakes a Send or Recv blocked on it in
 // another thread (close(2) would not). The function is safe to call after
 // the Conn is closed: it then does nothing.
-func netConn(c net.Conn, mode IOMode) (Conn, func(), error) {
+func NetConnShutdown(c net.Conn, mode IOMode) (Conn, func(), error) {
 	switch mode {
 	case IOGo:
 		return NewReadWriterConn(c, c), shutdownFunc(c), nil
@@ -137,7 +137,7 @@ func (l *NetListener) Accept(deadline time.Time) (Conn, error) {
 			return nil, err
 		}
 	}
-	conn, shutdown, err := netConn(c, l.mode)
+	conn, shutdown, err := NetConnShutdown(c, l.mode)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package harness
+package ipc
 
 import (
 	"errors"
@@ -18,7 +18,8 @@ import (
 // methods and the runtime poller (the descriptors must then be non-blocking,
 // which os.Pipe's and net's are, and the harness arranges for inherited ones).
 //
-// The Conn owns r and w and closes them.
+// A stream needs no headroom (Caps.Headroom 0): the whole frame is the
+// message. The Conn owns r and w and closes them.
 func NewStreamConn(r, w *os.File, mode IOMode) Conn {
 	if mode == IOGo {
 		return &goStream{r: r, w: w, rd: r, wr: w}
@@ -79,7 +80,7 @@ type rawStream struct {
 }
 
 func (c *rawStream) Send(frame []byte) error {
-	p := frame[Headroom:]
+	p := frame
 	for len(p) > 0 {
 		n, err := unix.Write(c.wfd, p)
 		if err != nil {
@@ -94,7 +95,7 @@ func (c *rawStream) Send(frame []byte) error {
 }
 
 func (c *rawStream) Recv(frame []byte) error {
-	p := frame[Headroom:]
+	p := frame
 	for len(p) > 0 {
 		n, err := unix.Read(c.rfd, p)
 		if err != nil {
@@ -124,14 +125,14 @@ type goStream struct {
 
 func (c *goStream) Send(frame []byte) error {
 	// os.File and net.Conn writes loop until everything is written or fail.
-	if _, err := c.wr.Write(frame[Headroom:]); err != nil {
+	if _, err := c.wr.Write(frame); err != nil {
 		return streamErr("write", err)
 	}
 	return nil
 }
 
 func (c *goStream) Recv(frame []byte) error {
-	if _, err := io.ReadFull(c.rd, frame[Headroom:]); err != nil {
+	if _, err := io.ReadFull(c.rd, frame); err != nil {
 		return streamErr("read", err)
 	}
 	return nil
@@ -169,10 +170,11 @@ func closeFiles(r, w *os.File) error {
 	return err
 }
 
-// peerFile turns a descriptor inherited through exec.Cmd.ExtraFiles into an
-// os.File. exec puts inherited descriptors in blocking mode, and os.NewFile
-// only uses the poller for non-blocking ones, so IOGo switches it back.
-func peerFile(fd uintptr, name string, mode IOMode) (*os.File, error) {
+// InheritedFile turns a descriptor inherited through exec.Cmd.ExtraFiles
+// into an os.File for a Conn in the given mode. exec puts inherited
+// descriptors in blocking mode, and os.NewFile only uses the poller for
+// non-blocking ones, so IOGo switches it back.
+func InheritedFile(fd uintptr, name string, mode IOMode) (*os.File, error) {
 	if mode == IOGo {
 		if err := unix.SetNonblock(int(fd), true); err != nil {
 			return nil, fmt.Errorf("inherited descriptor %d: %w", fd, err)

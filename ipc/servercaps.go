@@ -1,4 +1,4 @@
-package harness
+package ipc
 
 import (
 	"errors"
@@ -55,12 +55,14 @@ type ServerCaps struct {
 }
 
 // ServerDescriber is a Transport that says how it serves many clients.
-// (Until the ipc package lands; then these are Caps fields.)
+// (An optional interface until these become Caps fields.)
 type ServerDescriber interface {
 	ServerCaps(cfg Config) ServerCaps
 }
 
-func serverCapsOf(t Transport, cfg Config) ServerCaps {
+// ServerCapsOf is what t says about serving many clients, or the generic
+// form if it says nothing.
+func ServerCapsOf(t Transport, cfg Config) ServerCaps {
 	if d, ok := t.(ServerDescriber); ok {
 		return d.ServerCaps(cfg)
 	}
@@ -72,10 +74,10 @@ func serverCapsOf(t Transport, cfg Config) ServerCaps {
 type SharedListener interface {
 	// Endpoint is what client i (0..clients-1) Dials with Transport.Dial.
 	Endpoint(client int) Endpoint
-	// Recv fills frame[Headroom:] with the next request from any client
+	// Recv fills frame with the next request from any client
 	// and says whose it is.
 	Recv(frame []byte) (client int, err error)
-	// Send sends frame[Headroom:] to that client alone.
+	// Send sends frame to that client alone.
 	Send(client int, frame []byte) error
 	// Close removes the channel and wakes every call blocked on it, in
 	// this process and the clients.
@@ -163,13 +165,13 @@ func (r *rawConnector) Connect() (Conn, time.Duration, error) {
 			return nil, 0, err
 		}
 	}
-	t0 := Now()
+	t0 := nanotime()
 	err = unix.Connect(fd, r.sa)
 	if err == unix.EINTR {
 		// The connection goes on in the background: wait for it.
 		err = awaitConnect(fd)
 	}
-	took := time.Duration(Now() - t0)
+	took := time.Duration(nanotime() - t0)
 	if err != nil {
 		unix.Close(fd)
 		return nil, 0, &ConnectError{Err: err}
@@ -213,7 +215,7 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 type fdConn struct{ fd int }
 
 func (c *fdConn) Send(frame []byte) error {
-	p := frame[Headroom:]
+	p := frame
 	for len(p) > 0 {
 		n, err := unix.Write(c.fd, p)
 		if err != nil {
@@ -228,7 +230,7 @@ func (c *fdConn) Send(frame []byte) error {
 }
 
 func (c *fdConn) Recv(frame []byte) error {
-	p := frame[Headroom:]
+	p := frame
 	for len(p) > 0 {
 		n, err := unix.Read(c.fd, p)
 		if err != nil {
@@ -263,9 +265,9 @@ type goConnector struct {
 }
 
 func (g *goConnector) Connect() (Conn, time.Duration, error) {
-	t0 := Now()
+	t0 := nanotime()
 	c, err := g.d.Dial(g.network, g.addr)
-	took := time.Duration(Now() - t0)
+	took := time.Duration(nanotime() - t0)
 	if err != nil {
 		var se *os.SyscallError
 		if errors.As(err, &se) {

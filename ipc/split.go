@@ -1,0 +1,76 @@
+package ipc
+
+// Split returns a Conn that carries each message as pieces of at most piece
+// bytes over c, for a mechanism whose kernel limits the size of one message
+// (Caps.MaxMessage). Both sides must split the same way; the harness does,
+// on both, with the driver's piece size. A message that fits in one piece
+// goes through whole; an empty message is one empty piece. piece < 1
+// returns c as it is.
+//
+// It copies no payload and allocates nothing per call. Piece k is passed to
+// c as the frame frame[k*piece : headroom+k*piece+n], whose message is the
+// piece in place and whose headroom is the h bytes in front of it: for the
+// first piece the frame's own headroom, for the others the end of the
+// previous piece, which Split saves before the call and puts back after it
+// (c may overwrite its headroom, as a System V mtype does).
+//
+// Send and Recv may run at once in different goroutines; neither may run
+// twice at once, as for any Conn.
+func Split(c Conn, headroom, piece int) Conn {
+	if piece < 1 {
+		return c
+	}
+	saved := make([]byte, 2*headroom)
+	return &splitConn{c: c, h: headroom, piece: piece, sendSaved: saved[:headroom], recvSaved: saved[headroom:]}
+}
+
+type splitConn struct {
+	c                    Conn
+	h, piece             int
+	sendSaved, recvSaved []byte // one piece's headroom, per direction
+}
+
+func (s *splitConn) Send(frame []byte) error {
+	return s.each(frame, s.sendSaved, true)
+}
+
+func (s *splitConn) Recv(frame []byte) error {
+	return s.each(frame, s.recvSaved, false)
+}
+
+// op sends or receives one frame on the inner Conn. (A method value such as
+// s.c.Send passed around instead could cost an allocation per call.)
+func (s *splitConn) op(frame []byte, send bool) error {
+	if send {
+		return s.c.Send(frame)
+	}
+	return s.c.Recv(frame)
+}
+
+// each sends or receives every piece of frame's message, saving and
+// restoring the message bytes that serve as a later piece's headroom.
+func (s *splitConn) each(frame, saved []byte, send bool) error {
+	size := len(frame) - s.h
+	if size <= s.piece {
+		return s.op(frame, send)
+	}
+	for off := 0; off < size; off += s.piece {
+		n := min(s.piece, size-off)
+		sub := frame[off : s.h+off+n]
+		if off == 0 {
+			if err := s.op(sub, send); err != nil {
+				return err
+			}
+			continue
+		}
+		copy(saved, sub[:s.h])
+		err := s.op(sub, send)
+		copy(sub[:s.h], saved)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *splitConn) Close() error { return s.c.Close() }
