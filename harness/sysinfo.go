@@ -44,6 +44,7 @@ func (o *Options) meta() results.Meta {
 	}
 	m.Host, _ = os.Hostname()
 	m.Kernel = kernelRelease()
+	m.Offsets = append([]int{}, o.offsets()...)
 	m.CPU = cpuFacts()
 	m.Hypervisor = hypervisor(m.CPU)
 	m.CPUIdle = cpuIdle()

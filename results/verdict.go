@@ -10,6 +10,8 @@ type Verdict struct {
 	SizeBytes int    `json:"size_bytes"`
 	// Clients is the number of clients of a server or connect context.
 	Clients int `json:"clients,omitempty"`
+	// PayloadOffset is the context's payload placement (-offset), when not 0.
+	PayloadOffset int `json:"payload_offset,omitempty"`
 	// Figure is the figure the mechanisms are ranked by: "rtt_p50" (lower
 	// is better) or "bytes_per_s" (higher is better), or the workload's
 	// own headline figure.

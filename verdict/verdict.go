@@ -182,7 +182,10 @@ func Analyze(f *results.File) []*Analysis {
 		if a.SizeBytes != b.SizeBytes {
 			return a.SizeBytes < b.SizeBytes
 		}
-		return a.Clients < b.Clients
+		if a.Clients != b.Clients {
+			return a.Clients < b.Clients
+		}
+		return a.Offset < b.Offset
 	})
 	var out []*Analysis
 	for _, g := range order {
@@ -436,7 +439,7 @@ func Compute(f *results.File) []results.Verdict {
 // Verdict is the analysis as results.json carries it.
 func (a *Analysis) Verdict() results.Verdict {
 	v := results.Verdict{
-		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients,
+		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, PayloadOffset: a.Context.Offset,
 		Figure: a.Figure.Name, Better: "higher",
 		Medians: map[string]float64{}, N: map[string]int{},
 		TooFewRounds: a.TooFew, Failed: a.Failed,

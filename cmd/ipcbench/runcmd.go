@@ -40,6 +40,7 @@ Examples:
   ipcbench run
   ipcbench run -mech pipe,tcpsocket -sizes 64,4K,64K,1M -duration 2s
   ipcbench run -workload pingpong -count 100000 -o out/
+  ipcbench run -mech pipe,unixsocket -workload stream -sizes 64K -offset 0,8,32,64
   ipcbench run -format csv -q > results.csv
 
 Flags:
@@ -48,7 +49,7 @@ Flags:
 // runConfig is what the run flags say, before it becomes harness.Options.
 type runConfig struct {
 	mech, workload, sizes, cpus, io, dir, format, remote string
-	clients                                              string
+	clients, offsets                                     string
 	duration, warmup, timeout                            time.Duration
 	count                                                int64
 	rounds, pairs                                        int
@@ -62,6 +63,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
 	fs.StringVar(&c.clients, "clients", "1,8,32", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
 	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
+	fs.StringVar(&c.offsets, "offset", "0", "payload placement: bytes past a page boundary, 0..4095, a list like -sizes (e.g. 0,8,32,64); each is a cell")
 	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
 	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
 	fs.DurationVar(&c.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each cell")
@@ -174,6 +176,9 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	}
 	if o.Sizes, err = harness.ParseSizes(c.sizes); err != nil {
 		return o, usagef("-sizes: %v", err)
+	}
+	if o.Offsets, err = harness.ParseOffsets(c.offsets); err != nil {
+		return o, usagef("-offset: %v", err)
 	}
 	switch {
 	case set["count"] && c.count < 1:

@@ -128,3 +128,16 @@ func TestOffsetCSVAndCompare(t *testing.T) {
 func keyText(k results.Key) string {
 	return k.Mechanism + " " + k.Workload + " " + strconv.Itoa(k.SizeBytes) + " @" + strconv.Itoa(k.Offset)
 }
+
+// TestOffsetBenchNames: cells at other offsets get names of their own in
+// the Go benchmark format, page-aligned ones keep the old name.
+func TestOffsetBenchNames(t *testing.T) {
+	for k, want := range map[results.Key]string{
+		{Mechanism: "pipe", Workload: results.Stream, SizeBytes: 65536}:            "IPC/mech=pipe/workload=stream/size=65536",
+		{Mechanism: "pipe", Workload: results.Stream, SizeBytes: 65536, Offset: 8}: "IPC/mech=pipe/workload=stream/size=65536/offset=8",
+	} {
+		if got := BenchName(k); got != want {
+			t.Errorf("BenchName(%+v) = %q, want %q", k, got, want)
+		}
+	}
+}
