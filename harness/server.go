@@ -83,7 +83,7 @@ func (o *Options) runServerCell(ctx context.Context, c cell) results.Result {
 		res.Error = tc.Err.Error()
 		return res
 	}
-	s := &serverCell{o: o, c: c, cfg: cfg, caps: ipc.ServerCapsOf(c.t, cfg), tc: tc, h: tc.Headroom, piece: piece(tc, cfg), n: c.clients}
+	s := &serverCell{o: o, c: c, cfg: cfg, caps: ipc.ServerCapsOf(c.t, cfg), tc: tc, h: tc.Headroom, piece: piece(tc, cfg), n: max(c.clients, 1)}
 	if why := s.skipped(); why != "" {
 		res.Skipped = why
 		return res

@@ -74,6 +74,17 @@ type Caps struct {
 	// the run's private temp directory (a System V queue, a POSIX queue)
 	// that a killed run could leave behind.
 	Objects []ObjectKind
+	// NoCloseWake, when set, says why Listener.Close cannot wake a call
+	// blocked on the channel in this process, and what wakes it instead
+	// ("closing a pipe end does not wake its reader: the peer's exit
+	// does"). The conformance suite checks that Close wakes one unless
+	// this is set.
+	NoCloseWake string
+	// NoCloseNotice, when set, says why the other side's calls do not fail
+	// with ErrClosed once one side has closed its Conn, and what ends the
+	// channel instead ("a queue outlives its users: Listener.Close removes
+	// it"). The suite then checks ErrClosed after Listener.Close.
+	NoCloseNotice string
 	// Note is a few words for the row ("loopback, TCP_NODELAY on").
 	Note string
 	// Err, when set, means the mechanism cannot carry this message here (a

@@ -10,3 +10,6 @@ import (
 // TestConformance runs both workloads at every size between two processes,
 // including sizes above kernel.msgmax that must be split.
 func TestConformance(t *testing.T) { harnesstest.Run(t, msgqueue.New()) }
+
+// TestServer runs the server and connect workloads: many clients, one server.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, msgqueue.New()) }

@@ -121,6 +121,8 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 		RawPath:  "blocking msgsnd/msgrcv",
 		Sysctls:  []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni"},
 		Objects:  []ipc.ObjectKind{queueKind},
+		// Conn.Close only stops this side: the queues are the Listener's.
+		NoCloseNotice: "a System V queue outlives the processes that use it: Listener.Close removes it, and then both sides get ErrClosed",
 	}
 	l, err := readLimits()
 	if err == nil {

@@ -23,7 +23,11 @@ func (transport) Name() string { return "pipe" }
 // Caps: a pipe carries a byte stream of any length through the runtime
 // poller or raw read/write, and its capacity shapes the figures.
 func (transport) Caps(ipc.Config) ipc.Caps {
-	return ipc.Caps{Sysctls: []string{"fs.pipe-max-size"}, Facts: capacity}
+	return ipc.Caps{
+		Sysctls:     []string{"fs.pipe-max-size"},
+		Facts:       capacity,
+		NoCloseWake: "closing a pipe end does not wake a reader while another write end is open: the peer's exit closes it",
+	}
 }
 
 // capacity is the capacity of a new pipe, what the pipe mechanism gets, as

@@ -16,3 +16,6 @@ func TestMain(m *testing.M) {
 }
 
 func TestConformance(t *testing.T) { harnesstest.Run(t, pipe.New()) }
+
+// TestServer runs the server and connect workloads: many clients, one server.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, pipe.New()) }

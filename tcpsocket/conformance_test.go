@@ -15,9 +15,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestConformance runs both workloads at every size between two processes.
+// TestConformance runs the in-process contract and both workloads between
+// two processes at every size that bites.
 func TestConformance(t *testing.T) { harnesstest.Run(t, tcpsocket.New()) }
 
-// TestStreamSocketSuite checks the stream-socket transport contract in
-// process: every byte, deadlines, closing from either side, no allocations.
-func TestStreamSocketSuite(t *testing.T) { harnesstest.RunStreamSocketSuite(t, tcpsocket.New()) }
+// TestServer runs the server and connect workloads: many clients, one server.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, tcpsocket.New()) }

@@ -12,7 +12,7 @@ import (
 )
 
 // What every stream-socket transport must do is in
-// harnesstest.RunStreamSocketSuite, run from conformance_test.go; here is
+// harnesstest.Run (its Contract part), run from conformance_test.go; here is
 // only what is TCP's own.
 
 func TestName(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 )
 
 // What every stream-socket transport must do is in
-// harnesstest.RunStreamSocketSuite, run from conformance_test.go; here is
+// harnesstest.Run (its Contract part), run from conformance_test.go; here is
 // only what is the Unix socket's own.
 
 // TestCloseRemoves checks the private directory and that Close removes it,

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipcbench/ipcbench/results"
 
@@ -128,3 +129,122 @@ func firstNote(note string) string {
 	first, _, _ := strings.Cut(note, "; ")
 	return first
 }
+
+// Summary is what a report says about the verdicts of a file: a line on
+// how they were reached, a sentence per verdict, and how adaptive rounds
+// ended.
+type Summary struct {
+	// Intro is how to read the sentences, or, when no verdict could rank
+	// anything for want of rounds, that alone (and Sentences is empty).
+	Intro     string
+	Sentences []string
+	// Rounds says how adaptive rounds went and which pairs they left
+	// unresolved; empty for a fixed number of rounds.
+	Rounds string
+}
+
+// Summarize is the summary of f's verdicts (those it carries; for a file
+// from before verdicts, those its rows give), nil when f has none: no
+// context with two mechanisms to rank.
+func Summarize(f *results.File) *Summary {
+	vs := f.Verdicts
+	if vs == nil {
+		vs = Compute(f)
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	s := &Summary{Intro: "Mechanisms ranked by their median across rounds; ≈ joins those a Mann-Whitney U test " +
+		"(Holm-corrected across each line's comparisons, alpha " + strconv.FormatFloat(Alpha, 'g', -1, 64) +
+		") does not tell apart, and each ratio is of the medians."}
+	allFew := true
+	for i := range vs {
+		allFew = allFew && vs[i].TooFewRounds
+	}
+	if allFew {
+		s.Intro = "Not enough rounds to rank any mechanism: " + tooFewAll(vs) + "."
+	} else {
+		for i := range vs {
+			s.Sentences = append(s.Sentences, Sentence(&vs[i]))
+		}
+	}
+	if a := f.Meta.RoundsAuto; a != nil {
+		s.Rounds = roundsText(a, vs)
+	}
+	return s
+}
+
+// tooFewAll says why no verdict could rank: the rounds there were, the
+// smallest p they allow, and the rounds that would do.
+func tooFewAll(vs []results.Verdict) string {
+	lo, hi, mechs := -1, 0, 0
+	for i := range vs {
+		for _, n := range vs[i].N {
+			if lo < 0 || n < lo {
+				lo = n
+			}
+			hi = max(hi, n)
+		}
+		mechs = max(mechs, len(vs[i].N))
+	}
+	need := strconv.Itoa(mechs) + " mechanisms need -rounds " + strconv.Itoa(RoundsNeeded(mechs)) + " or more (or -rounds auto)"
+	if hi <= 1 {
+		return "one round of each mechanism allows no test; " + need
+	}
+	n := strconv.Itoa(lo)
+	if hi != lo {
+		n += " to " + strconv.Itoa(hi)
+	}
+	return "with " + n + " rounds of each mechanism no p-value can be below " + formatP(MinP(hi, hi)) + "; " + need
+}
+
+// roundsText is how adaptive rounds ended.
+func roundsText(a *results.AutoRounds, vs []results.Verdict) string {
+	lo, hi := -1, 0
+	var open []string
+	count := 0
+	for i := range vs {
+		for _, n := range vs[i].N {
+			if lo < 0 || n < lo {
+				lo = n
+			}
+			hi = max(hi, n)
+		}
+		if len(vs[i].Unresolved) == 0 {
+			continue
+		}
+		var pairs []string
+		for _, p := range vs[i].Unresolved {
+			pairs = append(pairs, p[0]+"–"+p[1])
+		}
+		count += len(pairs)
+		open = append(open, Label(&vs[i])+" "+strings.Join(pairs, ", "))
+	}
+	n := strconv.Itoa(lo)
+	if hi != lo {
+		n += " to " + strconv.Itoa(hi)
+	}
+	s := "Adaptive rounds: " + n + " rounds per cell in " + seconds(a.ElapsedNS) + " (budget " + seconds(a.BudgetNS) + ")"
+	left := ""
+	if count > 0 {
+		left = " with " + strconv.Itoa(count) + " " + plural(count, "pair", "pairs") +
+			" neither told apart nor shown within ±" + strconv.Itoa(int(Margin*100)) + "%: " + strings.Join(open, "; ")
+	}
+	switch a.Stopped {
+	case "resolved":
+		if count == 0 {
+			return s + "; every adjacent pair was told apart or shown within ±" + strconv.Itoa(int(Margin*100)) + "%."
+		}
+		return s + "; stopped" + left + "."
+	case "budget":
+		return s + "; the budget ran out" + left + "."
+	case "max rounds":
+		return s + "; stopped at " + strconv.Itoa(a.Max) + " rounds" + left + "."
+	case "interrupted":
+		return s + "; interrupted" + left + "."
+	}
+	return s + left + "."
+}
+
+// seconds is a wall time to a tenth of a second: "52.3s".
+func seconds(ns int64) string { return time.Duration(ns).Round(time.Second / 10).String() }

@@ -1,7 +1,8 @@
-// Package harnesstest is the conformance suite every mechanism runs: the
-// real workloads between two real processes, every payload byte verified,
-// and nothing left behind (Run). Stream-socket transports also run an
-// in-process suite of their own contract (RunStreamSocketSuite).
+// Package harnesstest is the conformance suite every mechanism runs (Run),
+// parameterised by what the mechanism says of itself (ipc.Caps): the
+// in-process contract of package ipc (Contract) and the real workloads
+// between two real processes, every payload byte verified, and nothing left
+// behind (Workloads).
 //
 // A mechanism's tests use it like this:
 //
@@ -28,23 +29,38 @@ import (
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// Sizes cover the edges that bite: the smallest message, one above
-// kernel.msgmax (8192 on a default kernel, so System V messages are split),
-// one above the 64 KiB default pipe buffer, and 1 MiB.
-var Sizes = []int{harness.MinSize, 64, 4096, 8193, 65536 + 1, 1 << 20}
-
 // Count is the number of messages per cell: enough to fill every buffer.
 const Count = 200
 
-// Run runs the conformance suite for one mechanism.
-func Run(t *testing.T, tr ipc.Transport) {
-	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
-		t.Run("io="+string(mode), func(t *testing.T) {
-			before := Snapshot(t, tr.Caps(ipc.Config{Size: harness.MinSize, IO: mode}).Objects...)
+// Run runs the conformance suite for one mechanism, as its Caps describe
+// it: the in-process contract (Contract) and the real workloads between two
+// processes (Workloads). It is the one call a mechanism's tests make; the
+// test binary's TestMain must register the mechanism with
+// harness.MaybeRunPeer.
+func Run(t *testing.T, tr ipc.Transport) { RunT(Wrap(t), tr) }
+
+// RunT is Run for any T.
+func RunT(t T, tr ipc.Transport) {
+	t.Run("Contract", func(t T) { Contract(t, tr) })
+	t.Run("Workloads", func(t T) { Workloads(t, tr) })
+}
+
+// Workloads runs both workloads in both io modes between this process and a
+// peer process, at the sizes that bite for the mechanism (SizesFor), every
+// payload byte verified, and checks that nothing is left behind: no record
+// or object of this process's, no temporary directory, no child process. A
+// Lossy mechanism's rows must count their losses instead of delivering
+// everything; a mode without a path of its own must say so in the note.
+func Workloads(t T, tr ipc.Transport) {
+	for _, mode := range ioModes {
+		t.Run("io="+string(mode), func(t T) {
+			caps := tr.Caps(ipc.Config{Size: harness.MinSize, IO: mode})
+			before := Snapshot(t, caps.Objects...)
+			sizes := SizesFor(caps)
 			f, err := harness.Run(context.Background(), harness.Options{
 				Transports: []ipc.Transport{tr},
 				Workloads:  []string{results.PingPong, results.Stream},
-				Sizes:      Sizes,
+				Sizes:      sizes,
 				Count:      Count,
 				Rounds:     1,
 				IO:         mode,
@@ -53,22 +69,58 @@ func Run(t *testing.T, tr ipc.Transport) {
 				Verify:     true,
 			})
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("%v", err)
 			}
-			if got, want := len(f.Results), 2*len(Sizes); got != want {
+			if got, want := len(f.Results), 2*len(sizes); got != want {
 				t.Fatalf("got %d rows, want %d", got, want)
 			}
 			for _, r := range f.Results {
-				CheckRow(t, r, Count)
+				c := tr.Caps(ipc.Config{Size: r.SizeBytes, IO: mode})
+				if c.Err != nil {
+					if r.Error == "" {
+						t.Errorf("%s %d B: Caps says %v, but the row has no error", r.Workload, r.SizeBytes, c.Err)
+					}
+					continue
+				}
+				if c.Lossy {
+					CheckLossyRow(t, r, Count)
+				} else {
+					CheckRow(t, r, Count)
+				}
+				if poller := !strings.Contains(r.Note, "no poller path"); poller != c.HasIOMode(mode) {
+					t.Errorf("%s %d B in io mode %s: note %q, but Caps says a path of its own is %v", r.Workload, r.SizeBytes, mode, r.Note, c.HasIOMode(mode))
+				}
+				if n := c.Pieces(r.SizeBytes); (n > 1) != (r.Pieces == n) || (n > 1) != strings.Contains(r.Note, "split into") {
+					t.Errorf("%s %d B: %d pieces and note %q, but Caps says %d pieces", r.Workload, r.SizeBytes, r.Pieces, r.Note, n)
+				}
 			}
 			before.CheckNothingLeft(t)
 		})
 	}
 }
 
+// CheckLossyRow checks a row of a lossy mechanism: count messages sent,
+// losses counted (and no more than were sent), figures for what arrived.
+func CheckLossyRow(t TB, r results.Result, count int64) {
+	t.Helper()
+	name := fmt.Sprintf("%s %s %d B", r.Mechanism, r.Workload, r.SizeBytes)
+	switch {
+	case r.Error != "":
+		t.Errorf("%s: %s", name, r.Error)
+	case r.Lost == nil || r.Reordered == nil:
+		t.Errorf("%s: a lossy mechanism's row does not count lost and reordered messages", name)
+	case r.Messages != count:
+		t.Errorf("%s: %d messages sent, want %d", name, r.Messages, count)
+	case *r.Lost < 0 || *r.Lost > r.Messages:
+		t.Errorf("%s: %d of %d messages lost", name, *r.Lost, r.Messages)
+	case *r.Lost < r.Messages && r.MsgsPerS <= 0:
+		t.Errorf("%s: messages arrived but the rate is %v", name, r.MsgsPerS)
+	}
+}
+
 // CheckRow checks that a row holds a complete, plausible measurement of
 // count messages.
-func CheckRow(t *testing.T, r results.Result, count int64) {
+func CheckRow(t TB, r results.Result, count int64) {
 	t.Helper()
 	name := fmt.Sprintf("%s %s %d B", r.Mechanism, r.Workload, r.SizeBytes)
 	if r.Error != "" {
@@ -126,7 +178,7 @@ type State struct {
 // Snapshot records the state before a test. kinds are the kinds of object
 // the test's mechanisms make (ipc.Caps.Objects), to tell an object left
 // behind from a record left behind.
-func Snapshot(t *testing.T, kinds ...ipc.ObjectKind) State {
+func Snapshot(t TB, kinds ...ipc.ObjectKind) State {
 	t.Helper()
 	return State{tempDirs: TempDirs(t), kinds: kinds}
 }
@@ -134,11 +186,11 @@ func Snapshot(t *testing.T, kinds ...ipc.ObjectKind) State {
 // CheckNothingLeft fails the test if this process left a recorded object or
 // its record, a temporary directory it did not have at the snapshot, or a
 // child process that is still running.
-func (s State) CheckNothingLeft(t *testing.T) {
+func (s State) CheckNothingLeft(t TB) {
 	t.Helper()
 	recs, err := ipc.Records(os.Getpid())
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	for _, r := range recs {
 		i := slices.IndexFunc(s.kinds, func(k ipc.ObjectKind) bool { return k.Kind == r.Kind })
@@ -163,17 +215,17 @@ func (s State) CheckNothingLeft(t *testing.T) {
 
 // TempDirs lists the directories this process's runs made (named after
 // ipc.TempDirPrefix and this process's id).
-func TempDirs(t *testing.T) []string {
+func TempDirs(t TB) []string {
 	t.Helper()
 	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-*", ipc.TempDirPrefix, os.Getpid())))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return dirs
 }
 
 // Children lists the process ids of this process's living children.
-func Children(t *testing.T) []string {
+func Children(t TB) []string {
 	t.Helper()
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
 	var kids []string

@@ -91,9 +91,13 @@ func TestBenchReadBack(t *testing.T) {
 						t.Errorf("%s: %v %s, want %v", wantName, v, unit, w)
 					}
 				}
+				cpus := "unpinned"
+				if len(f.Meta.CPUs) == 2 {
+					cpus = strconv.Itoa(f.Meta.CPUs[0]) + "," + strconv.Itoa(f.Meta.CPUs[1])
+				}
 				for key, w := range map[string]string{
 					"goos": "linux", "cpu": f.Meta.CPUModel, "kernel": f.Meta.Kernel, "io": f.Meta.IO,
-					"ipcbench": f.Meta.Version, "go": f.Meta.GoVersion, "cpus": "0,1", "pairs": "1", "ncpu": "2",
+					"ipcbench": f.Meta.Version, "go": f.Meta.GoVersion, "cpus": cpus, "pairs": "1", "ncpu": "2",
 				} {
 					if v := res.GetConfig(key); v != w {
 						t.Errorf("%s: config %s = %q, want %q", wantName, key, v, w)

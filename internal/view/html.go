@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 
 	"github.com/ipcbench/ipcbench/internal/chart"
 )
@@ -44,6 +45,7 @@ type htmlPage struct {
 	Version        string
 	Incomplete     bool
 	Facts          []metaFact
+	Verdicts       *verdict.Summary
 	NoisyPercent   string
 	Tables         []htmlTable
 	Groups         []htmlGroup
@@ -83,6 +85,7 @@ func writeHTML(w io.Writer, f *results.File, charts []chart.Drawing) error {
 		Version:      f.Meta.Version,
 		Incomplete:   v.Incomplete,
 		Facts:        metaFacts(&f.Meta, v.Rounds),
+		Verdicts:     verdict.Summarize(f),
 		NoisyPercent: strconv.FormatFloat(results.NoisyThreshold*100, 'f', -1, 64),
 	}
 	if f.Meta.TimerOverheadNS > 0 {

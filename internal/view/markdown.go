@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 )
 
 // WriteMarkdown writes f as a results.md: a short header saying what was
@@ -25,6 +26,19 @@ func WriteMarkdown(w io.Writer, f *results.File) error {
 	ew.printf("Two processes on one machine exchange messages through each IPC mechanism. " +
 		"`pingpong` measures the round-trip time of a message and its same-size echo; " +
 		"`stream` measures one-way throughput.\n\n")
+	if sum := verdict.Summarize(f); sum != nil {
+		ew.printf("## Verdicts\n\n%s\n\n", mdEscape(sum.Intro))
+		for _, line := range sum.Sentences {
+			ew.printf("- %s\n", mdEscape(line))
+		}
+		if len(sum.Sentences) > 0 {
+			ew.printf("\n")
+		}
+		if sum.Rounds != "" {
+			ew.printf("%s\n\n", mdEscape(sum.Rounds))
+		}
+		ew.printf("## The run\n\n")
+	}
 	for _, line := range metaLines(&f.Meta, v.Rounds) {
 		ew.printf("- %s\n", line)
 	}
@@ -156,7 +170,14 @@ func metaFacts(m *results.Meta, rounds int) []metaFact {
 	if m.WarmupNS > 0 {
 		each = append(each, "after "+time.Duration(m.WarmupNS).String()+" of warm-up")
 	}
-	if rounds > 1 {
+	if a := m.RoundsAuto; a != nil {
+		r := fmt.Sprintf("adaptive rounds in shuffled order, %d for every cell and up to %d for those still unresolved, within %s",
+			a.Min, a.Max, time.Duration(a.BudgetNS))
+		if m.Seed != 0 {
+			r += fmt.Sprintf(" (seed %d)", m.Seed)
+		}
+		each = append(each, r)
+	} else if rounds > 1 {
 		r := strconv.Itoa(rounds) + " rounds in shuffled order"
 		if m.Seed != 0 {
 			r += fmt.Sprintf(" (seed %d)", m.Seed)

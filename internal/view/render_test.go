@@ -47,6 +47,7 @@ const fixtures = "../../results/testdata"
 var goldenFixtures = []string{
 	"one-round",    // 4 mechanisms x 2 workloads x 3 sizes, split, failed and noted cells
 	"three-rounds", // one noisy cell and one quiet one
+	"verdicts",     // adaptive rounds: a tie, tiers, an equivalence, mixed placements, a pair left unresolved
 	"clients",      // server and connect: clients 1 and 4, a failed and skipped cells
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 )
 
 // WriteTable writes f for a terminal: one table per workload with the
@@ -26,6 +27,15 @@ func WriteTable(w io.Writer, f *results.File) error {
 		ew.printf("No results.\n")
 	}
 	writeTerminalTables(ew, v.Tables)
+	if sum := verdict.Summarize(f); sum != nil {
+		ew.printf("\nVerdicts: %s\n", sum.Intro)
+		for _, line := range sum.Sentences {
+			ew.printf("  %s\n", line)
+		}
+		if sum.Rounds != "" {
+			ew.printf("%s\n", sum.Rounds)
+		}
+	}
 	return ew.err
 }
 
