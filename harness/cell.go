@@ -37,6 +37,7 @@ type pair struct {
 	n        int64
 	elapsed  int64
 	err      error
+	cost     window      // what the driver's measured window cost it
 	finished atomic.Bool // the driver has ended the cell with its peer
 }
 
@@ -397,11 +398,15 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 	if o.Count == 0 {
 		lim.until = Now() + int64(o.Duration)
 	}
+	meter := newUsageMeter(o.IO == ipc.IORaw)
+	defer meter.close()
+	from := meter.take(p.d.conn)
 	var err error
 	p.n, p.elapsed, err = run(lim)
 	if err != nil {
 		return err
 	}
+	p.cost = between(meter.scope(), from, meter.take(p.d.conn))
 	if err := p.d.finish(); err != nil {
 		return err
 	}
@@ -480,21 +485,28 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	var maxElapsed int64
 	var placements []string
 	var seen results.CPUsSeen
+	var driverCost, peerCost window
+	var peerCosted int
 	for _, p := range pairs {
 		// A remote session has no report: the server's end acknowledgement
 		// already confirmed every message, and its clock is not ours, so
 		// there is no one-way delay, and no placement either.
 		var peerCPUs []int
 		if p.peer != nil {
-			cpus, err := p.peer.finalReport(o.Timeout, oneWay)
+			rep, err := p.peer.finalReport(o.Timeout, oneWay)
 			if err != nil {
 				return err
 			}
-			peerCPUs = cpus
+			peerCPUs = rep.CPUs
+			if rep.Cost != nil {
+				peerCost.add(*rep.Cost)
+				peerCosted++
+			}
 		}
 		driverCPUs := p.d.cpus.cpus()
 		placements = append(placements, placementOf(driverCPUs, peerCPUs))
 		seen.Driver, seen.Peer = unionCPUs(seen.Driver, driverCPUs), unionCPUs(seen.Peer, peerCPUs)
+		driverCost.add(p.cost)
 		rtt.Merge(p.d.rec)
 		res.Messages += p.n
 		maxElapsed = max(maxElapsed, p.elapsed)
@@ -503,6 +515,15 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 		}
 	}
 	res.ElapsedNS = maxElapsed
+	// A peer's cost counts only when every peer measured its window (a
+	// lossy channel can lose all the marks of one); remote sessions have none.
+	cost := &results.Cost{Driver: driverCost.perMessage(res.Messages)}
+	if peerCosted == len(pairs) {
+		cost.Peer = peerCost.perMessage(res.Messages)
+	}
+	if cost.Driver != nil || cost.Peer != nil {
+		res.Cost = cost
+	}
 	res.BytesPerS = res.MsgsPerS * float64(c.size)
 	if res.Placement = combinePlacements(placements); res.Placement != "" {
 		res.CPUsSeen = &seen

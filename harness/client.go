@@ -51,7 +51,7 @@ func runClient(spec peerSpec, t ipc.Transport, ep ipc.Endpoint, cfg ipc.Config, 
 		}
 		return &peerReport{Done: true, Received: n, ElapsedNS: elapsed, RTT: d.rec}, nil
 	case results.Connect:
-		caps := ipc.ServerCapsOf(t, cfg)
+		caps := t.Caps(cfg)
 		if caps.Connector == nil {
 			return nil, fmt.Errorf("%s has no connections to make", spec.Mechanism)
 		}

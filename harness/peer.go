@@ -68,6 +68,7 @@ type peerReport struct {
 	Received int64     `json:"received,omitempty"`
 	OneWay   *Recorder `json:"one_way,omitempty"`
 	CPUs     []int     `json:"cpus,omitempty"` // the CPUs the peer's measuring thread was seen on
+	Cost     *window   `json:"cost,omitempty"` // what the measured window cost the peer
 	// PayloadOffset, in the ready report, is where the peer's message
 	// buffer puts the payload past a page, read back from its address.
 	PayloadOffset *int   `json:"payload_offset,omitempty"`
@@ -181,6 +182,8 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 	}
 	defer conn.Close()
 	p := newPeer(split(conn, caps.Headroom, spec.Piece), caps.Headroom, spec.Size, spec.Offset, isEcho(spec.Workload), spec.Verify)
+	p.meter = newUsageMeter(spec.IO == ipc.IORaw) // on the measuring thread, locked above in raw mode
+	defer p.meter.close()
 	enc := json.NewEncoder(ctrlOut)
 	placed := ipc.PayloadOffset(p.frame, p.h)
 	if err := enc.Encode(peerReport{Ready: true, PayloadOffset: &placed}); err != nil {
@@ -190,6 +193,9 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 		return fail(err)
 	}
 	rep := peerReport{Done: true, Received: p.received, CPUs: p.cpus.cpus()}
+	if p.costed {
+		rep.Cost = &p.cost
+	}
 	if p.oneWay.Count() > 0 {
 		rep.OneWay = p.oneWay
 	}
@@ -312,9 +318,9 @@ func (p *peerProc) report(what string, timeout time.Duration) (*peerReport, erro
 }
 
 // finalReport reads the peer's report at the end of a cell, checks that it
-// exited cleanly, adds its one-way delays to oneWay and returns the CPUs it
-// was seen on.
-func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) ([]int, error) {
+// exited cleanly, adds its one-way delays to oneWay and returns the report
+// (the CPUs it was seen on, what the window cost it).
+func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) (*peerReport, error) {
 	rep, err := p.report("send its final report", timeout)
 	if err != nil {
 		return nil, err
@@ -331,7 +337,7 @@ func (p *peerProc) finalReport(timeout time.Duration, oneWay *Recorder) ([]int, 
 	if rep.OneWay != nil {
 		oneWay.Merge(rep.OneWay)
 	}
-	return rep.CPUs, nil
+	return rep, nil
 }
 
 // deathError describes a peer that went away: its exit status and the

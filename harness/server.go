@@ -23,7 +23,7 @@ import (
 //
 // The server is this process (the driver): it Listens as for pingpong and
 // serves every client from one place, in the form the mechanism says it has
-// (ServerCaps.Server). Each client is a peer process that Dials, runs the
+// (Caps.Server). Each client is a peer process that Dials, runs the
 // pingpong loop (server) or one connection after another (connect), times
 // its own requests, and sends its histogram in its final report. A client
 // that dies fails the cell with a sentence; the run goes on.
@@ -56,8 +56,7 @@ type serverCell struct {
 	o       *Options
 	c       cell
 	cfg     ipc.Config
-	caps    ipc.ServerCaps
-	tc      ipc.Caps // the transport's own
+	caps    ipc.Caps // the transport's, server fields included
 	h       int      // its headroom: a frame's message is frame[h:]
 	piece   int      // the pieces a message is split into, 0: whole
 	form    ipc.ServerForm
@@ -83,7 +82,7 @@ func (o *Options) runServerCell(ctx context.Context, c cell) results.Result {
 		res.Error = tc.Err.Error()
 		return res
 	}
-	s := &serverCell{o: o, c: c, cfg: cfg, caps: ipc.ServerCapsOf(c.t, cfg), tc: tc, h: tc.Headroom, piece: piece(tc, cfg), n: max(c.clients, 1)}
+	s := &serverCell{o: o, c: c, cfg: cfg, caps: tc, h: tc.Headroom, piece: piece(tc, cfg), n: max(c.clients, 1)}
 	if why := s.skipped(); why != "" {
 		res.Skipped = why
 		return res
@@ -439,8 +438,8 @@ func (s *serverCell) loop() error {
 	}
 	if s.form == ipc.ServerShared {
 		s.how = "server: one shared channel, one thread"
-		if s.caps.Note != "" {
-			s.how = "server: " + s.caps.Note + ", one thread"
+		if s.caps.ServerNote != "" {
+			s.how = "server: " + s.caps.ServerNote + ", one thread"
 		}
 		if s.o.IO == ipc.IOGo {
 			s.how += " in both io modes (no poller path)"
@@ -451,8 +450,8 @@ func (s *serverCell) loop() error {
 	if s.form == ipc.ServerAccept {
 		what = "one listener, a connection per client"
 	}
-	if s.caps.Note != "" {
-		what = s.caps.Note
+	if s.caps.ServerNote != "" {
+		what = s.caps.ServerNote
 	}
 	if s.o.IO == ipc.IOGo {
 		s.how = "server: " + what + ", a goroutine per client (runtime poller)"

@@ -77,10 +77,13 @@ func (d *driver) pingpong(lim limit) (n, elapsed int64, err error) {
 		}
 		t0 := Now()
 		stamp := t0
+		var flags uint64
 		if lim.warmup {
 			stamp = 0
+		} else if n < markCount {
+			flags = flagMark
 		}
-		putHeader(out, seq, 0, stamp)
+		putHeader(out, seq, flags, stamp)
 		if err = d.conn.Send(d.out); err != nil {
 			return n, now - start, err
 		}
@@ -126,6 +129,9 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 		if lim.done(n, Now()) {
 			flags = flagAck
 		}
+		if !lim.warmup && n <= markCount {
+			flags |= flagMark
+		}
 		if d.verify {
 			fillPayload(out, seq)
 		}
@@ -140,7 +146,7 @@ func (d *driver) stream(lim limit) (n, elapsed int64, err error) {
 		if n&cpuSampleMask == 0 {
 			d.cpus.sample()
 		}
-		if flags != 0 {
+		if flags&flagAck != 0 {
 			if d.lossy {
 				err = d.endStreamLossy(seq, n)
 			} else {
@@ -200,6 +206,13 @@ type peer struct {
 	received int64 // data messages, control messages excluded
 	cpus     cpuSampler
 	peerLoss // over a lossy channel (see lossy.go)
+
+	// meter, when set, measures the peer's cost over the measured window:
+	// from the first message marked measured to the end of the cell.
+	meter          *usageMeter
+	costFrom       usage
+	marked, costed bool
+	cost           window
 }
 
 // newPeer makes the peer's side for messages of size bytes over conn, whose
@@ -227,6 +240,9 @@ func (p *peer) serve() error {
 		}
 		if err := p.checkSeq(seq, flags); err != nil {
 			return err
+		}
+		if p.meter != nil {
+			p.meterAt(flags)
 		}
 		if flags&flagEnd != 0 {
 			// The acknowledgement carries how many messages arrived, so the
@@ -270,6 +286,19 @@ func (p *peer) serve() error {
 				p.oneWay.Record(now - stamp)
 			}
 		}
+	}
+}
+
+// meterAt opens the peer's cost window at the first measured message and
+// closes it at the end of the cell.
+func (p *peer) meterAt(flags uint64) {
+	switch {
+	case flags&flagMark != 0 && !p.marked:
+		p.marked = true
+		p.costFrom = p.meter.take(p.conn)
+	case flags&flagEnd != 0 && p.marked && !p.costed:
+		p.costed = true
+		p.cost = between(p.meter.scope(), p.costFrom, p.meter.take(p.conn))
 	}
 }
 

@@ -91,6 +91,36 @@ type Caps struct {
 	// *LimitError naming the sysctl): the cell becomes a row with this
 	// error, never a capped run.
 	Err error
+
+	// The server and connect workloads (servercaps.go). A mechanism that
+	// sets none of these still gets a server form: one channel per client.
+
+	// Server is the mechanism's native form of workload server; the zero
+	// value, ServerChannels, is the generic form.
+	Server ServerForm
+	// ListenShared, for ServerShared, creates the one channel all clients
+	// share and returns the server's end. It refuses what its limits cannot
+	// hold for that many clients (a *LimitError) before creating anything.
+	ListenShared func(cfg Config, clients int) (SharedListener, error)
+	// NoServer, when set, says why the mechanism has no server form here:
+	// its server cells are skipped rows (no figures, not an error).
+	NoServer string
+	// ServerNote says in a few words how the mechanism's server form holds
+	// its clients ("each client its own pair of pipes"); the harness adds
+	// how it serves them (one thread with epoll, a goroutine each, ...).
+	ServerNote string
+	// Connector, when not nil, means the mechanism has connections
+	// (workload connect): it returns a Connector that makes new connections
+	// to ep, which one Listener accepts any number of times (one Accept
+	// each).
+	Connector func(ep Endpoint, cfg Config) (Connector, error)
+	// NoConnect says why a mechanism without Connector has no connections:
+	// its connect cells are skipped rows saying so.
+	NoConnect string
+	// PortsPerClient is how many ephemeral ports each client's connection
+	// holds (TCP: one), checked against net.ipv4.ip_local_port_range
+	// before a server cell starts.
+	PortsPerClient int
 }
 
 // HasIOMode reports whether mode has a path of its own (see IOModes).

@@ -23,61 +23,20 @@ const (
 	// Accept N times, and every client Dials the same Endpoint.
 	ServerAccept ServerForm = "accept"
 	// ServerShared is one channel that all clients share, made by
-	// ServerCaps.ListenShared (System V: one request queue, typed replies).
+	// Caps.ListenShared (System V: one request queue, typed replies).
 	ServerShared ServerForm = "shared"
 )
-
-// ServerCaps is what a mechanism says about serving many clients and about
-// connections.
-type ServerCaps struct {
-	// Server is the mechanism's native form of workload server.
-	Server ServerForm
-	// ListenShared, for ServerShared, creates the one channel all clients
-	// share and returns the server's end. It refuses what its limits cannot
-	// hold for that many clients (a *LimitError) before creating anything.
-	ListenShared func(cfg Config, clients int) (SharedListener, error)
-	// NoServer, when set, says why the mechanism has no server form: its
-	// server cells are skipped rows.
-	NoServer string
-	// Connector, when not nil, means the mechanism has connections: it
-	// returns a Connector that makes new connections to ep, which one
-	// Listener accepts any number of times (one Accept each).
-	Connector func(ep Endpoint, cfg Config) (Connector, error)
-	// NoConnect says why a mechanism without Connector has no connections.
-	NoConnect string
-	// Note says in a few words how the mechanism's server form holds its
-	// clients ("each client its own pair of pipes"); the harness adds how
-	// it serves them (one thread with epoll, a goroutine each, ...).
-	Note string
-	// PortsPerClient is how many ephemeral ports each client's connection
-	// holds (TCP: one), checked against net.ipv4.ip_local_port_range.
-	PortsPerClient int
-}
-
-// ServerDescriber is a Transport that says how it serves many clients.
-// (An optional interface until these become Caps fields.)
-type ServerDescriber interface {
-	ServerCaps(cfg Config) ServerCaps
-}
-
-// ServerCapsOf is what t says about serving many clients, or the generic
-// form if it says nothing.
-func ServerCapsOf(t Transport, cfg Config) ServerCaps {
-	if d, ok := t.(ServerDescriber); ok {
-		return d.ServerCaps(cfg)
-	}
-	return ServerCaps{}
-}
 
 // A SharedListener is the server's end of a channel all clients share. It
 // carries whole messages of cfg.Size, splitting them itself if it must.
 type SharedListener interface {
 	// Endpoint is what client i (0..clients-1) Dials with Transport.Dial.
 	Endpoint(client int) Endpoint
-	// Recv fills frame with the next request from any client
-	// and says whose it is.
+	// Recv fills frame[h:] (h is Caps.Headroom; the h bytes in front are
+	// the listener's during the call) with the next request from any
+	// client, a whole message of cfg.Size, and says whose it is.
 	Recv(frame []byte) (client int, err error)
-	// Send sends frame to that client alone.
+	// Send sends frame[h:] to that client alone.
 	Send(client int, frame []byte) error
 	// Close removes the channel and wakes every call blocked on it, in
 	// this process and the clients.

@@ -21,7 +21,11 @@ func Split(c Conn, headroom, piece int) Conn {
 		return c
 	}
 	saved := make([]byte, 2*headroom)
-	return &splitConn{c: c, h: headroom, piece: piece, sendSaved: saved[:headroom], recvSaved: saved[headroom:]}
+	sc := &splitConn{c: c, h: headroom, piece: piece, sendSaved: saved[:headroom], recvSaved: saved[headroom:]}
+	if _, ok := c.(SyscallCounter); ok {
+		return splitCounter{sc}
+	}
+	return sc
 }
 
 type splitConn struct {
@@ -74,3 +78,9 @@ func (s *splitConn) each(frame, saved []byte, send bool) error {
 }
 
 func (s *splitConn) Close() error { return s.c.Close() }
+
+// splitCounter is a splitConn over a Conn that counts its system calls,
+// which it then counts too (a Conn that does not count must not seem to).
+type splitCounter struct{ *splitConn }
+
+func (s splitCounter) Syscalls() int64 { return s.c.(SyscallCounter).Syscalls() }

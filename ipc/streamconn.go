@@ -77,12 +77,14 @@ func NewReadWriterConn(rw io.ReadWriter, c io.Closer) Conn {
 type rawStream struct {
 	r, w     *os.File // kept so the descriptors stay open and are closed once
 	rfd, wfd int
+	Calls    // read(2) and write(2) calls, for the cost per message
 }
 
 func (c *rawStream) Send(frame []byte) error {
 	p := frame
 	for len(p) > 0 {
 		n, err := unix.Write(c.wfd, p)
+		c.Calls.Send++
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -98,6 +100,7 @@ func (c *rawStream) Recv(frame []byte) error {
 	p := frame
 	for len(p) > 0 {
 		n, err := unix.Read(c.rfd, p)
+		c.Calls.Recv++
 		if err != nil {
 			if err == unix.EINTR {
 				continue

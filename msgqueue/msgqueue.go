@@ -121,6 +121,12 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 		RawPath:  "blocking msgsnd/msgrcv",
 		Sysctls:  []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni"},
 		Objects:  []ipc.ObjectKind{queueKind},
+		// Many clients share one request queue and one reply queue, by
+		// message type (shared.go); a queue has no connections.
+		Server:       ipc.ServerShared,
+		ListenShared: listenShared,
+		ServerNote:   serverNote,
+		NoConnect:    "System V queues have no connections: a client finds the queue by its id",
 		// Conn.Close only stops this side: the queues are the Listener's.
 		NoCloseNotice: "a System V queue outlives the processes that use it: Listener.Close removes it, and then both sides get ErrClosed",
 	}
@@ -239,6 +245,9 @@ func (l *listener) Close() error {
 // Dial joins the queues named in ep.Addr from the peer's side: it sends on
 // the peer-to-driver queue and receives on the driver-to-peer one.
 func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
+	if strings.HasPrefix(ep.Addr, sharedPrefix) {
+		return dialShared(ep.Addr)
+	}
 	d2p, p2d, err := parseAddr(ep.Addr)
 	if err != nil {
 		return nil, err
@@ -284,7 +293,20 @@ func parseAddr(addr string) (d2p, p2d int, err error) {
 // It owns neither queue; Close only stops its own use of them.
 type conn struct {
 	snd, rcv int
-	closed   atomic.Bool
+	// typ, for a client of the shared server form, is the client's type:
+	// it sends its requests with it and receives only replies of it. 0 for
+	// a pair of queues: type mtype out, the next message in.
+	typ       int64
+	closed    atomic.Bool
+	ipc.Calls // msgsnd and msgrcv calls, for the cost per message
+}
+
+// sendType is the type of the messages this side sends.
+func (c *conn) sendType() int64 {
+	if c.typ != 0 {
+		return c.typ
+	}
+	return mtype
 }
 
 var errConnClosed = fmt.Errorf("use of a closed System V queue Conn: %w", ipc.ErrClosed)
@@ -299,7 +321,8 @@ func (c *conn) Send(frame []byte) error {
 		return err
 	}
 	h := frame[headroom-mtypeLen:]
-	putMtype(h)
+	putType(h, c.sendType())
+	c.Calls.Send++
 	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), len(frame)-headroom, 0); err != nil {
 		return c.fail("msgsnd", c.snd, err)
 	}
@@ -316,15 +339,16 @@ func (c *conn) Recv(frame []byte) error {
 	}
 	n := len(frame) - headroom
 	h := frame[headroom-mtypeLen:]
-	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, 0, 0)
+	c.Calls.Recv++
+	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, int(c.typ), 0)
 	if err != nil {
 		if err == errE2BIG {
 			return fmt.Errorf("msgrcv on queue %d: a message is longer than the %d bytes expected: the two sides disagree on the message size", c.rcv, n)
 		}
 		return c.fail("msgrcv", c.rcv, err)
 	}
-	if typ := getMtype(h); got != n || typ != mtype {
-		return fmt.Errorf("msgrcv on queue %d: got a message of type %d with %d bytes, want type %d with %d: the two sides disagree on the message size", c.rcv, typ, got, mtype, n)
+	if typ := getMtype(h); got != n || int64(typ) != c.sendType() {
+		return fmt.Errorf("msgrcv on queue %d: got a message of type %d with %d bytes, want type %d with %d: the two sides disagree on the message size", c.rcv, typ, got, c.sendType(), n)
 	}
 	return nil
 }

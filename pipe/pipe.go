@@ -22,11 +22,16 @@ func (transport) Name() string { return "pipe" }
 
 // Caps: a pipe carries a byte stream of any length through the runtime
 // poller or raw read/write, and its capacity shapes the figures.
+//
+// Pipes are point-to-point, so a server has a pair per client (the generic
+// server form), and a pipe is made once and inherited, never connected to.
 func (transport) Caps(ipc.Config) ipc.Caps {
 	return ipc.Caps{
 		Sysctls:     []string{"fs.pipe-max-size"},
 		Facts:       capacity,
 		NoCloseWake: "closing a pipe end does not wake a reader while another write end is open: the peer's exit closes it",
+		ServerNote:  "each client its own pair of pipes (pipes are point-to-point)",
+		NoConnect:   "a pipe has no connections: it is made once, by its creator, and inherited",
 	}
 }
 
@@ -114,14 +119,4 @@ func (l *listener) Close() error {
 		l.myW.Close()
 	}
 	return nil
-}
-
-// ServerCaps: pipes are point-to-point, so a server has a pair per client
-// (the generic form), and a pipe is made once and inherited, never
-// connected to.
-func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
-	return ipc.ServerCaps{
-		Note:      "each client its own pair of pipes (pipes are point-to-point)",
-		NoConnect: "a pipe has no connections: it is made once, by its creator, and inherited",
-	}
 }

@@ -265,6 +265,18 @@ type Result struct {
 	Lost      *int64 `json:"lost,omitempty"`
 	Reordered *int64 `json:"reordered,omitempty"`
 
+	// Cost is what a message cost each side over the measured window:
+	// CPU, context switches, scheduler wait and system calls (see Cost).
+	// Rows from before it was measured, and remote rows, lack it.
+	Cost *Cost `json:"cost,omitempty"`
+	// Rate, for an open-loop row (-rate), is the offered load in messages
+	// per second; MsgsPerS is then what was achieved. RTTCorrected is the
+	// round trip from each message's intended send time on the schedule,
+	// which carries the stalls a closed loop (and RTT, from the actual
+	// send) hides: coordinated omission.
+	Rate         float64 `json:"rate,omitempty"`
+	RTTCorrected *Stats  `json:"rtt_corrected_ns,omitempty"`
+
 	Error string `json:"error,omitempty"`
 	// Skipped, when set, says why the cell does not apply to the mechanism
 	// (connect on a pipe): the row has no figures, and it is not a failure.

@@ -24,12 +24,16 @@ func allTransports() []ipc.Transport {
 	for _, m := range mechs {
 		ts = append(ts, m, small(m))
 		ts = append(ts, faultyVariants(m)...)
+		ts = append(ts, harnesstest.Faulty(m, harnesstest.Mark, midCell)) // TestDriverKilled
 	}
 	return ts
 }
 
 func TestMain(m *testing.M) {
 	harness.MaybeRunPeer(allTransports())
+	if os.Getenv(driverEnv) != "" {
+		os.Exit(runDriver())
+	}
 	os.Setenv("GORACE", "atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 	os.Exit(m.Run())
 }

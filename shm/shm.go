@@ -13,8 +13,13 @@
 //     by FUTEX_WAKE, which the other side calls only when a flag in the
 //     mapping says the sleeper may be asleep: a side that never has to wait
 //     makes no syscall.
-//   - shm-eventfd sleeps in a blocking read of its own eventfd, which the
-//     other side writes under the same rule.
+//   - shm-eventfd sleeps in a blocking read of an eventfd, which the other
+//     side writes under the same rule.
+//
+// Each ring has two places to sleep, its consumer's (for data) and its
+// producer's (for room), each with its own flag, futex word and eventfd:
+// Send and Recv may run at once in two goroutines (an open-loop driver), so
+// one side may sleep in both at the same time.
 //
 // Like for like with the other mechanisms, a message is copied twice: the
 // sender copies it from its frame into the ring, the receiver copies it out
@@ -97,17 +102,16 @@ func (t *transport) Name() string {
 // path: there is no descriptor for the runtime poller to watch. The note
 // says how a side waits.
 func (t *transport) Caps(cfg ipc.Config) ipc.Caps {
-	note := map[style]string{
-		spinning: "spins, then sched_yield",
-		futexes:  "futex wait/wake",
-		eventfds: "eventfd per side",
-	}[t.style]
-	return ipc.Caps{
-		Headroom: headroom,
-		IOModes:  []ipc.IOMode{ipc.IORaw},
-		RawPath:  "the same ring",
-		Note:     note,
+	c := ipc.Caps{Headroom: headroom, IOModes: []ipc.IOMode{ipc.IORaw}}
+	switch t.style {
+	case spinning:
+		c.Note, c.RawPath = "polls the ring, then sched_yield (bounded spin)", "polling"
+	case futexes:
+		c.Note, c.RawPath = "futex wait/wake on the mapping, only when the other side may sleep", "futex waits"
+	case eventfds:
+		c.Note, c.RawPath = "blocking eventfd reads, written only when the reader may sleep", "eventfd reads"
 	}
+	return c
 }
 
 // The mapping: a control page, then ring 0 (driver to peer) and ring 1
@@ -115,6 +119,13 @@ func (t *transport) Caps(cfg ipc.Config) ipc.Caps {
 // bytes apart: two 64-byte cache lines, because Intel's adjacent-line
 // prefetcher fetches lines in pairs, and a word the other side writes must
 // not share a pair with one this side writes.
+//
+// Each ring has its tail (the producer writes it) and head (the consumer
+// writes it), and two places to sleep: the consumer's, for data, and the
+// producer's, for room. A place to sleep is a waiting flag, which the
+// sleeper writes, and a futex word, which the other side bumps to wake it.
+// Send and Recv may run at once in two goroutines (an open-loop driver), so
+// a side can sleep in both places at the same time.
 const (
 	line      = 128
 	page      = 4096
@@ -123,10 +134,28 @@ const (
 	offJoined = 12                  // uint32: the peer has mapped and checked the layout
 	offSize   = 16                  // uint64
 	offClosed = 1 * line            // uint32: either side (or the watchdog) closed the channel
-	offSide   = 2 * line            // side s: waiting at offSide+s*2*line, wake one line after it
-	offRing   = 6 * line            // ring r: tail at offRing+r*2*line, head one line after it
+	offRing   = 2 * line            // ring r's control block at offRing+r*ringCtl
+	ringCtl   = 6 * line            // tail, head, data: waiting, wake; room: waiting, wake
 	offData   = page                // ring r's bytes at offData+r*size
 	magic     = 0x6d68732d_63706900 // "\x00ipc-shm"
+)
+
+// Within a ring's control block:
+const (
+	ctlTail = iota * line
+	ctlHead
+	ctlDataWaiting
+	ctlDataWake
+	ctlRoomWaiting
+	ctlRoomWake
+)
+
+// Places to sleep, numbered for the eventfds: slot 2r is ring r's data
+// (its consumer sleeps there), 2r+1 its room (its producer sleeps there).
+const (
+	slotData = 0
+	slotRoom = 1
+	nslots   = 4
 )
 
 const (
@@ -142,23 +171,25 @@ func (t *transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	shmem.Uint64(mem, offSize).Store(uint64(t.ring))
 	shmem.Uint32(mem, offStyle).Store(uint32(t.style))
 	shmem.Uint64(mem, offMagic).Store(magic)
-	reg := &region{mem: mem, refs: 1, myEfd: -1, peerEfd: -1}
+	reg := newRegion(mem)
 	files := []*os.File{f}
 	if t.style == eventfds {
-		// One eventfd per side, read by its owner and written by the other.
-		if err := reg.makeEventfds(); err != nil {
-			f.Close()
-			reg.release()
-			return nil, err
-		}
-		for _, fd := range []int{reg.myEfd, reg.peerEfd} {
-			pf, err := dupFile(fd, "eventfd")
+		// One eventfd per place to sleep, read by the sleeper and written
+		// by the other side; the peer gets them all, in slot order.
+		for i := range reg.efds {
+			fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+			if err == nil {
+				reg.efds[i] = fd
+				var pf *os.File
+				if pf, err = dupFile(fd, "eventfd"); err == nil {
+					files = append(files, pf)
+				}
+			}
 			if err != nil {
 				closeFiles(files)
 				reg.release()
-				return nil, err
+				return nil, fmt.Errorf("creating an eventfd: %w", err)
 			}
-			files = append(files, pf)
 		}
 	}
 	return &listener{t: t, reg: reg, files: files}, nil
@@ -183,7 +214,7 @@ func closeFiles(files []*os.File) {
 type listener struct {
 	t     *transport
 	reg   *region
-	files []*os.File // the peer's: the memfd, then the eventfds (driver's, peer's)
+	files []*os.File // the peer's: the memfd, then the eventfds
 
 	mu     sync.Mutex
 	closed bool
@@ -227,7 +258,7 @@ func (l *listener) Close() error {
 func (t *transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	want := 1
 	if t.style == eventfds {
-		want = 3
+		want += nslots
 	}
 	if len(ep.Files) != want {
 		return nil, fmt.Errorf("expected %d inherited descriptors, got %d", want, len(ep.Files))
@@ -239,30 +270,30 @@ func (t *transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	}
 	size := shmem.Uint64(mem, offSize).Load()
 	st := style(shmem.Uint32(mem, offStyle).Load())
-	if shmem.Uint64(mem, offMagic).Load() != magic || st != t.style {
-		shmem.Unmap(mem)
+	ok := shmem.Uint64(mem, offMagic).Load() == magic && st == t.style && size >= page && size&(size-1) == 0
+	shmem.Unmap(mem)
+	if !ok {
 		return nil, fmt.Errorf("the shared memory is not a %s channel", t.Name())
 	}
-	shmem.Unmap(mem)
 	if mem, err = shmem.Map(ep.Files[0], offData+2*int(size)); err != nil {
 		return nil, err
 	}
-	reg := &region{mem: mem, refs: 1, myEfd: -1, peerEfd: -1}
+	reg := newRegion(mem)
 	if t.style == eventfds {
-		// The peer's own eventfd is the second; exec made both blocking,
-		// but IOGo's peerFile made them non-blocking again, for the
-		// driver too (the flag belongs to the shared open file): undo it.
-		for i, fd := range []*int{&reg.peerEfd, &reg.myEfd} {
-			f := ep.Files[1+i]
-			nfd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		// Kept as bare descriptors, out of the runtime poller. exec made
+		// them blocking, but IOGo's inheriting made them non-blocking
+		// again, for the driver too (the flag belongs to the open file
+		// both share): undo it.
+		for i := range reg.efds {
+			nfd, err := unix.FcntlInt(ep.Files[1+i].Fd(), unix.F_DUPFD_CLOEXEC, 0)
 			if err == nil {
+				reg.efds[i] = nfd
 				err = unix.SetNonblock(nfd, false)
 			}
 			if err != nil {
 				reg.release()
 				return nil, fmt.Errorf("taking the inherited eventfd: %w", err)
 			}
-			*fd = nfd
 		}
 	}
 	shmem.Uint32(mem, offJoined).Store(1)
@@ -274,24 +305,14 @@ func (t *transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 // order and at the same time (the watchdog closes the Listener while the
 // Conn is blocked): it is unmapped when both have.
 type region struct {
-	mu      sync.Mutex
-	mem     []byte
-	refs    int
-	myEfd   int // eventfds: this side's (it reads it), and the other side's
-	peerEfd int
+	mu   sync.Mutex
+	mem  []byte
+	refs int
+	efds [nslots]int // eventfds by slot, -1 when none
 }
 
-func (r *region) makeEventfds() error {
-	var err error
-	if r.myEfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
-		r.myEfd = -1
-		return fmt.Errorf("creating an eventfd: %w", err)
-	}
-	if r.peerEfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC); err != nil {
-		r.peerEfd = -1
-		return fmt.Errorf("creating an eventfd: %w", err)
-	}
-	return nil
+func newRegion(mem []byte) *region {
+	return &region{mem: mem, refs: 1, efds: [nslots]int{-1, -1, -1, -1}}
 }
 
 func (r *region) acquire() {
@@ -300,7 +321,7 @@ func (r *region) acquire() {
 	r.mu.Unlock()
 }
 
-// shut marks the channel closed and wakes both sides, whatever they wait
+// shut marks the channel closed and wakes every sleeper, whatever it waits
 // for: a futex sleeper through its word (changed first, so that one about to
 // sleep does not), an eventfd sleeper through its eventfd, a spinner by the
 // flag alone.
@@ -311,13 +332,15 @@ func (r *region) shut() {
 		return
 	}
 	shmem.Uint32(r.mem, offClosed).Store(1)
-	for s := 0; s < 2; s++ {
-		w := shmem.Uint32(r.mem, offSide+s*2*line+line)
-		w.Add(1)
-		futexWakeOn(w, wakeAll)
+	for ring := 0; ring < 2; ring++ {
+		for _, off := range []int{ctlDataWake, ctlRoomWake} {
+			w := shmem.Uint32(r.mem, offRing+ring*ringCtl+off)
+			w.Add(1)
+			futexWakeOn(w, wakeAll)
+		}
 	}
 	one := [8]byte{1}
-	for _, fd := range []int{r.myEfd, r.peerEfd} {
+	for _, fd := range r.efds {
 		if fd >= 0 {
 			unix.Write(fd, one[:])
 		}
@@ -334,18 +357,43 @@ func (r *region) release() {
 	}
 	shmem.Unmap(r.mem)
 	r.mem = nil
-	for _, fd := range []*int{&r.myEfd, &r.peerEfd} {
-		if *fd >= 0 {
-			unix.Close(*fd)
-			*fd = -1
+	for i, fd := range r.efds {
+		if fd >= 0 {
+			unix.Close(fd)
+			r.efds[i] = -1
 		}
 	}
 }
 
-// conn is one side's end. One goroutine uses it, as any Conn; a side waits
-// for one thing at a time (data to read, or room to write), so one waiting
-// flag, one futex word and one eventfd per side are enough: the other side
-// wakes it after it publishes either.
+// slot is a place to sleep: a flag its sleeper sets, a futex word the other
+// side bumps, an eventfd the other side writes.
+type slot struct {
+	waiting *atomic.Uint32
+	wake    *atomic.Uint32
+	efd     int
+}
+
+func slotAt(reg *region, ring, which int) slot {
+	base := offRing + ring*ringCtl
+	off := map[int][2]int{slotData: {ctlDataWaiting, ctlDataWake}, slotRoom: {ctlRoomWaiting, ctlRoomWake}}[which]
+	return slot{
+		waiting: shmem.Uint32(reg.mem, base+off[0]),
+		wake:    shmem.Uint32(reg.mem, base+off[1]),
+		efd:     reg.efds[2*ring+which],
+	}
+}
+
+// waiter is what one direction of a Conn (its Send, or its Recv) needs to
+// wait: Send and Recv may run at once, in two goroutines, so they share
+// nothing they write.
+type waiter struct {
+	sleep    slot // where this side sleeps
+	spin     *spin.Waiter
+	count    [8]byte // what an eventfd read returns
+	syscalls *int64  // Send's or Recv's count
+}
+
+// conn is one side's end.
 type conn struct {
 	style  style
 	reg    *region
@@ -353,15 +401,14 @@ type conn struct {
 	in     ring // this side reads
 	closed *atomic.Uint32
 
-	waiting, peerWaiting *atomic.Uint32 // this side may sleep / the other may
-	wake, peerWake       *atomic.Uint32 // futex words: this side's, the other's
-	efd, peerEfd         int            // eventfds: this side's, the other's
+	send, recv waiter // Send waits for room in out, Recv for data in in
+	// Where the other side sleeps: for data in out (this side's Send wakes
+	// it), for room in in (this side's Recv wakes it).
+	peerData, peerRoom slot
 
-	spin     *spin.Waiter
-	one      [8]byte // what notify writes to an eventfd: 1
-	count    [8]byte // what await reads from one
-	syscalls int64
-	once     sync.Once
+	one   [8]byte // what a wake writes to an eventfd: 1
+	calls ipc.Calls
+	once  sync.Once
 }
 
 func newConn(st style, side int, reg *region) *conn {
@@ -369,29 +416,27 @@ func newConn(st style, side int, reg *region) *conn {
 	size := int(shmem.Uint64(mem, offSize).Load())
 	ringAt := func(r int) ring {
 		data := mem[offData+r*size : offData+(r+1)*size : offData+(r+1)*size]
-		return newRing(data, shmem.Uint64(mem, offRing+r*2*line+line), shmem.Uint64(mem, offRing+r*2*line))
+		base := offRing + r*ringCtl
+		return newRing(data, shmem.Uint64(mem, base+ctlHead), shmem.Uint64(mem, base+ctlTail))
 	}
-	other := 1 - side
+	out, in := side, 1-side
 	c := &conn{
-		style:       st,
-		reg:         reg,
-		out:         ringAt(side),
-		in:          ringAt(other),
-		closed:      shmem.Uint32(mem, offClosed),
-		waiting:     shmem.Uint32(mem, offSide+side*2*line),
-		peerWaiting: shmem.Uint32(mem, offSide+other*2*line),
-		wake:        shmem.Uint32(mem, offSide+side*2*line+line),
-		peerWake:    shmem.Uint32(mem, offSide+other*2*line+line),
-		efd:         reg.myEfd,
-		peerEfd:     reg.peerEfd,
-		spin:        spin.New(),
+		style:    st,
+		reg:      reg,
+		out:      ringAt(out),
+		in:       ringAt(in),
+		closed:   shmem.Uint32(mem, offClosed),
+		peerData: slotAt(reg, out, slotData),
+		peerRoom: slotAt(reg, in, slotRoom),
 	}
+	c.send = waiter{sleep: slotAt(reg, out, slotRoom), spin: spin.New(), syscalls: &c.calls.Send}
+	c.recv = waiter{sleep: slotAt(reg, in, slotData), spin: spin.New(), syscalls: &c.calls.Recv}
 	c.one[0] = 1
 	return c
 }
 
 // Send copies frame[headroom:] into the ring, in pieces when it does not fit,
-// waking the other side after each if it may sleep.
+// waking the other side after each if it may sleep for data.
 func (c *conn) Send(frame []byte) error {
 	if c.closed.Load() != 0 {
 		return ipc.ErrClosed
@@ -400,27 +445,28 @@ func (c *conn) Send(frame []byte) error {
 	for len(p) > 0 {
 		if n := c.out.write(p); n > 0 {
 			p = p[n:]
-			c.notify()
+			c.notify(&c.peerData, &c.calls.Send)
 			continue
 		}
-		if err := c.await(c.out.writable); err != nil {
+		if err := c.await(&c.send, c.out.writable); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Recv copies exactly len(frame)-headroom bytes out of the ring. What was
-// sent before the channel closed is still delivered.
+// Recv copies exactly len(frame)-headroom bytes out of the ring, waking the
+// other side after each piece if it may sleep for room. What was sent
+// before the channel closed is still delivered.
 func (c *conn) Recv(frame []byte) error {
 	p := frame[headroom:]
 	for len(p) > 0 {
 		if n := c.in.read(p); n > 0 {
 			p = p[n:]
-			c.notify()
+			c.notify(&c.peerRoom, &c.calls.Recv)
 			continue
 		}
-		if err := c.await(c.in.readable); err != nil {
+		if err := c.await(&c.recv, c.in.readable); err != nil {
 			return err
 		}
 	}
@@ -430,23 +476,24 @@ func (c *conn) Recv(frame []byte) error {
 // isClosed reports whether either side closed the channel.
 func (c *conn) isClosed() bool { return c.closed.Load() != 0 }
 
-// notify wakes the other side after this side published, if it may sleep.
-// The waiting flag is stored before the sleeper looks at the ring, and the
-// ring's index before notify loads the flag (both sequentially consistent),
-// so either the sleeper sees what was published or notify sees the flag.
-func (c *conn) notify() {
+// notify wakes the other side where it may sleep, after this side published
+// what it waits for. The sleeper stores its flag before it looks at the
+// ring, and this side stores the ring's index before it loads the flag
+// (both sequentially consistent), so either the sleeper sees what was
+// published or notify sees the flag.
+func (c *conn) notify(s *slot, calls *int64) {
 	switch c.style {
 	case futexes:
-		if c.peerWaiting.Load() != 0 {
-			c.peerWake.Add(1)
-			futexWakeOn(c.peerWake, 1)
-			c.syscalls++
+		if s.waiting.Load() != 0 {
+			s.wake.Add(1)
+			futexWakeOn(s.wake, 1)
+			*calls++
 		}
 	case eventfds:
-		if c.peerWaiting.Load() != 0 {
+		if s.waiting.Load() != 0 {
 			for {
-				_, err := unix.Write(c.peerEfd, c.one[:])
-				c.syscalls++
+				_, err := unix.Write(s.efd, c.one[:])
+				*calls++
 				if err != unix.EINTR {
 					break
 				}
@@ -456,12 +503,12 @@ func (c *conn) notify() {
 }
 
 // await waits until ready, or the channel closes (ErrClosed).
-func (c *conn) await(ready func() bool) error {
+func (c *conn) await(w *waiter, ready func() bool) error {
 	switch c.style {
 	case spinning:
-		before := c.spin.Yields
-		ok := c.spin.Until(ready, c.isClosed)
-		c.syscalls += c.spin.Yields - before
+		before := w.spin.Yields
+		ok := w.spin.Until(ready, c.isClosed)
+		*w.syscalls += w.spin.Yields - before
 		if !ok {
 			return ipc.ErrClosed
 		}
@@ -471,59 +518,58 @@ func (c *conn) await(ready func() bool) error {
 			// Load the word before saying so and looking: a wake that
 			// comes after the look changes it, and FUTEX_WAIT then returns
 			// at once instead of sleeping.
-			seq := c.wake.Load()
-			c.waiting.Store(1)
-			if ready() {
-				c.waiting.Store(0)
-				return nil
+			seq := w.sleep.wake.Load()
+			w.sleep.waiting.Store(1)
+			if done, err := c.settled(w, ready); done {
+				return err
 			}
-			if c.isClosed() {
-				// Whatever was published before the close counts.
-				c.waiting.Store(0)
-				if ready() {
-					return nil
-				}
-				return ipc.ErrClosed
-			}
-			futexWaitOn(c.wake, seq)
-			c.syscalls++
+			futexWaitOn(w.sleep.wake, seq)
+			*w.syscalls++
 		}
 	default:
 		for {
-			c.waiting.Store(1)
-			if ready() {
-				c.waiting.Store(0)
-				return nil
-			}
-			if c.isClosed() {
-				// Whatever was published before the close counts.
-				c.waiting.Store(0)
-				if ready() {
-					return nil
-				}
-				return ipc.ErrClosed
+			w.sleep.waiting.Store(1)
+			if done, err := c.settled(w, ready); done {
+				return err
 			}
 			// Reading resets the count: several wakes cost one read.
-			_, err := unix.Read(c.efd, c.count[:])
-			c.syscalls++
+			_, err := unix.Read(w.sleep.efd, w.count[:])
+			*w.syscalls++
 			if err == unix.EAGAIN {
 				// Left non-blocking by someone: block on it with poll.
-				fds := [1]unix.PollFd{{Fd: int32(c.efd), Events: unix.POLLIN}}
+				fds := [1]unix.PollFd{{Fd: int32(w.sleep.efd), Events: unix.POLLIN}}
 				unix.Poll(fds[:], -1)
-				c.syscalls++
+				*w.syscalls++
 			} else if err != nil && err != unix.EINTR {
-				c.waiting.Store(0)
+				w.sleep.waiting.Store(0)
 				return fmt.Errorf("reading the eventfd: %w", err)
 			}
 		}
 	}
 }
 
+// settled is a sleeper's last look before it sleeps, its flag set: done
+// when what it waits for is there (nil) or the channel closed (ErrClosed,
+// unless what was published before the close is there after all).
+func (c *conn) settled(w *waiter, ready func() bool) (done bool, err error) {
+	if ready() {
+		w.sleep.waiting.Store(0)
+		return true, nil
+	}
+	if c.isClosed() {
+		w.sleep.waiting.Store(0)
+		if ready() {
+			return true, nil
+		}
+		return true, ipc.ErrClosed
+	}
+	return false, nil
+}
+
 // Syscalls is how many syscalls this end has made in Send and Recv: futex
-// calls, eventfd reads and writes, sched_yield and nanosleep. The
-// cost-per-message figures read it; it is a plain counter, read by the
-// goroutine that uses the Conn.
-func (c *conn) Syscalls() int64 { return c.syscalls }
+// calls, eventfd reads and writes, sched_yield and nanosleep (see
+// ipc.SyscallCounter). Read it only while neither runs.
+func (c *conn) Syscalls() int64 { return c.calls.Syscalls() }
 
 // Close marks the channel closed, wakes the other side, and unmaps this
 // side's memory once the Listener, if any, is closed too. It must not run

@@ -38,6 +38,15 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 			"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
 		},
 		Note: "loopback, TCP_NODELAY on",
+		// A server has one listening socket that accepts every client,
+		// each connection holds an ephemeral port, and each connection of
+		// workload connect is a new handshake with TCP_NODELAY set.
+		Server:         ipc.ServerAccept,
+		ServerNote:     "one listening socket, a connection per client",
+		PortsPerClient: 1,
+		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
+			return ipc.StreamConnector("tcp", ep.Addr, cfg, noDelayFD, noDelay)
+		},
 	}
 	if cfg.Remote != "" {
 		c.Note = "to ipcbench serve at " + cfg.Remote + ", TCP_NODELAY on; no one-way figure across hosts (their clocks differ)"
@@ -90,20 +99,6 @@ func noDelay(c net.Conn) error {
 		return fmt.Errorf("tcpsocket: cannot set TCP_NODELAY: %w", err)
 	}
 	return nil
-}
-
-// ServerCaps: one listening socket accepts every client, each connection
-// holds an ephemeral port, and each connect is a new TCP handshake with
-// TCP_NODELAY set as for every other connection.
-func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
-	return ipc.ServerCaps{
-		Server:         ipc.ServerAccept,
-		Note:           "one listening socket, a connection per client",
-		PortsPerClient: 1,
-		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
-			return ipc.StreamConnector("tcp", ep.Addr, cfg, noDelayFD, noDelay)
-		},
-	}
 }
 
 // noDelayFD sets TCP_NODELAY on a raw socket.

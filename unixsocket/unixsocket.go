@@ -24,8 +24,18 @@ func (transport) Name() string { return "unixsocket" }
 
 // Caps: a stream socket carries messages of any length, with a poller path,
 // in socket buffers the net.core settings size.
+//
+// A server has one listening socket that accepts every client, and each
+// connection of workload connect is a new connect(2) to the socket's path.
 func (transport) Caps(ipc.Config) ipc.Caps {
-	return ipc.Caps{Sysctls: socketBuffers}
+	return ipc.Caps{
+		Sysctls:    socketBuffers,
+		Server:     ipc.ServerAccept,
+		ServerNote: "one listening socket, a connection per client",
+		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
+			return ipc.StreamConnector("unix", ep.Addr, cfg, nil, nil)
+		},
+	}
 }
 
 // socketBuffers are the settings that size a socket's buffers.
@@ -59,16 +69,4 @@ func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 		return nil, err
 	}
 	return ipc.NetConn(c, cfg.IO)
-}
-
-// ServerCaps: one listening socket accepts every client, and each
-// connection is a new connect(2) to the socket's path.
-func (transport) ServerCaps(cfg ipc.Config) ipc.ServerCaps {
-	return ipc.ServerCaps{
-		Server: ipc.ServerAccept,
-		Note:   "one listening socket, a connection per client",
-		Connector: func(ep ipc.Endpoint, cfg ipc.Config) (ipc.Connector, error) {
-			return ipc.StreamConnector("unix", ep.Addr, cfg, nil, nil)
-		},
-	}
 }

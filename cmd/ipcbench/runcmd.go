@@ -147,7 +147,11 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range f.Results {
 		if r.Failed() && status == exitOK {
-			fmt.Fprintf(stderr, "ipcbench run: %s %s %d B failed: %s.\n", r.Mechanism, r.Workload, r.SizeBytes, r.Error)
+			clients := ""
+			if r.Clients > 0 {
+				clients = fmt.Sprintf(" %d clients", r.Clients)
+			}
+			fmt.Fprintf(stderr, "ipcbench run: %s %s %d B%s failed: %s.\n", r.Mechanism, r.Workload, r.SizeBytes, clients, strings.TrimSuffix(r.Error, "."))
 			status = exitFailure
 		}
 	}

@@ -139,11 +139,17 @@ type figure struct {
 	series []series // in the order of the legend
 	// dashed says the chart has a second, dashed figure per mechanism
 	// (p99) and the legend needs a key for the two line styles.
-	dashed          bool
-	solidKey        string
-	dashedKey       string
-	notes           []string // small print under the legend
-	linearX         bool     // the x axis is linear (payload offsets), not log (sizes)
+	dashed    bool
+	solidKey  string
+	dashedKey string
+	notes     []string // small print under the legend
+	// floor, when positive, is a level no point can go under, drawn as a
+	// line across the chart (the cache-line round trip), in axis units;
+	// floorKey is its legend entry.
+	floor    float64
+	floorKey string
+	// linearX makes the x axis linear (payload offsets), not log (sizes).
+	linearX         bool
 	xMin, xMax      float64
 	yMin, yMax      float64
 	xTicks, yTicker plot.Ticker
@@ -354,6 +360,12 @@ func latencyChart(f *results.File, m *results.Matrix) *figure {
 			}
 		}
 	}
+	// The floor is drawn too, so the axis reaches down to it.
+	var floor float64
+	if fl := f.Meta.Floors; fl != nil && valid(fl.CacheLineRTTNS) {
+		floor = fl.CacheLineRTTNS
+		lo = min(lo, floor)
+	}
 	unit, scale := durationUnit(lo)
 
 	styles := assignStyles(m.Mechanisms)
@@ -389,6 +401,10 @@ func latencyChart(f *results.File, m *results.Matrix) *figure {
 	}
 	if len(ch.series) == 0 {
 		return nil
+	}
+	if floor > 0 {
+		ch.floor = floor / scale
+		ch.floorKey = "cache-line floor, " + units.Duration(floor)
 	}
 	head := []string{roundsText(m, mechs, sizes, results.PingPong, p50)}
 	if bars {
@@ -624,6 +640,9 @@ func (ch *figure) finishY() {
 			ch.yMin, ch.yMax = min(ch.yMin, b.Lo), max(ch.yMax, b.Hi)
 		}
 	}
+	if ch.floor > 0 {
+		ch.yMin, ch.yMax = min(ch.yMin, ch.floor), max(ch.yMax, ch.floor)
+	}
 	// Throughput spans decades when small messages are syscall-bound; a
 	// linear axis would flatten them against zero, so it goes log then.
 	if !ch.logY && ch.yMax/ch.yMin > 10 {
@@ -758,6 +777,18 @@ func (ch *figure) draw(c draw.Canvas) (err error) {
 	leg.ThumbnailWidth = vg.Points(30)
 	leg.Padding = vg.Points(3)
 
+	// The floor first, across the whole x range, under everything.
+	var floorLine *plotter.Line
+	if ch.floor > 0 {
+		floorLine, err = plotter.NewLine(plotter.XYs{{X: ch.xMin, Y: ch.floor}, {X: ch.xMax, Y: ch.floor}})
+		if err != nil {
+			return err
+		}
+		floorLine.Color = color.Gray{Y: 90}
+		floorLine.Width = vg.Points(1.5)
+		floorLine.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
+		p.Add(floorLine)
+	}
 	// The round spread first, under every line; then the tails, so the
 	// headline lines are drawn on top of them.
 	// Each mechanism's bars sit a little to one side of its points, so that
@@ -802,6 +833,10 @@ func (ch *figure) draw(c draw.Canvas) (err error) {
 			thumbL, thumbP = thumb(s.style, true)
 		}
 		leg.Add(s.mech, thumbL, thumbP)
+	}
+	if floorLine != nil {
+		leg.Add("")
+		leg.Add(ch.floorKey, floorLine)
 	}
 	if ch.dashed {
 		black := style{color: color.Black, shape: shapeCircle}

@@ -436,3 +436,27 @@ func TestPlotPercentiles(t *testing.T) {
 		}
 	}
 }
+
+// TestLatencyFloor: a run with a cache-line floor draws it on the latency
+// chart, in the axis's unit and within its range, even when it lies below
+// every mechanism's points; a run without one draws none.
+func TestLatencyFloor(t *testing.T) {
+	f := fixture.Run()
+	if ch := latencyChart(f, results.Aggregate(f)); ch.floor != 0 {
+		t.Errorf("a run without floors has a floor line at %v", ch.floor)
+	}
+	f.Meta.Floors = &results.Floors{CacheLineRTTNS: 250}
+	ch := latencyChart(f, results.Aggregate(f))
+	if ch.floor != 0.25 {
+		t.Errorf("floor at %v %s, want 0.25 µs", ch.floor, ch.yLabel)
+	}
+	if ch.yMin > ch.floor {
+		t.Errorf("the y axis starts at %v, above the floor at %v", ch.yMin, ch.floor)
+	}
+	if !strings.Contains(ch.floorKey, "250 ns") {
+		t.Errorf("the floor's legend entry %q does not say what it is", ch.floorKey)
+	}
+	if _, _, err := ch.render(); err != nil {
+		t.Fatal(err)
+	}
+}

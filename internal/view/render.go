@@ -126,6 +126,9 @@ func buildTable(m *results.Matrix, meta *results.Meta, workload string, rounds i
 		t.Rows = append(t.Rows, row)
 	}
 	t.Notes = tableNotes(m, workload, mechs, sizes)
+	if n := floorNote(m, meta, workload, mechs, sizes); n != "" {
+		t.Notes = append(t.Notes, viewNote{Text: n})
+	}
 	if workload == results.Stream {
 		var limits []string
 		for _, size := range sizes {
@@ -178,6 +181,38 @@ func offsetTable(m *results.Matrix, meta *results.Meta, workload string, rounds 
 	}
 	t.Notes = []viewNote{{Text: "offset: where each message's payload starts past a page boundary, in both sides' buffers (-offset); the tables above have the notes of each cell"}}
 	return t
+}
+
+// floorNote reads a pingpong table against the cache-line floor of the run
+// (meta.floors.cacheline_rtt_ns): what it is, and how many times it each
+// mechanism's p50 is at the smallest size, where a round trip comes closest
+// to it. It is "" when the run has no floor.
+func floorNote(m *results.Matrix, meta *results.Meta, workload string, mechs []string, sizes []int) string {
+	if workload != results.PingPong || meta.Floors == nil || meta.Floors.CacheLineRTTNS <= 0 || len(sizes) == 0 {
+		return ""
+	}
+	floor := meta.Floors.CacheLineRTTNS
+	text := "floor: one cache line's round trip between the two sides' CPUs takes " + units.Duration(floor)
+	var times []string
+	for _, mech := range mechs {
+		c := m.Cell(mech, workload, sizes[0])
+		if c == nil || c.Failed() || c.RTTP50.N == 0 {
+			continue
+		}
+		times = append(times, fmt.Sprintf("%s %s", mech, timesText(c.RTTP50.Median/floor)))
+	}
+	if len(times) > 0 {
+		text += "; p50 at " + units.Size(sizes[0]) + " in floors: " + strings.Join(times, ", ")
+	}
+	return text
+}
+
+// timesText writes a ratio as "2.7x", "41x", "1200x".
+func timesText(r float64) string {
+	if r < 10 {
+		return strconv.FormatFloat(r, 'f', 1, 64) + "x"
+	}
+	return strconv.FormatFloat(r, 'f', 0, 64) + "x"
 }
 
 func tableTitle(meta *results.Meta, workload string, rounds int, offset int) string {

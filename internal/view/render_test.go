@@ -225,3 +225,33 @@ func TestRenderWriteError(t *testing.T) {
 		}
 	}
 }
+
+// TestFloorNote: a pingpong table of a run with a cache-line floor says
+// what the floor is and how many floors each mechanism's p50 is at the
+// smallest size; the stream table and a run without floors say nothing.
+func TestFloorNote(t *testing.T) {
+	f := &results.File{Schema: results.Schema, Meta: results.Meta{Floors: &results.Floors{CacheLineRTTNS: 200}}}
+	for _, r := range []struct {
+		mech string
+		p50  int64
+	}{{"shm-spin", 540}, {"pipe", 9000}} {
+		f.Results = append(f.Results,
+			results.Result{Mechanism: r.mech, Workload: results.PingPong, SizeBytes: 64, Round: 1, Messages: 1, RTT: &results.Stats{N: 1, P50: r.p50, P99: r.p50, Max: r.p50}},
+			results.Result{Mechanism: r.mech, Workload: results.PingPong, SizeBytes: 4096, Round: 1, Messages: 1, RTT: &results.Stats{N: 1, P50: 9 * r.p50, P99: 9 * r.p50, Max: 9 * r.p50}},
+			results.Result{Mechanism: r.mech, Workload: results.Stream, SizeBytes: 64, Round: 1, Messages: 1, MsgsPerS: 1, BytesPerS: 64})
+	}
+	var out bytes.Buffer
+	if err := WriteTable(&out, f); err != nil {
+		t.Fatal(err)
+	}
+	want := "- floor: one cache line's round trip between the two sides' CPUs takes 200 ns; p50 at 64 B in floors: shm-spin 2.7x, pipe 45x\n"
+	if got := out.String(); strings.Count(got, "floor") != 2 || !strings.Contains(got, want) {
+		t.Errorf("the pingpong table does not end with the floor note %q (and only it):\n%s", want, got)
+	}
+	f.Meta.Floors = nil
+	out.Reset()
+	WriteTable(&out, f)
+	if strings.Contains(out.String(), "floor") {
+		t.Errorf("a run without floors mentions one:\n%s", out.String())
+	}
+}
