@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/host"
+	"github.com/ipcbench/ipcbench/internal/remote"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -21,8 +24,9 @@ type cell struct {
 	workload string
 	size     int
 	round    int
-	clients  int // server and connect workloads only
-	offset   int // payload placement, bytes past a page boundary
+	clients  int  // server and connect workloads only
+	rate     Rate // open-loop pingpong (-rate); zero: closed loop
+	offset   int  // payload placement, bytes past a page boundary
 }
 
 func (c cell) String() string {
@@ -38,6 +42,7 @@ type pair struct {
 	elapsed  int64
 	err      error
 	cost     window      // what the driver's measured window cost it
+	offered  float64     // an open-loop cell's rate, messages per second
 	finished atomic.Bool // the driver has ended the cell with its peer
 }
 
@@ -300,12 +305,12 @@ func split(conn ipc.Conn, headroom, piece int) ipc.Conn {
 // startRemotePair opens a session with the `ipcbench serve` at o.Remote,
 // which stands where a local pair has a Listener and a peer process.
 func (o *Options) startRemotePair(c cell, cfg ipc.Config, g *guard, pairs *[]*pair) (*pair, error) {
-	h := hello{Version: ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
+	h := remote.Hello{Version: remote.ProtocolVersion, Workload: c.workload, Verify: o.Verify, Size: c.size}
 	s, _, err := dialRemote(o.Remote, h, o.IO, o.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	p := &pair{l: s, d: newDriver(s.conn, 0, c.size, cfg.Offset, o.Verify)}
+	p := &pair{l: s, d: newDriver(s.Conn, 0, c.size, cfg.Offset, o.Verify)}
 	*pairs = append(*pairs, p)
 	g.add(p)
 	return p, nil
@@ -373,24 +378,49 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		if len(o.CPUs) == 2 {
-			restore, err := pinThread(o.CPUs[0])
+			restore, err := host.PinThread(o.CPUs[0])
 			if err != nil {
 				return err
 			}
 			defer restore()
 		}
 	}
-	// With IOGo, Run has pinned the whole driver process (see pinProcess).
+	if c.rate != (Rate{}) && p.d.open == nil {
+		p.d.open = newOpenLoop(o.Poisson, uint64(o.Seed)+uint64(c.round))
+	}
+	// With IOGo, Run has pinned the whole driver process (see host.PinProcess).
 	<-start
 	run := p.d.stream
 	if c.workload == results.PingPong {
 		run = p.d.pingpong
 	}
-	if o.Warmup > 0 {
-		if _, _, err := run(limit{until: Now() + int64(o.Warmup), warmup: true}); err != nil {
+	warmup := o.Warmup
+	p.offered = c.rate.PerS
+	if c.rate.Percent > 0 {
+		warmup = max(warmup, minCalibration) // the closed-loop maximum is measured in it
+	}
+	if warmup > 0 {
+		n, elapsed, err := run(limit{until: Now() + int64(warmup), warmup: true})
+		if err != nil {
 			return err
 		}
 		p.d.rec.Reset()
+		if c.rate.Percent > 0 && elapsed > 0 {
+			p.offered = c.rate.Percent / 100 * float64(n) / (float64(elapsed) / 1e9)
+		}
+	}
+	if open := c.rate != (Rate{}); open {
+		pin := func() (func(), error) { return host.PinThread(o.CPUs[0]) }
+		if len(o.CPUs) != 2 {
+			pin = nil
+		}
+		raw := o.IO == ipc.IORaw
+		run = func(lim limit) (int64, int64, error) {
+			if p.offered <= 0 {
+				return 0, 0, fmt.Errorf("no closed-loop round trip in the %v warm-up to take %v of", warmup, c.rate)
+			}
+			return p.d.openPingPong(lim, p.offered, raw, pin)
+		}
 	}
 	p.d.cpus.reset() // where it measured, not where it warmed up
 	p.d.cpus.sample()
@@ -398,7 +428,9 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 	if o.Count == 0 {
 		lim.until = Now() + int64(o.Duration)
 	}
-	meter := newUsageMeter(o.IO == ipc.IORaw)
+	// An open-loop driver receives on a second thread: only the process
+	// counts both.
+	meter := newUsageMeter(o.IO == ipc.IORaw && c.rate == (Rate{}))
 	defer meter.close()
 	from := meter.take(p.d.conn)
 	var err error
@@ -481,7 +513,7 @@ func (o *Options) stallError(pairs []*pair) error {
 // collect reads every peer's final report, checks that it exited cleanly,
 // and fills in the row's figures.
 func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
-	rtt, oneWay := NewRecorder(), NewRecorder()
+	rtt, oneWay, corrected := NewRecorder(), NewRecorder(), NewRecorder()
 	var maxElapsed int64
 	var placements []string
 	var seen results.CPUsSeen
@@ -508,6 +540,10 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 		seen.Driver, seen.Peer = unionCPUs(seen.Driver, driverCPUs), unionCPUs(seen.Peer, peerCPUs)
 		driverCost.add(p.cost)
 		rtt.Merge(p.d.rec)
+		if p.d.open != nil {
+			corrected.Merge(p.d.open.corrected)
+			res.Rate += p.offered
+		}
 		res.Messages += p.n
 		maxElapsed = max(maxElapsed, p.elapsed)
 		if p.elapsed > 0 {
@@ -527,6 +563,14 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 	res.BytesPerS = res.MsgsPerS * float64(c.size)
 	if res.Placement = combinePlacements(placements); res.Placement != "" {
 		res.CPUsSeen = &seen
+	}
+	if c.rate != (Rate{}) {
+		res.RatePercent = c.rate.Percent
+		res.RTTCorrected = corrected.Stats()
+		if res.Rate > 0 && res.MsgsPerS < 0.95*res.Rate {
+			res.Note = joinNotes(res.Note, fmt.Sprintf("offered %s round trips/s, achieved %s (%.0f%%): the mechanism or the machine did not keep up, so the queue and the corrected latencies grew",
+				units.Count(res.Rate), units.Count(res.MsgsPerS), 100*res.MsgsPerS/res.Rate))
+		}
 	}
 	if c.workload == results.PingPong {
 		res.RTT = rtt.Stats()

@@ -82,3 +82,38 @@ func TestCostInGoModeIsTheProcessAndCountsNoSyscalls(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLoopCell runs open-loop pingpong cells end to end: the row says
+// the offered load, has both histograms with one round trip per message,
+// never a corrected figure below the actual one, and the cost of the
+// driver's whole process (its two threads).
+func TestOpenLoopCell(t *testing.T) {
+	o := options(pipe.New())
+	o.Workloads = []string{results.PingPong}
+	o.Rates = []harness.Rate{{PerS: 2000}, {Percent: 50}}
+	o.Timeout = 10 * time.Second
+	f, err := harness.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Results) != 2 {
+		t.Fatalf("%d rows, want one per rate", len(f.Results))
+	}
+	for _, r := range f.Results {
+		if r.Error != "" || r.RTT == nil || r.RTTCorrected == nil {
+			t.Fatalf("row %+v: want both round-trip figures", r)
+		}
+		if r.RTT.N != count || r.RTTCorrected.N != count || r.Messages != count {
+			t.Errorf("%s: n %d and %d over %d messages, want %d each", r.RateText(), r.RTT.N, r.RTTCorrected.N, r.Messages, count)
+		}
+		if r.RTTCorrected.P50 < r.RTT.P50 || r.RTTCorrected.P99 < r.RTT.P99 || r.RTTCorrected.Max < r.RTT.Max {
+			t.Errorf("%s: corrected %+v below actual %+v", r.RateText(), r.RTTCorrected, r.RTT)
+		}
+		if r.Rate <= 0 || r.Cost == nil || r.Cost.Driver == nil || r.Cost.Driver.Scope != "process" {
+			t.Errorf("%s: rate %v, cost %+v: want the offered rate and the driver process's cost", r.RateText(), r.Rate, r.Cost)
+		}
+	}
+	if f.Results[0].Rate != 2000 || f.Results[0].RatePercent != 0 || f.Results[1].RatePercent != 50 {
+		t.Errorf("rows %v/%v%%, %v/%v%%: want 2000/s first, then 50%%", f.Results[0].Rate, f.Results[0].RatePercent, f.Results[1].Rate, f.Results[1].RatePercent)
+	}
+}

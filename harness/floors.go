@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -23,7 +24,7 @@ func measureFloors(sizes, offsets []int, cpus []int) *results.Floors {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if len(cpus) == 2 {
-		if restore, err := pinThread(cpus[0]); err == nil {
+		if restore, err := host.PinThread(cpus[0]); err == nil {
 			defer restore()
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/internal/host"
 )
 
 // The peer is this same binary, run again with peerEnv set to its orders.
@@ -150,15 +151,15 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 
 	// The peer's measuring side runs on this goroutine, locked to its
 	// thread in raw mode, where pinning binds that thread; with IOGo the
-	// whole process is pinned (see pinProcess). The process exits when the
+	// whole process is pinned (see host.PinProcess). The process exits when the
 	// cell ends, so neither is undone.
 	if spec.IO == ipc.IORaw {
 		runtime.LockOSThread()
 	}
 	if spec.CPU >= 0 {
-		pin := pinThread
+		pin := host.PinThread
 		if spec.IO == ipc.IOGo {
-			pin = pinProcess
+			pin = host.PinProcess
 		}
 		if _, err := pin(spec.CPU); err != nil {
 			return fail(err)

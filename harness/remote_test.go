@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/remote"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -46,7 +47,7 @@ func (s *syncBuffer) waitFor(t *testing.T, want string) {
 }
 
 // startServer runs Serve on a loopback port until the test ends.
-func startServer(t *testing.T, o ServeOptions) (addr string, log *syncBuffer) {
+func startServer(t *testing.T, o remote.ServeOptions) (addr string, log *syncBuffer) {
 	t.Helper()
 	log = &syncBuffer{}
 	o.Listen, o.Log, o.Version = "127.0.0.1:0", log, "test"
@@ -86,12 +87,12 @@ func startServer(t *testing.T, o ServeOptions) (addr string, log *syncBuffer) {
 }
 
 func TestServeProbe(t *testing.T) {
-	addr, log := startServer(t, ServeOptions{})
+	addr, log := startServer(t, remote.ServeOptions{})
 	info, err := ProbeRemote(addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Protocol != ProtocolVersion || info.Version != "test" || info.Host == "" || info.NCPU < 1 || info.Address != addr {
+	if info.Protocol != remote.ProtocolVersion || info.Version != "test" || info.Host == "" || info.NCPU < 1 || info.Address != addr {
 		t.Errorf("server facts incomplete: %+v", *info)
 	}
 	log.waitFor(t, "pingpong 16 B: 0 messages")
@@ -100,7 +101,7 @@ func TestServeProbe(t *testing.T) {
 // TestRunAgainstServer runs both workloads through Run against the server,
 // with payloads verified: the same path as `run -remote`.
 func TestRunAgainstServer(t *testing.T) {
-	addr, log := startServer(t, ServeOptions{})
+	addr, log := startServer(t, remote.ServeOptions{})
 	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		f, err := Run(context.Background(), Options{
 			Transports: []ipc.Transport{namedTransport("tcpsocket")},
@@ -142,10 +143,10 @@ func (n namedTransport) Dial(ipc.Endpoint, ipc.Config) (ipc.Conn, error) {
 }
 
 func TestServeRefusesAndKeepsServing(t *testing.T) {
-	addr, log := startServer(t, ServeOptions{MaxSize: 1024, HandshakeTimeout: 200 * time.Millisecond})
+	addr, log := startServer(t, remote.ServeOptions{MaxSize: 1024, HandshakeTimeout: 200 * time.Millisecond})
 	garbage := bytes.Repeat([]byte("GET / HTTP/1.1\r\n"), 2)
-	badVersion := hello{Version: ProtocolVersion + 1, Workload: results.PingPong, Size: 64}.encode()
-	tooLarge := hello{Version: ProtocolVersion, Workload: results.Stream, Size: 4096}.encode()
+	badVersion := remote.Hello{Version: remote.ProtocolVersion + 1, Workload: results.PingPong, Size: 64}.Encode()
+	tooLarge := remote.Hello{Version: remote.ProtocolVersion, Workload: results.Stream, Size: 4096}.Encode()
 	for _, c := range []struct {
 		name, send, log, reply string
 	}{
@@ -163,7 +164,7 @@ func TestServeRefusesAndKeepsServing(t *testing.T) {
 			defer conn.Close()
 			conn.Write([]byte(c.send))
 			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			_, err = readReply(conn)
+			_, err = remote.ReadReply(conn)
 			if c.reply != "" && (err == nil || !strings.Contains(err.Error(), c.reply)) {
 				t.Errorf("the client was told %v, want %q", err, c.reply)
 			}
@@ -176,19 +177,19 @@ func TestServeRefusesAndKeepsServing(t *testing.T) {
 }
 
 func TestServeBusyAndIdle(t *testing.T) {
-	addr, log := startServer(t, ServeOptions{MaxSessions: 1, IdleTimeout: 300 * time.Millisecond})
-	s, _, err := dialRemote(addr, hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
+	addr, log := startServer(t, remote.ServeOptions{MaxSessions: 1, IdleTimeout: 300 * time.Millisecond})
+	s, _, err := dialRemote(addr, remote.Hello{Version: remote.ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.conn.Close()
+	defer s.Conn.Close()
 	if _, err := ProbeRemote(addr, 5*time.Second); err == nil || !strings.Contains(err.Error(), "serving 1 sessions already") {
 		t.Errorf("a second session beyond -max-sessions: got %v", err)
 	}
 	// The held session sends nothing: the server drops it, and the client
 	// sees the connection close.
 	log.waitFor(t, "idle for 300ms")
-	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
+	if err := s.Conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("after the server dropped the idle session, Recv = %v, want ErrClosed", err)
 	}
 	if _, err := ProbeRemote(addr, 5*time.Second); err != nil {
@@ -214,8 +215,8 @@ func TestDialErrorsAreNamed(t *testing.T) {
 		{&net.OpError{Op: "dial", Err: &timeoutErr{}}, "connection timed out"},
 		{&net.DNSError{Err: "no such host", Name: "nowhere"}, "cannot resolve"},
 	} {
-		if got := DialError("nowhere:1", time.Second, c.err); !strings.Contains(got.Error(), c.want) {
-			t.Errorf("DialError(%v) = %v, want %q", c.err, got, c.want)
+		if got := remote.DialError("nowhere:1", time.Second, c.err); !strings.Contains(got.Error(), c.want) {
+			t.Errorf("remote.DialError(%v) = %v, want %q", c.err, got, c.want)
 		}
 	}
 }
@@ -225,44 +226,6 @@ type timeoutErr struct{}
 func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
-
-func TestReplyChecks(t *testing.T) {
-	for _, c := range []struct {
-		name  string
-		reply []byte
-		want  string
-	}{
-		{"empty", nil, "did not answer"},
-		{"http", []byte("HTTP/1.1 400 Bad Request\r\n\r\n"), "not as an ipcbench server"},
-		{"huge body", append(append(wireMagic[:], 0, 1, 0, 0), 0xff, 0xff), "more than the 4096 allowed"},
-		{"refusal", encodeReply(statusBusy, replyBody{Error: "go away"}), "the server refused: go away"},
-		{"no facts", encodeReply(statusOK, replyBody{}), "no server facts"},
-	} {
-		_, err := readReply(bytes.NewReader(c.reply))
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
-		}
-	}
-}
-
-func FuzzDecodeHello(f *testing.F) {
-	f.Add(hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}.encode())
-	f.Add(hello{Version: ProtocolVersion, Workload: results.Stream, Verify: true, Size: MaxSize}.encode())
-	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n...."))
-	f.Add(make([]byte, helloSize))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := decodeHello(b)
-		if err != nil {
-			return
-		}
-		if h.Size < MinSize || h.Size > MaxSize || (h.Workload != results.PingPong && h.Workload != results.Stream) {
-			t.Fatalf("accepted an out-of-bounds hello: %+v", h)
-		}
-		if !bytes.Equal(h.encode(), b) {
-			t.Fatalf("hello %+v does not encode back to its bytes", h)
-		}
-	})
-}
 
 // failingListener accepts as its listener does until fail is closed; then
 // Accept fails with errAccept, as on a listener the system took away.
@@ -300,15 +263,15 @@ func TestServeAcceptErrorClosesSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln := &failingListener{Listener: inner, fail: make(chan struct{})}
-	o := ServeOptions{MaxSize: 1 << 20, MaxSessions: 8, IdleTimeout: time.Hour, HandshakeTimeout: 5 * time.Second,
-		Version: "test", Log: &syncBuffer{}, listener: ln}
+	o := remote.ServeOptions{MaxSize: 1 << 20, MaxSessions: 8, IdleTimeout: time.Hour, HandshakeTimeout: 5 * time.Second,
+		Version: "test", Log: &syncBuffer{}, Listener: ln}
 	done := make(chan error, 1)
 	go func() { done <- Serve(context.Background(), o) }()
-	s, _, err := dialRemote(inner.Addr().String(), hello{Version: ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
+	s, _, err := dialRemote(inner.Addr().String(), remote.Hello{Version: remote.ProtocolVersion, Workload: results.PingPong, Size: 64}, ipc.IORaw, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.conn.Close()
+	defer s.Conn.Close()
 	close(ln.fail)
 	select {
 	case err := <-done:
@@ -318,7 +281,7 @@ func TestServeAcceptErrorClosesSessions(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Serve did not return after its accept failed: it waits for the live session")
 	}
-	if err := s.conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
+	if err := s.Conn.Recv(ipc.NewFrame(0, 64, 0)); !errors.Is(err, ipc.ErrClosed) {
 		t.Errorf("the live session after Serve returned: Recv = %v, want ErrClosed", err)
 	}
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/internal/cacheline"
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -50,6 +52,13 @@ type Options struct {
 	// process in the server and connect workloads: a cell each (default:
 	// 1).
 	Clients []int
+	// Rates, when set, make pingpong open-loop: a cell per offered load,
+	// each sending on a fixed schedule (Poisson arrivals when Poisson is
+	// set) whatever the echoes do. Only pingpong has them: a stream sends
+	// as fast as the mechanism takes already, and a server's clients are
+	// closed loops by definition.
+	Rates   []Rate
+	Poisson bool
 	// Timeout bounds every wait on a peer: starting, joining, and any
 	// stretch of the cell in which it makes no progress.
 	Timeout time.Duration
@@ -162,7 +171,7 @@ func (o *Options) check() error {
 		return fmt.Errorf("-pairs %d with %s messages needs %s of message buffers in the driver alone, more than the %s allowed: use fewer pairs or smaller messages",
 			o.Pairs, sizeString(largest), sizeString(need), sizeString(int64(MaxDriverBuffers)))
 	}
-	return CheckCPUs(o.CPUs)
+	return host.CheckCPUs(o.CPUs)
 }
 
 // Run measures every cell o asks for and returns the results. A cell that
@@ -184,7 +193,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		o.RemoteInfo = info
 	}
 	if o.IO == ipc.IOGo && len(o.CPUs) == 2 {
-		restore, err := pinProcess(o.CPUs[0])
+		restore, err := host.PinProcess(o.CPUs[0])
 		if err != nil {
 			return nil, err
 		}
@@ -208,8 +217,10 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		for _, w := range o.Workloads {
 			for _, s := range o.Sizes {
 				for _, n := range o.clientsOf(w) {
-					for _, off := range o.offsets() {
-						cells = append(cells, cell{t: t, workload: w, size: s, clients: n, offset: off})
+					for _, rate := range o.ratesOf(w) {
+						for _, off := range o.offsets() {
+							cells = append(cells, cell{t: t, workload: w, size: s, clients: n, rate: rate, offset: off})
+						}
 					}
 				}
 			}
@@ -351,6 +362,10 @@ func sortRows(rows []results.Result, o Options) {
 			return a.SizeBytes - b.SizeBytes
 		case a.Clients != b.Clients:
 			return a.Clients - b.Clients
+		case a.RatePercent != b.RatePercent:
+			return cmp.Compare(a.RatePercent, b.RatePercent)
+		case a.Rate != b.Rate:
+			return cmp.Compare(a.Rate, b.Rate)
 		}
 		return a.PayloadOffset - b.PayloadOffset
 	})
@@ -362,6 +377,15 @@ func (o *Options) offsets() []int {
 		return []int{0}
 	}
 	return o.Offsets
+}
+
+// ratesOf is the offered loads of a workload's cells: none (closed loop)
+// but for pingpong with -rate.
+func (o *Options) ratesOf(workload string) []Rate {
+	if workload != results.PingPong || len(o.Rates) == 0 {
+		return []Rate{{}}
+	}
+	return o.Rates
 }
 
 // clientsOf is the numbers of clients a workload's cells run with: 0 (no

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -491,7 +492,7 @@ func (s *serverCell) lockServerThread() (func(), error) {
 	runtime.LockOSThread()
 	restore := func() {}
 	if len(s.o.CPUs) == 2 && s.o.IO == ipc.IORaw {
-		r, err := pinThread(s.o.CPUs[0])
+		r, err := host.PinThread(s.o.CPUs[0])
 		if err != nil {
 			runtime.UnlockOSThread()
 			return nil, err

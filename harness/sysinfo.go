@@ -1,16 +1,13 @@
 package harness
 
 import (
-	"bufio"
 	"fmt"
 	"maps"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -22,7 +19,7 @@ func (o *Options) meta() results.Meta {
 		Started:         time.Now().UTC().Truncate(time.Second),
 		Version:         o.Version,
 		Command:         o.Command,
-		CPUModel:        cpuModel(),
+		CPUModel:        host.CPUModel(),
 		NCPU:            runtime.NumCPU(),
 		GoVersion:       runtime.Version(),
 		GOMAXPROCS:      runtime.GOMAXPROCS(0),
@@ -43,22 +40,13 @@ func (o *Options) meta() results.Meta {
 		m.DurationNS = int64(o.Duration)
 	}
 	m.Host, _ = os.Hostname()
-	m.Kernel = kernelRelease()
+	m.Kernel = host.Kernel()
 	m.Offsets = append([]int{}, o.offsets()...)
-	m.CPU = cpuFacts()
-	m.Hypervisor = hypervisor(m.CPU)
-	m.CPUIdle = cpuIdle()
-	m.THP = thp()
+	m.CPU = host.CPUFacts()
+	m.Hypervisor = host.Hypervisor(m.CPU)
+	m.CPUIdle = host.CPUIdle()
+	m.THP = host.THP()
 	return m
-}
-
-// kernelRelease is the kernel's name and release, such as "Linux 6.1.0".
-func kernelRelease() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:])
 }
 
 // Limits reads what shapes the figures of the given mechanisms: the sysctls
@@ -75,21 +63,6 @@ func Limits(transports []ipc.Transport) map[string]int64 {
 		}
 	}
 	return l
-}
-
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // placement says in words what -cpus pinned.

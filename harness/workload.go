@@ -24,6 +24,8 @@ type driver struct {
 	progressMask int64
 	cpus         cpuSampler // which CPUs the measuring thread ran on
 	lossState               // over a lossy channel (see lossy.go)
+	// open, for an open-loop cell (-rate), is the state of its schedule.
+	open *openLoop
 }
 
 // newDriver makes a driver for messages of size bytes over conn, whose

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -274,7 +275,11 @@ type Result struct {
 	// round trip from each message's intended send time on the schedule,
 	// which carries the stalls a closed loop (and RTT, from the actual
 	// send) hides: coordinated omission.
-	Rate         float64 `json:"rate,omitempty"`
+	Rate float64 `json:"rate,omitempty"`
+	// RatePercent, when the load was asked for as a share of the cell's
+	// closed-loop maximum (-rate 50%), is that share; Rate is then what it
+	// came to in this round.
+	RatePercent  float64 `json:"rate_percent,omitempty"`
 	RTTCorrected *Stats  `json:"rtt_corrected_ns,omitempty"`
 
 	Error string `json:"error,omitempty"`
@@ -326,7 +331,7 @@ func (r *Result) IsSkipped() bool { return r.Skipped != "" && r.Error == "" }
 
 // Key names a cell independently of its round.
 func (r *Result) Key() Key {
-	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients, Offset: r.PayloadOffset}
+	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients, Rate: r.RateText(), Offset: r.PayloadOffset}
 }
 
 // Key identifies a cell: the same key in two rounds or two files is the same
@@ -338,8 +343,23 @@ type Key struct {
 	// Clients is the number of clients of a server or connect cell, 0 for
 	// the other workloads.
 	Clients int
+	// Rate is an open-loop cell's offered load as asked for ("2000/s",
+	// "50%"), empty for closed-loop cells.
+	Rate string
 	// Offset is the payload placement, bytes past a page boundary.
 	Offset int
+}
+
+// RateText is the open-loop load the row was asked for, as the -rate flag
+// takes it ("2000/s", "50%"); empty for a closed-loop row.
+func (r *Result) RateText() string {
+	switch {
+	case r.RatePercent > 0:
+		return strconv.FormatFloat(r.RatePercent, 'g', -1, 64) + "%"
+	case r.Rate > 0:
+		return strconv.FormatFloat(r.Rate, 'g', -1, 64) + "/s"
+	}
+	return ""
 }
 
 // ErrInput marks a results file that cannot be used as it is: truncated,

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/harness/harnesstest"
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/msgqueue/msgqueuetest"
@@ -354,7 +355,7 @@ func TestOutputsNotWorldWritable(t *testing.T) {
 // TestCPUNotAllowed runs ipcbench with an affinity mask of CPU 0 only, as
 // taskset or a cpuset would, and asks for CPU 1, which exists.
 func TestCPUNotAllowed(t *testing.T) {
-	allowed, err := harness.AllowedCPUs()
+	allowed, err := host.AllowedCPUs()
 	if err != nil || len(allowed) < 2 {
 		t.Skipf("needs two CPUs (allowed: %v, %v)", allowed, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/view"
 )
 
@@ -49,7 +50,7 @@ Flags:
 // runConfig is what the run flags say, before it becomes harness.Options.
 type runConfig struct {
 	mech, workload, sizes, cpus, io, dir, format, remote string
-	clients, offsets                                     string
+	clients, rate, arrivals, offsets                     string
 	duration, warmup, timeout                            time.Duration
 	count                                                int64
 	rounds, pairs                                        int
@@ -62,6 +63,8 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
 	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
 	fs.StringVar(&c.clients, "clients", "1,8,32", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
+	fs.StringVar(&c.rate, "rate", "", "open-loop pingpong: offered round trips per second on a fixed schedule, a list, each a number or N% of the cell's closed-loop maximum, e.g. 1000,10000,50%")
+	fs.StringVar(&c.arrivals, "arrivals", "fixed", "with -rate: fixed (evenly spaced sends) or poisson (exponential gaps, the same mean rate)")
 	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
 	fs.StringVar(&c.offsets, "offset", "0", "payload placement: bytes past a page boundary, 0..4095, a list like -sizes (e.g. 0,8,32,64); each is a cell")
 	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
@@ -175,6 +178,26 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	if o.Clients, err = parseClients(c.clients); err != nil {
 		return o, err
 	}
+	if c.rate != "" {
+		if o.Rates, err = parseRates(c.rate); err != nil {
+			return o, err
+		}
+		if !set["workload"] {
+			o.Workloads = []string{results.PingPong}
+		} else if i := slices.IndexFunc(o.Workloads, func(w string) bool { return w != results.PingPong }); i >= 0 {
+			return o, usagef("-rate offers a load to pingpong only: %s has none to offer (a stream already sends as fast as the mechanism takes, and server clients wait for each reply); use -workload pingpong", o.Workloads[i])
+		}
+	}
+	switch c.arrivals {
+	case "fixed":
+	case "poisson":
+		o.Poisson = true
+	default:
+		return o, usagef("-arrivals must be fixed or poisson, not %q", c.arrivals)
+	}
+	if set["arrivals"] && c.rate == "" {
+		return o, usagef("-arrivals shapes the schedule of -rate: give -rate too")
+	}
 	if !set["clients"] && slices.Contains(o.Workloads, results.Connect) && !slices.Contains(o.Workloads, results.Server) {
 		o.Clients = []int{1} // a connection rate is one client's unless asked
 	}
@@ -215,7 +238,7 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		if o.CPUs, err = parseCPUs(c.cpus); err != nil {
 			return o, err
 		}
-		if err := harness.CheckCPUs(o.CPUs); err != nil {
+		if err := host.CheckCPUs(o.CPUs); err != nil {
 			return o, usagef("-cpus: %v", err)
 		}
 	}
@@ -281,6 +304,35 @@ func splitList(flagName, list string, known []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseRates reads -rate: offered loads, each a positive number of round
+// trips per second or a percentage (up to 1000%) of the closed-loop
+// maximum, without repeats.
+func parseRates(s string) ([]harness.Rate, error) {
+	var rates []harness.Rate
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		var r harness.Rate
+		if num, ok := strings.CutSuffix(p, "%"); ok {
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil || !(v > 0 && v <= 1000) {
+				return nil, usagef("-rate: %q is not a percentage of the closed-loop maximum above 0 and at most 1000%%", p)
+			}
+			r.Percent = v
+		} else {
+			v, err := strconv.ParseFloat(strings.TrimSuffix(p, "/s"), 64)
+			if err != nil || !(v >= 1 && v <= 1e8) {
+				return nil, usagef("-rate: %q is not a rate from 1 to 100000000 round trips per second, nor N%%", p)
+			}
+			r.PerS = v
+		}
+		if slices.Contains(rates, r) {
+			return nil, usagef("-rate: %s is given twice", p)
+		}
+		rates = append(rates, r)
+	}
+	return rates, nil
 }
 
 // parseClients reads -clients: numbers of client processes, 1 to

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/internal/remote"
 )
 
 const serveUsage = `Usage: ipcbench serve [flags]
@@ -58,7 +59,7 @@ func serveCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = harness.Serve(ctx, harness.ServeOptions{
+	err = harness.Serve(ctx, remote.ServeOptions{
 		Listen: *listen, MaxSize: sizes[0], MaxSessions: *maxSessions,
 		IdleTimeout: *idle, HandshakeTimeout: *handshake,
 		Version: fullVersion(), Log: stderr,

@@ -1,4 +1,4 @@
-package harness
+package host
 
 import (
 	"os"
@@ -15,8 +15,8 @@ import (
 // read from a file the kernel provides; what cannot be read is left out,
 // never guessed.
 
-// cpuFacts reads the processor's identity and flags from /proc/cpuinfo.
-func cpuFacts() *results.CPU {
+// CPUFacts reads the processor's identity and flags from /proc/cpuinfo.
+func CPUFacts() *results.CPU {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return nil
@@ -102,9 +102,9 @@ var hypervisorNames = map[string]string{
 	"QNXQVMBSQG\x00\x00":    "QNX",
 }
 
-// hypervisor names the hypervisor this runs under, "none" when the CPU and
+// Hypervisor names the hypervisor this runs under, "none" when the CPU and
 // the firmware say there is none, or "" when it cannot be told.
-func hypervisor(cpu *results.CPU) string {
+func Hypervisor(cpu *results.CPU) string {
 	sig := hypervisorSignature()
 	dmi := strings.TrimSpace(readLine("/sys/class/dmi/id/sys_vendor") + " " + readLine("/sys/class/dmi/id/product_name"))
 	return nameHypervisor(sig, cpu != nil && slices.Contains(cpu.Flags, "hypervisor"),
@@ -138,9 +138,9 @@ func nameHypervisor(sig string, flag bool, sysType, dmi string, flagsKnown bool)
 	return name
 }
 
-// cpuIdle reads how idle CPUs wait: the cpuidle driver and governor, and
+// CPUIdle reads how idle CPUs wait: the cpuidle driver and governor, and
 // CPU 0's frequency governor.
-func cpuIdle() *results.CPUIdle {
+func CPUIdle() *results.CPUIdle {
 	const dir = "/sys/devices/system/cpu/"
 	c := &results.CPUIdle{
 		Driver:       readLine(dir + "cpuidle/current_driver"),
@@ -156,9 +156,9 @@ func cpuIdle() *results.CPUIdle {
 	return c
 }
 
-// thp is the transparent huge page setting: the bracketed word of
+// THP is the transparent huge page setting: the bracketed word of
 // "always [madvise] never".
-func thp() string {
+func THP() string {
 	return bracketed(readLine("/sys/kernel/mm/transparent_hugepage/enabled"))
 }
 

@@ -1,4 +1,4 @@
-package harness
+package host
 
 import (
 	"fmt"
@@ -9,11 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pinThread binds the calling thread, which must be locked with
+// PinThread binds the calling thread, which must be locked with
 // runtime.LockOSThread, to one CPU. It returns a function that gives the
 // thread back its previous CPU set, to call before unlocking so that the
 // pinning does not leak to whatever goroutine runs on the thread next.
-func pinThread(cpu int) (restore func(), err error) {
+func PinThread(cpu int) (restore func(), err error) {
 	var old unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		return nil, fmt.Errorf("reading the CPU affinity: %w", err)
@@ -26,13 +26,13 @@ func pinThread(cpu int) (restore func(), err error) {
 	return func() { unix.SchedSetaffinity(0, &old) }, nil
 }
 
-// pinProcess binds every thread of this process to one CPU, as taskset
+// PinProcess binds every thread of this process to one CPU, as taskset
 // would. That is what -cpus means with IOGo: the measuring goroutine parks
 // in the runtime poller and resumes on whichever thread is free, so pinning
 // one locked thread would force a thread hand-off per message and measure
 // that instead. Threads created later inherit the set from the thread that
 // creates them. The returned function gives every thread the previous set.
-func pinProcess(cpu int) (restore func(), err error) {
+func PinProcess(cpu int) (restore func(), err error) {
 	var old unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		return nil, fmt.Errorf("reading the CPU affinity: %w", err)

@@ -1,9 +1,9 @@
 //go:build !amd64
 
-package harness
+package host
 
 // hypervisorSignature needs CPUID, which only amd64 has; elsewhere the
-// hypervisor is told by the firmware's tables (see hypervisor).
+// Hypervisor is told by the firmware's tables (see Hypervisor).
 func hypervisorSignature() string { return "" }
 
 // hypervisorSignatureKnown: without CPUID an empty signature says nothing.

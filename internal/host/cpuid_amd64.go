@@ -1,4 +1,4 @@
-package harness
+package host
 
 import "encoding/binary"
 

@@ -1,4 +1,4 @@
-package harness
+package remote
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
 )
@@ -27,26 +27,34 @@ type ServeOptions struct {
 	HandshakeTimeout time.Duration // a connection must send its hello this fast
 	Version          string        // this ipcbench's version, told to clients
 	Log              io.Writer     // one line per session
+	// MinSize and Largest bound the sizes of a well-formed hello (the
+	// sizes ipcbench measures); MaxSize, below Largest, is this server's.
+	MinSize, Largest int
+	// Info is what the server tells clients about its machine.
+	Info ServerInfo
+	// Peer runs the peer's side of one session's cell over conn (raw io,
+	// on a locked thread) and returns how many messages it received.
+	Peer func(conn ipc.Conn, h Hello) (received int64, err error)
 	// Ready, if set, is called once the server listens (tests learn the port).
 	Ready func(net.Addr)
-	// listener, if set, is served instead of listening on Listen (tests
+	// Listener, if set, is served instead of listening on Listen (tests
 	// give one whose Accept fails).
-	listener net.Listener
+	Listener net.Listener
 }
 
 // Serve serves sessions until ctx is cancelled, then closes every session
 // and returns nil. Its error is for a server that could not start.
 func Serve(ctx context.Context, o ServeOptions) error {
-	ln := o.listener
+	ln := o.Listener
 	if ln == nil {
 		var err error
 		if ln, err = net.Listen("tcp", o.Listen); err != nil {
 			return fmt.Errorf("cannot listen on %s: %w", o.Listen, unwrapOp(err))
 		}
 	}
-	s := &server{o: o, info: localInfo(o.Version), active: map[*session]bool{}}
+	s := &server{o: o, info: o.Info, active: map[*session]bool{}}
 	s.logf("listening on %s (protocol %d; messages up to %s, %d sessions at once, idle limit %v)",
-		ln.Addr(), ProtocolVersion, sizeString(o.MaxSize), o.MaxSessions, o.IdleTimeout)
+		ln.Addr(), ProtocolVersion, units.Size(o.MaxSize), o.MaxSessions, o.IdleTimeout)
 	if o.Ready != nil {
 		o.Ready(ln.Addr())
 	}
@@ -82,7 +90,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		}
 		ss, ok := s.admit(c)
 		if !ok {
-			s.refuse(c, statusBusy, fmt.Sprintf("the server is serving %d sessions already (its -max-sessions)", o.MaxSessions))
+			s.refuse(c, StatusBusy, fmt.Sprintf("the server is serving %d sessions already (its -max-sessions)", o.MaxSessions))
 			continue
 		}
 		wg.Add(1)
@@ -150,7 +158,7 @@ func (s *server) closeAll() {
 func (s *server) refuse(c net.Conn, status uint16, why string) {
 	s.logf("%s: refused: %s", c.RemoteAddr(), why)
 	c.SetWriteDeadline(time.Now().Add(time.Second))
-	c.Write(encodeReply(status, replyBody{Error: why}))
+	c.Write(EncodeReply(status, ReplyBody{Error: why}))
 	c.Close()
 }
 
@@ -158,26 +166,26 @@ func (s *server) refuse(c net.Conn, status uint16, why string) {
 func (s *server) serve(ss *session) {
 	c, from := ss.c, ss.c.RemoteAddr()
 	c.SetDeadline(time.Now().Add(s.o.HandshakeTimeout))
-	buf := make([]byte, helloSize)
+	buf := make([]byte, HelloSize)
 	if _, err := io.ReadFull(c, buf); err != nil {
 		s.logf("%s: dropped: no complete hello within %v (%v)", from, s.o.HandshakeTimeout, unwrapOp(err))
 		c.Close()
 		return
 	}
-	h, err := decodeHello(buf)
+	h, err := DecodeHello(buf, s.o.MinSize, s.o.Largest)
 	var ve *VersionError
 	switch {
 	case errors.As(err, &ve):
-		s.refuse(c, statusVersion, err.Error())
+		s.refuse(c, StatusVersion, err.Error())
 		return
 	case err != nil:
-		s.refuse(c, statusBadRequest, err.Error())
+		s.refuse(c, StatusBadRequest, err.Error())
 		return
 	case h.Size > s.o.MaxSize:
-		s.refuse(c, statusTooLarge, fmt.Sprintf("message size %s is above this server's limit of %s (-max-size)", sizeString(h.Size), sizeString(s.o.MaxSize)))
+		s.refuse(c, StatusTooLarge, fmt.Sprintf("message size %s is above this server's limit of %s (-max-size)", units.Size(h.Size), units.Size(s.o.MaxSize)))
 		return
 	}
-	if _, err := c.Write(encodeReply(statusOK, replyBody{Server: &s.info})); err != nil {
+	if _, err := c.Write(EncodeReply(StatusOK, ReplyBody{Server: &s.info})); err != nil {
 		s.logf("%s: dropped: cannot answer the hello: %v", from, unwrapOp(err))
 		c.Close()
 		return
@@ -207,17 +215,16 @@ func (s *server) serve(ss *session) {
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	p := newPeer(conn, 0, h.Size, 0, isEcho(h.Workload), h.Verify)
 	start := time.Now()
-	err = p.serve()
+	received, err := s.o.Peer(conn, h)
 	took := time.Since(start).Round(time.Millisecond)
 	switch {
 	case err == nil:
-		s.logf("%s: %s %s: %d messages in %v, ok", from, h.Workload, sizeString(h.Size), p.received, took)
+		s.logf("%s: %s %s: %d messages in %v, ok", from, h.Workload, units.Size(h.Size), received, took)
 	case errors.Is(err, unix.EAGAIN):
-		s.logf("%s: %s %s: dropped after %d messages: idle for %v", from, h.Workload, sizeString(h.Size), p.received, s.o.IdleTimeout)
+		s.logf("%s: %s %s: dropped after %d messages: idle for %v", from, h.Workload, units.Size(h.Size), received, s.o.IdleTimeout)
 	default:
-		s.logf("%s: %s %s: ended after %d messages: %v", from, h.Workload, sizeString(h.Size), p.received, err)
+		s.logf("%s: %s %s: ended after %d messages: %v", from, h.Workload, units.Size(h.Size), received, err)
 	}
 }
 
@@ -245,20 +252,6 @@ func setIdleTimeout(c net.Conn, d time.Duration) error {
 		return fmt.Errorf("cannot set the idle limit: %w", err)
 	}
 	return nil
-}
-
-// localInfo is what this machine tells a client about itself.
-func localInfo(version string) ServerInfo {
-	host, _ := os.Hostname()
-	return ServerInfo{
-		Version:   version,
-		Protocol:  ProtocolVersion,
-		Host:      host,
-		Kernel:    kernelRelease(),
-		CPUModel:  cpuModel(),
-		NCPU:      runtime.NumCPU(),
-		GoVersion: runtime.Version(),
-	}
 }
 
 // unwrapOp drops the net package's "read tcp a->b:" prefix from an error.

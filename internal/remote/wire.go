@@ -1,4 +1,9 @@
-package harness
+// Package remote is ipcbench's protocol for cross-host runs: the handshake
+// between `ipcbench run -remote` and `ipcbench serve` (Hello, the reply),
+// the server (Serve) and the client's session (Dial). What runs over a
+// session once the handshake is done is the harness's: the server is given
+// the peer's loop (ServeOptions.Peer), the client uses the Session's Conn.
+package remote
 
 import (
 	"bytes"
@@ -34,33 +39,35 @@ import (
 // as between a local driver and peer.
 const (
 	ProtocolVersion = 1
-	helloSize       = 32
+	HelloSize       = 32
 	replyHeaderSize = 10
 	maxReplyBody    = 4096
 )
 
-var wireMagic = [4]byte{'I', 'P', 'C', 'B'}
+// WireMagic starts every hello and reply.
+var WireMagic = [4]byte{'I', 'P', 'C', 'B'}
 
 // Reply statuses.
 const (
-	statusOK uint16 = iota
-	statusVersion
-	statusBadRequest
-	statusTooLarge
-	statusBusy
+	StatusOK uint16 = iota
+	StatusVersion
+	StatusBadRequest
+	StatusTooLarge
+	StatusBusy
 )
 
-// hello is a client's request for one session.
-type hello struct {
+// Hello is a client's request for one session.
+type Hello struct {
 	Version  uint16
 	Workload string
 	Verify   bool
 	Size     int
 }
 
-func (h hello) encode() []byte {
-	b := make([]byte, helloSize)
-	copy(b, wireMagic[:])
+// Encode is the hello on the wire.
+func (h Hello) Encode() []byte {
+	b := make([]byte, HelloSize)
+	copy(b, WireMagic[:])
 	binary.BigEndian.PutUint16(b[4:], h.Version)
 	switch h.Workload {
 	case results.PingPong:
@@ -78,14 +85,15 @@ func (h hello) encode() []byte {
 // errBadMagic is a peer that does not speak ipcbench at all.
 var errBadMagic = errors.New("not an ipcbench client (bad magic)")
 
-// decodeHello checks a hello strictly. A wrong version is reported as
+// DecodeHello checks a hello strictly, its size against minSize..maxSize
+// (the sizes ipcbench measures). A wrong version is reported as
 // *VersionError so the server can answer with its own version.
-func decodeHello(b []byte) (hello, error) {
-	var h hello
-	if len(b) != helloSize {
-		return h, fmt.Errorf("hello is %d bytes, want %d", len(b), helloSize)
+func DecodeHello(b []byte, minSize, maxSize int) (Hello, error) {
+	var h Hello
+	if len(b) != HelloSize {
+		return h, fmt.Errorf("hello is %d bytes, want %d", len(b), HelloSize)
 	}
-	if !bytes.Equal(b[:4], wireMagic[:]) {
+	if !bytes.Equal(b[:4], WireMagic[:]) {
 		return h, errBadMagic
 	}
 	h.Version = binary.BigEndian.Uint16(b[4:])
@@ -105,8 +113,8 @@ func decodeHello(b []byte) (hello, error) {
 	}
 	h.Verify = b[7]&1 != 0
 	size := binary.BigEndian.Uint32(b[8:])
-	if size < MinSize || size > MaxSize {
-		return h, fmt.Errorf("message size %d is outside %d..%d", size, MinSize, MaxSize)
+	if int64(size) < int64(minSize) || int64(size) > int64(maxSize) {
+		return h, fmt.Errorf("message size %d is outside %d..%d", size, minSize, maxSize)
 	}
 	h.Size = int(size)
 	for _, x := range b[12:] {
@@ -128,33 +136,34 @@ func (e *VersionError) Error() string {
 // the results' meta, so a cross-host run says what it ran against.
 type ServerInfo = results.RemoteInfo
 
-// replyBody is the JSON after a reply's header.
-type replyBody struct {
+// ReplyBody is the JSON after a reply's header.
+type ReplyBody struct {
 	Server *ServerInfo `json:"server,omitempty"`
 	Error  string      `json:"error,omitempty"`
 }
 
-func encodeReply(status uint16, body replyBody) []byte {
+// EncodeReply is a server's reply.
+func EncodeReply(status uint16, body ReplyBody) []byte {
 	js, _ := json.Marshal(body)
 	if len(js) > maxReplyBody {
-		js, _ = json.Marshal(replyBody{Error: "reply too long"})
+		js, _ = json.Marshal(ReplyBody{Error: "reply too long"})
 	}
 	b := make([]byte, replyHeaderSize, replyHeaderSize+len(js))
-	copy(b, wireMagic[:])
+	copy(b, WireMagic[:])
 	binary.BigEndian.PutUint16(b[4:], ProtocolVersion)
 	binary.BigEndian.PutUint16(b[6:], status)
 	binary.BigEndian.PutUint16(b[8:], uint16(len(js)))
 	return append(b, js...)
 }
 
-// readReply reads and checks a server's reply; a refusal is an error that
+// ReadReply reads and checks a server's reply; a refusal is an error that
 // says why in the server's words.
-func readReply(r io.Reader) (*ServerInfo, error) {
+func ReadReply(r io.Reader) (*ServerInfo, error) {
 	var h [replyHeaderSize]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return nil, fmt.Errorf("the server did not answer the handshake: %w", err)
 	}
-	if !bytes.Equal(h[:4], wireMagic[:]) {
+	if !bytes.Equal(h[:4], WireMagic[:]) {
 		return nil, errors.New("the address answered, but not as an ipcbench server")
 	}
 	version := binary.BigEndian.Uint16(h[4:])
@@ -170,11 +179,11 @@ func readReply(r io.Reader) (*ServerInfo, error) {
 	if version != ProtocolVersion {
 		return nil, &VersionError{Client: ProtocolVersion, Server: version}
 	}
-	var body replyBody
+	var body ReplyBody
 	if err := json.Unmarshal(js, &body); err != nil {
 		return nil, fmt.Errorf("the server's reply is garbled: %w", err)
 	}
-	if status != statusOK {
+	if status != StatusOK {
 		if body.Error == "" {
 			body.Error = fmt.Sprintf("status %d", status)
 		}
