@@ -171,8 +171,18 @@ func (o *Options) check() error {
 		return fmt.Errorf("-pairs %d with %s messages needs %s of message buffers in the driver alone, more than the %s allowed: use fewer pairs or smaller messages",
 			o.Pairs, sizeString(largest), sizeString(need), sizeString(int64(MaxDriverBuffers)))
 	}
+	if o.Seed < 0 || o.Seed > MaxSeed {
+		return fmt.Errorf("-seed must be 1 to 2^53-1 (%d), so that JSON readers keep it exact, not %d", int64(MaxSeed), o.Seed)
+	}
+	if err := CheckFeasible(o); err != nil {
+		return err
+	}
 	return host.CheckCPUs(o.CPUs)
 }
+
+// MaxSeed is the largest seed: 2^53-1, the largest integer a JSON reader
+// that uses doubles (jq, JavaScript) keeps exact.
+const MaxSeed = 1<<53 - 1
 
 // Run measures every cell o asks for and returns the results. A cell that
 // fails is a row with its error; Run's own error is for a run that could
@@ -183,7 +193,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 		return nil, err
 	}
 	if o.Seed == 0 {
-		o.Seed = time.Now().UnixNano()
+		// From the clock, below 2^53 (and never 0) so that it is recorded
+		// exactly and -seed replays it.
+		o.Seed = max(1, time.Now().UnixNano()&MaxSeed)
 	}
 	if o.Remote != "" && o.RemoteInfo == nil {
 		info, err := ProbeRemote(o.Remote, o.Timeout)

@@ -87,6 +87,9 @@ type Caps struct {
 	NoCloseNotice string
 	// Note is a few words for the row ("loopback, TCP_NODELAY on").
 	Note string
+	// Uses is what one channel holds (descriptors, named objects, ports),
+	// for refusing a run the machine cannot hold before it starts.
+	Uses Uses
 	// Err, when set, means the mechanism cannot carry this message here (a
 	// *LimitError naming the sysctl): the cell becomes a row with this
 	// error, never a capped run.

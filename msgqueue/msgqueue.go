@@ -121,6 +121,8 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 		RawPath:  "blocking msgsnd/msgrcv",
 		Sysctls:  []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni"},
 		Objects:  []ipc.ObjectKind{queueKind},
+		// Two queues a channel, no descriptors: kernel.msgmni caps them.
+		Uses: ipc.Uses{Descriptors: 1, Objects: 2, ObjectLimit: "kernel.msgmni"},
 		// Many clients share one request queue and one reply queue, by
 		// message type (shared.go); a queue has no connections.
 		Server:       ipc.ServerShared,

@@ -397,6 +397,9 @@ func Read(r io.Reader) (*File, error) {
 	case f.Schema < 0:
 		return nil, fmt.Errorf("%w: schema %d is not a valid version", ErrInput, f.Schema)
 	}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
 	return &f, nil
 }
 

@@ -38,6 +38,8 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 			"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
 		},
 		Note: "loopback, TCP_NODELAY on",
+		// The listener and the dialling end each take an ephemeral port.
+		Uses: ipc.Uses{Ports: 2},
 		// A server has one listening socket that accepts every client,
 		// each connection holds an ephemeral port, and each connection of
 		// workload connect is a new handshake with TCP_NODELAY set.

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -204,4 +210,90 @@ func TestServeMaxSizeList(t *testing.T) {
 	if strings.Contains(stderr.String(), "nil") {
 		t.Errorf("serve -max-size 1K,2K says %q", stderr.String())
 	}
+}
+
+// TestRealOutputMatchesSchema: what a real run writes is valid by
+// results/schema.json, and -format jsonl gives one object per row with
+// the run's fields on every line.
+func TestRealOutputMatchesSchema(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	runBinary(t, "run", "-mech", "pipe,msgqueue", "-sizes", "64,16K", "-count", "50", "-rounds", "2", "-q", "-o", dir)
+	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(results.SchemaJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("results.json of a real run is not valid by the schema: %v", err)
+	}
+
+	f, err := results.Load(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Meta.Seed <= 0 || f.Meta.Seed >= 1<<53 {
+		t.Errorf("seed %d is not in [1, 2^53): JSON readers would round it", f.Meta.Seed)
+	}
+	jsonl := runBinary(t, "report", "-format", "jsonl", filepath.Join(dir, "results.json"))
+	lines := strings.Split(strings.TrimSuffix(jsonl, "\n"), "\n")
+	if len(lines) != len(f.Results) {
+		t.Fatalf("%d jsonl lines for %d rows", len(lines), len(f.Results))
+	}
+	for i, line := range lines {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		for _, k := range []string{"mechanism", "workload", "size_bytes", "round", "host", "kernel", "started", "version", "seed"} {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("jsonl line %d has no %q", i+1, k)
+			}
+		}
+	}
+}
+
+// TestReplaySeed: the seed a run records replays its cell order.
+func TestReplaySeed(t *testing.T) {
+	args := []string{"run", "-mech", "pipe,unixsocket", "-sizes", "64,1K", "-workload", "pingpong", "-count", "20", "-q", "-format", "json"}
+	order := func(out string) (seed int64, cells []string) {
+		f, err := results.Read(strings.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.Results {
+			cells = append(cells, fmt.Sprint(r.Key()))
+		}
+		return f.Meta.Seed, cells
+	}
+	seed, first := order(runBinary(t, args...))
+	if seed <= 0 || seed >= 1<<53 {
+		t.Fatalf("seed %d is not in [1, 2^53)", seed)
+	}
+	again, second := order(runBinary(t, append(args, "-seed", strconv.FormatInt(seed, 10))...))
+	if again != seed || !slices.Equal(first, second) {
+		t.Errorf("-seed %d gave seed %d and order %v, want %v", seed, again, second, first)
+	}
+	checkBadInput(t, []string{"run", "-seed", "9007199254740993"}, "-seed must be")
+}
+
+// TestImpossibleRunRefused: a run the machine cannot hold is refused in one
+// line naming the limit, with no progress line before it (no cell started).
+func TestImpossibleRunRefused(t *testing.T) {
+	checkBadInput(t, []string{"run", "-pairs", "100000", "-sizes", "64"}, "-pairs 100000 needs")
 }

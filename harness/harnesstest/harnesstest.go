@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/internal/shmem"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -167,12 +168,14 @@ func CheckRow(t TB, r results.Result, count int64) {
 }
 
 // State is what a test may leave behind if it leaks: recorded objects (a
-// System V queue), ipcbench's temporary directories, and child processes.
+// System V queue), ipcbench's temporary directories, child processes, and
+// mappings of shared memory.
 // Only what this test process made counts: `go test ./...` runs packages in
 // parallel, and other programs' objects are none of its business.
 type State struct {
 	tempDirs []string
 	kinds    []ipc.ObjectKind
+	shared   int // mappings of ipcbench's shared memory
 }
 
 // Snapshot records the state before a test. kinds are the kinds of object
@@ -180,12 +183,12 @@ type State struct {
 // behind from a record left behind.
 func Snapshot(t TB, kinds ...ipc.ObjectKind) State {
 	t.Helper()
-	return State{tempDirs: TempDirs(t), kinds: kinds}
+	return State{tempDirs: TempDirs(t), kinds: kinds, shared: SharedMappings(t)}
 }
 
 // CheckNothingLeft fails the test if this process left a recorded object or
-// its record, a temporary directory it did not have at the snapshot, or a
-// child process that is still running.
+// its record, a temporary directory it did not have at the snapshot, a
+// child process that is still running, or shared memory mapped.
 func (s State) CheckNothingLeft(t TB) {
 	t.Helper()
 	recs, err := ipc.Records(os.Getpid())
@@ -211,6 +214,21 @@ func (s State) CheckNothingLeft(t TB) {
 	if kids := Children(t); len(kids) > 0 {
 		t.Errorf("child processes still running: %v", kids)
 	}
+	if n := SharedMappings(t); n > s.shared {
+		t.Errorf("shared memory left mapped: %d mappings of a memfd:%s, %d before", n, shmem.Name, s.shared)
+	}
+}
+
+// SharedMappings counts this process's mappings of the shared memory
+// ipcbench makes (internal/shmem: the shm rings, the cache-line floor). A
+// memfd has no name to leak, but a mapping outlives its descriptor.
+func SharedMappings(t TB) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return strings.Count(string(b), "/memfd:"+shmem.Name+" ")
 }
 
 // TempDirs lists the directories this process's runs made (named after

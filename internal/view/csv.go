@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -29,7 +30,34 @@ func csvHeader() []string {
 	for _, s := range csvStats {
 		h = append(h, "connect_"+s+"_ns")
 	}
-	return append(h, "skipped")
+	h = append(h, "skipped")
+	// The sample counts, then the run's columns, so that the CSVs of several
+	// runs can be joined and still told apart.
+	return append(h, "rtt_n", "one_way_n", "connect_n", "started", "host", "kernel", "io", "cpus", "version")
+}
+
+// csvRun are the run's columns, the same on every line.
+func csvRun(m *results.Meta) []string {
+	var started, cpus string
+	if !m.Started.IsZero() {
+		started = m.Started.UTC().Format(time.RFC3339)
+	}
+	for i, c := range m.CPUs {
+		if i > 0 {
+			cpus += ","
+		}
+		cpus += strconv.Itoa(c)
+	}
+	return []string{started, m.Host, m.Kernel, m.IO, cpus, m.Version}
+}
+
+// csvN is a distribution's sample count: empty when the row has none, or
+// when the file is from before counts were recorded (0).
+func csvN(s *results.Stats) string {
+	if s == nil {
+		return ""
+	}
+	return csvInt(s.N)
 }
 
 // WriteCSV writes f in long format, one line per results row (each cell in
@@ -41,8 +69,10 @@ func WriteCSV(w io.Writer, f *results.File) error {
 	if err := cw.Write(csvColumns); err != nil {
 		return fmt.Errorf("csv: %w", err)
 	}
+	run := csvRun(&f.Meta)
 	for _, r := range rowsInOrder(f) {
-		if err := cw.Write(csvRecord(r)); err != nil {
+		rec := append(csvRecord(r), csvN(r.RTT), csvN(r.OneWay), csvN(r.Connect))
+		if err := cw.Write(append(rec, run...)); err != nil {
 			return fmt.Errorf("csv: %w", err)
 		}
 	}

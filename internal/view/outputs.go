@@ -34,6 +34,7 @@ var Outputs = []Output{
 	{"markdown", "results.md", plain(WriteMarkdown)},
 	{"csv", "results.csv", plain(WriteCSV)},
 	{"json", "results.json", plain(results.Write)},
+	{"jsonl", "", plain(WriteJSONL)},
 	{"bench", "results.bench.txt", plain(WriteBench)},
 	{"", "report.html", func(w io.Writer, f *results.File, d *drawings) error {
 		charts, err := d.get(f)

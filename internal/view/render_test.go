@@ -55,6 +55,7 @@ var goldenFormats = []struct{ format, ext string }{
 	{"table", "table"},
 	{"markdown", "md"},
 	{"csv", "csv"},
+	{"jsonl", "jsonl"},
 	{"bench", "bench"},
 }
 
@@ -165,7 +166,7 @@ func TestRenderUnknownFormat(t *testing.T) {
 }
 
 func TestRenderEveryFormat(t *testing.T) {
-	if got, want := strings.Join(Formats, ","), "table,markdown,csv,json,bench"; got != want {
+	if got, want := strings.Join(Formats, ","), "table,markdown,csv,json,jsonl,bench"; got != want {
 		t.Errorf("Formats = %s, want %s", got, want)
 	}
 	f, err := results.Load(filepath.Join(fixtures, "one-round.results.json"))
