@@ -17,6 +17,7 @@ package harnesstest
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,9 @@ func Workloads(t T, tr ipc.Transport) {
 					CheckLossyRow(t, r, Count)
 				} else {
 					CheckRow(t, r, Count)
+					if r.Lost != nil || r.Reordered != nil {
+						t.Errorf("%s %d B: a mechanism that cannot lose has lost %v, reordered %v", r.Workload, r.SizeBytes, r.Lost, r.Reordered)
+					}
 				}
 				if poller := !strings.Contains(r.Note, "no poller path"); poller != c.HasIOMode(mode) {
 					t.Errorf("%s %d B in io mode %s: note %q, but Caps says a path of its own is %v", r.Workload, r.SizeBytes, mode, r.Note, c.HasIOMode(mode))
@@ -116,11 +120,15 @@ func CheckLossyRow(t TB, r results.Result, count int64) {
 		t.Errorf("%s: %d of %d messages lost", name, *r.Lost, r.Messages)
 	case *r.Lost < r.Messages && r.MsgsPerS <= 0:
 		t.Errorf("%s: messages arrived but the rate is %v", name, r.MsgsPerS)
+	case *r.Lost < r.Messages:
+		// What arrived is a complete measurement of the delivered messages.
+		CheckRow(t, r, count)
 	}
 }
 
 // CheckRow checks that a row holds a complete, plausible measurement of
-// count messages.
+// count messages. A row of a lossy mechanism may have lost some (Lost):
+// its rates and round trips count the delivered ones.
 func CheckRow(t TB, r results.Result, count int64) {
 	t.Helper()
 	name := fmt.Sprintf("%s %s %d B", r.Mechanism, r.Workload, r.SizeBytes)
@@ -130,6 +138,15 @@ func CheckRow(t TB, r results.Result, count int64) {
 	}
 	if r.Messages != count {
 		t.Errorf("%s: %d messages, want %d", name, r.Messages, count)
+	}
+	var lost int64
+	if r.Lost != nil {
+		if lost = *r.Lost; lost < 0 || lost >= count || r.Reordered == nil || *r.Reordered < 0 {
+			t.Errorf("%s: lost %d, reordered %v of %d messages: want 0 <= lost < messages and a reordered count", name, lost, r.Reordered, count)
+		}
+		if want := float64(r.Messages-lost) / (float64(r.ElapsedNS) / 1e9); math.Abs(r.MsgsPerS-want) > want*1e-9 {
+			t.Errorf("%s: %v msgs/s, want the %d delivered over %d ns = %v", name, r.MsgsPerS, r.Messages-lost, r.ElapsedNS, want)
+		}
 	}
 	if r.ElapsedNS <= 0 || r.MsgsPerS <= 0 {
 		t.Errorf("%s: elapsed %d ns, %v msgs/s: want positive figures", name, r.ElapsedNS, r.MsgsPerS)
@@ -150,9 +167,11 @@ func CheckRow(t TB, r results.Result, count int64) {
 			t.Errorf("%s: one-way figures out of order: %+v", name, *o)
 		}
 		// Both distributions count the measured round trips, no more (a
-		// warm-up's would be more) and no fewer.
-		if s.N != count || r.OneWay.N != count {
-			t.Errorf("%s: round-trip n %d, one-way n %d: want %d each", name, s.N, r.OneWay.N, count)
+		// warm-up's would be more) and no fewer; over a lossy mechanism the
+		// round trips completed, and the peer has the one-way delay of
+		// those whose echo was lost too.
+		if s.N != count-lost || r.OneWay.N < count-lost || r.OneWay.N > count {
+			t.Errorf("%s: round-trip n %d, one-way n %d: want %d each (%d lost)", name, s.N, r.OneWay.N, count-lost, lost)
 		}
 		if r.OneWay.P50 <= 0 || r.OneWay.P50 > s.Max {
 			t.Errorf("%s: one-way p50 %d ns is not within (0, round-trip max %d]", name, r.OneWay.P50, s.Max)
