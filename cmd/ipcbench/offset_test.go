@@ -20,7 +20,7 @@ import (
 func TestOffsetEndToEnd(t *testing.T) {
 	out := t.TempDir()
 	cmd := exec.Command(binary, "run", "-mech", "pipe,unixsocket", "-workload", "stream", "-sizes", "4K",
-		"-offset", "8,0", "-count", "100", "-o", out, "-q")
+		"-offset", "8,0", "-count", "100", "-rounds", "1", "-o", out, "-q")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
