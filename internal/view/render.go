@@ -89,6 +89,14 @@ func buildLayout(f *results.File) *layout {
 			v.Tables = append(v.Tables, offsetTable(m, &f.Meta, wl, v.Rounds))
 		}
 	}
+	if t := buildLoadTable(m, &f.Meta, v.Rounds); t != nil {
+		v.Tables = append(v.Tables, *t)
+	}
+	for _, wl := range []string{results.PingPong, results.Stream} {
+		if t := buildCostTable(m, &f.Meta, wl, v.Rounds); t != nil {
+			v.Tables = append(v.Tables, *t)
+		}
+	}
 	return v
 }
 
