@@ -165,14 +165,16 @@ func datagramErr(op string, err error) error {
 // descriptor number: Close must not run while another goroutine is inside
 // Send or Recv; the Listener shuts the socket down instead.
 type rawDatagram struct {
-	f  *os.File
-	fd int
-	sc syscall.RawConn // f's, for the close notice
+	f     *os.File
+	fd    int
+	sc    syscall.RawConn // f's, for the close notice
+	Calls                 // send and receive calls, for the cost per message
 }
 
 func (c *rawDatagram) Send(frame []byte) error {
 	for {
 		n, err := unix.Write(c.fd, frame)
+		c.Calls.Send++
 		if err == unix.EINTR {
 			continue
 		}
@@ -189,6 +191,7 @@ func (c *rawDatagram) Send(frame []byte) error {
 func (c *rawDatagram) Recv(frame []byte) error {
 	for {
 		n, e := recvTrunc(c.fd, frame)
+		c.Calls.Recv++
 		switch e {
 		case 0:
 			return checkDatagram(n, len(frame))
