@@ -165,16 +165,19 @@ func datagramErr(op string, err error) error {
 // descriptor number: Close must not run while another goroutine is inside
 // Send or Recv; the Listener shuts the socket down instead.
 type rawDatagram struct {
-	f     *os.File
-	fd    int
-	sc    syscall.RawConn // f's, for the close notice
-	Calls                 // send and receive calls, for the cost per message
+	f  *os.File
+	fd int
+	sc syscall.RawConn // f's, for the close notice
+	Calls
 }
+
+// RecvFD is the descriptor a server can wait on with epoll.
+func (c *rawDatagram) RecvFD() int { return c.fd }
 
 func (c *rawDatagram) Send(frame []byte) error {
 	for {
-		n, err := unix.Write(c.fd, frame)
 		c.Calls.Send++
+		n, err := unix.Write(c.fd, frame)
 		if err == unix.EINTR {
 			continue
 		}
@@ -190,8 +193,8 @@ func (c *rawDatagram) Send(frame []byte) error {
 
 func (c *rawDatagram) Recv(frame []byte) error {
 	for {
-		n, e := recvTrunc(c.fd, frame)
 		c.Calls.Recv++
+		n, e := recvTrunc(c.fd, frame)
 		switch e {
 		case 0:
 			return checkDatagram(n, len(frame))
