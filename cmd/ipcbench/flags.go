@@ -313,4 +313,27 @@ func (v *ratesValue) Set(s string) error {
 	return nil
 }
 
-var _ = []flag.Value{&ratesValue{}, &wordsValue{}, &choiceValue{}, &sizesValue{}, &cpusValue{}, &durationValue{}, &countValue{}, &intCount{}, &clientsValue{}}
+// offsetsValue is -offset: payload offsets past a page boundary.
+type offsetsValue struct{ offsets *[]int }
+
+func (v *offsetsValue) String() string {
+	if v.offsets == nil {
+		return ""
+	}
+	var s []string
+	for _, n := range *v.offsets {
+		s = append(s, strconv.Itoa(n))
+	}
+	return strings.Join(s, ",")
+}
+
+func (v *offsetsValue) Set(s string) error {
+	offsets, err := harness.ParseOffsets(s)
+	if err != nil {
+		return err
+	}
+	*v.offsets = offsets
+	return nil
+}
+
+var _ = []flag.Value{&offsetsValue{}, &ratesValue{}, &wordsValue{}, &choiceValue{}, &sizesValue{}, &cpusValue{}, &durationValue{}, &countValue{}, &intCount{}, &clientsValue{}}

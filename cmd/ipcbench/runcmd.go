@@ -41,6 +41,7 @@ Examples:
   ipcbench run
   ipcbench run -mech pipe,tcpsocket -sizes 64,4K,64K,1M -duration 2s
   ipcbench run -workload pingpong -count 100000 -o out/
+  ipcbench run -mech pipe,unixsocket -workload stream -sizes 64K -offset 0,8,32,64
   ipcbench run -format csv -q > results.csv
 
 Flags:
@@ -51,6 +52,7 @@ Flags:
 type runConfig struct {
 	mechs, workloads          []string
 	sizes, cpus, clients      []int
+	offsets                   []int
 	io, dir, format, remote   string
 	duration, warmup, timeout time.Duration
 	count                     int64
@@ -69,6 +71,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	c.workloads = []string{results.PingPong, results.Stream}
 	c.clients = []int{1, 8, 32}
 	c.sizes, _ = harness.ParseSizes(defaultSizes)
+	c.offsets = []int{0}
 	c.duration, c.warmup, c.timeout = defaultDuration, defaultWarmup, 10*time.Second
 	c.rounds, c.budget, c.pairs = roundsValue{auto: true}, defaultBudget, 1
 	c.io, c.format, c.arrivals = string(ipc.IORaw), "table", "fixed"
@@ -80,6 +83,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.Var(&choiceValue{&c.arrivals, []string{"fixed", "poisson"}}, "arrivals", "with -rate: fixed (evenly spaced sends) or poisson (exponential gaps, the same mean rate)")
 	fs.Var(&clientsValue{&c.clients}, "clients", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
 	fs.Var(&sizesValue{sizes: &c.sizes}, "sizes", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
+	fs.Var(&offsetsValue{&c.offsets}, "offset", "payload placement: bytes past a page boundary, 0..4095, a list like -sizes (e.g. 0,8,32,64); each is a cell")
 	fs.Var(&durationValue{d: &c.duration}, "duration", "measuring time per cell")
 	fs.Var(&countValue{n: &c.count, min: 1}, "count", "messages per cell instead of a duration")
 	fs.Var(&durationValue{d: &c.warmup, zeroOK: true}, "warmup", "unmeasured time before each cell")
@@ -206,6 +210,7 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	if !set["clients"] && slices.Contains(o.Workloads, results.Connect) && !slices.Contains(o.Workloads, results.Server) {
 		o.Clients = []int{1} // a connection rate is one client's unless asked
 	}
+	o.Offsets = c.offsets
 	switch {
 	case set["count"] && set["duration"]:
 		return o, usagef("give -count or -duration, not both")
