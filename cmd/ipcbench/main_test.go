@@ -286,7 +286,7 @@ func TestHelpAndVersion(t *testing.T) {
 func TestServerAndConnect(t *testing.T) {
 	out := t.TempDir()
 	cmd := exec.Command(binary, "run", "-workload", "server,connect", "-mech", "pipe,msgqueue,unixsocket,tcpsocket",
-		"-clients", "1,2", "-sizes", "64", "-count", "50", "-warmup", "0", "-o", out, "-q")
+		"-clients", "1,2", "-sizes", "64", "-count", "50", "-warmup", "0", "-rounds", "1", "-o", out, "-q")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
