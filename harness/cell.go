@@ -43,6 +43,8 @@ type pair struct {
 	cost     window      // what the driver's measured window cost it
 	offered  float64     // an open-loop cell's rate, messages per second
 	finished atomic.Bool // the driver has ended the cell with its peer
+	// lost and reordered are the measured phase's, over a lossy channel.
+	lost, reordered int64
 }
 
 // runCell measures one cell and returns its row; a cell that cannot run
@@ -63,6 +65,9 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 	if caps.Err != nil {
 		res.Error = caps.Err.Error()
 		return res
+	}
+	if caps.Lossy {
+		cfg.RecvTimeout = LossyRecvTimeout(c.size)
 	}
 	g := &guard{}
 	defer context.AfterFunc(ctx, func() { g.stop(errInterrupted) })()
@@ -206,6 +211,7 @@ func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pai
 		Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, IO: o.IO,
 		TimeoutNS: int64(o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
 		CPU: -1, Verify: o.Verify, Offset: cfg.Offset, Piece: piece(caps, cfg),
+		RecvTimeoutNS: int64(cfg.RecvTimeout),
 	}
 	if len(o.CPUs) == 2 {
 		spec.CPU = o.CPUs[1]
@@ -225,7 +231,8 @@ func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pai
 	if err != nil {
 		return p, fmt.Errorf("%s: the peer started but the channel did not connect: %w", c.t.Name(), err)
 	}
-	p.d = newDriver(split(conn, caps.Headroom, spec.Piece), caps.Headroom, c.size, cfg.Offset, o.Verify)
+	p.d = newDriver(splitFor(conn, caps, spec.Piece), caps.Headroom, c.size, cfg.Offset, o.Verify)
+	p.d.lossy, p.d.patience = caps.Lossy, o.Timeout
 	return p, nil
 }
 
@@ -271,6 +278,16 @@ func split(conn ipc.Conn, headroom, piece int) ipc.Conn {
 		return conn
 	}
 	return ipc.Split(conn, headroom, piece)
+}
+
+// splitFor is split for the mechanism caps describes: over a lossy one,
+// every piece carries a header that lets the receiver drop a message that
+// lost a piece and find the next (ipc.SplitLossy).
+func splitFor(conn ipc.Conn, caps ipc.Caps, piece int) ipc.Conn {
+	if caps.Lossy && piece > 0 {
+		return ipc.SplitLossy(conn, caps.Headroom, piece)
+	}
+	return split(conn, caps.Headroom, piece)
 }
 
 // startRemotePair opens a session with the `ipcbench serve` at o.Remote,
@@ -409,6 +426,7 @@ func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
+	p.lost, p.reordered = p.d.lost, p.d.reordered
 	p.cost = between(meter.scope(), from, meter.take(p.d.conn))
 	if err := p.d.finish(); err != nil {
 		return err
@@ -518,7 +536,16 @@ func (o *Options) collect(c cell, pairs []*pair, res *results.Result) error {
 		res.Messages += p.n
 		maxElapsed = max(maxElapsed, p.elapsed)
 		if p.elapsed > 0 {
-			res.MsgsPerS += float64(p.n) / (float64(p.elapsed) / 1e9)
+			// Only delivered messages count (all of them but over a lossy
+			// mechanism).
+			res.MsgsPerS += float64(p.n-p.lost) / (float64(p.elapsed) / 1e9)
+		}
+		if p.d.lossy {
+			if res.Lost == nil {
+				res.Lost, res.Reordered = new(int64), new(int64)
+			}
+			*res.Lost += p.lost
+			*res.Reordered += p.reordered
 		}
 	}
 	res.ElapsedNS = maxElapsed

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // Loss is counted, not fatal, over a Lossy mechanism (udp): a datagram that
@@ -29,6 +31,15 @@ import (
 //   - The end of the cell (flagEnd) is retried the same way, and the peer
 //     stays a while after answering it (lingerTimeouts), to answer again if
 //     its answer was lost.
+
+// LossyRecvTimeout is the receive deadline of a lossy mechanism for
+// messages of size bytes (Config.RecvTimeout): 10 ms, far above a loopback
+// round trip, or 20 ns per byte (50 MB/s) for large messages, whose echo
+// takes its time. A late echo is not mistaken for a later one: it is
+// counted reordered, and its round trip lost.
+func LossyRecvTimeout(size int) time.Duration {
+	return max(10*time.Millisecond, time.Duration(size)*20*time.Nanosecond)
+}
 
 // lossState is the driver's bookkeeping over a lossy channel, per phase.
 type lossState struct {
@@ -149,6 +160,11 @@ func (d *driver) finishLossy() error {
 	}
 	d.seq++
 	_, _, err := d.awaitAckLossy(first, flagEnd)
+	if errors.Is(err, ipc.ErrClosed) {
+		// Only a peer that acknowledged the end leaves without an error
+		// (which its report would carry): its answers were lost.
+		return nil
+	}
 	return err
 }
 
@@ -156,7 +172,7 @@ func (d *driver) finishLossy() error {
 // after it has acknowledged the end, before it leaves: long enough to
 // answer the driver again if its acknowledgement was lost (the driver asks
 // again after one deadline).
-const lingerTimeouts = 3
+const lingerTimeouts = 5
 
 // peerLoss is the peer's bookkeeping over a lossy channel.
 type peerLoss struct {

@@ -1,11 +1,14 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // action is what a lossyLink does with one message.
@@ -19,12 +22,21 @@ const (
 
 // lossyLink is one direction of an in-memory lossy channel: filter decides
 // the fate of the i-th message sent (from 0).
+//
+// Timeouts are deterministic, not timed: when a message the driver would
+// wait for (an echo or acknowledgement, or a request for one) is dropped or
+// held, the link puts a timeout token (nil) on the driver's link, so the
+// driver's Recv gives up exactly then and never because the machine is slow.
 type lossyLink struct {
 	ch     chan []byte
 	mu     sync.Mutex
 	n      int
 	held   []byte
 	filter func(i int, msg []byte) action
+	// wake is the driver's link, and awaited says whether the driver waits
+	// for an answer to msg (or for msg itself, on the driver's link).
+	wake    *lossyLink
+	awaited func(msg []byte) bool
 }
 
 func newLink(filter func(i int, msg []byte) action) *lossyLink {
@@ -33,7 +45,6 @@ func newLink(filter func(i int, msg []byte) action) *lossyLink {
 
 func (l *lossyLink) send(msg []byte) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	i := l.n
 	l.n++
 	a := pass
@@ -52,13 +63,16 @@ func (l *lossyLink) send(msg []byte) {
 			l.held = nil
 		}
 	}
+	l.mu.Unlock()
+	if a != pass && l.wake != nil && l.awaited(msg) {
+		l.wake.ch <- nil
+	}
 }
 
 // lossyConn is one side: it sends on out and receives from in, giving up
-// after timeout as a Lossy mechanism's Conn does.
+// at a timeout token as a Lossy mechanism's Conn does at its deadline.
 type lossyConn struct {
 	out, in *lossyLink
-	timeout time.Duration
 }
 
 func (c *lossyConn) Send(frame []byte) error {
@@ -68,14 +82,19 @@ func (c *lossyConn) Send(frame []byte) error {
 
 func (c *lossyConn) Recv(frame []byte) error {
 	select {
-	case m := <-c.in.ch:
-		if len(m) != len(frame)-testHeadroom {
+	case m, ok := <-c.in.ch:
+		switch {
+		case !ok:
+			return ipc.ErrClosed
+		case m == nil:
+			return fmt.Errorf("lossy test conn: %w", os.ErrDeadlineExceeded)
+		case len(m) != len(frame)-testHeadroom:
 			return fmt.Errorf("a message of %d bytes where %d were expected", len(m), len(frame)-testHeadroom)
 		}
 		copy(frame[testHeadroom:], m)
 		return nil
-	case <-time.After(c.timeout):
-		return fmt.Errorf("lossy test conn: %w", os.ErrDeadlineExceeded)
+	case <-time.After(time.Minute):
+		return errors.New("lossy test conn: nothing came for a minute")
 	}
 }
 
@@ -85,13 +104,21 @@ func (c *lossyConn) Close() error { return nil }
 // the peer's result.
 func lossyPair(t *testing.T, size int, echo bool, toPeer, toDriver *lossyLink) (*driver, *peer, <-chan error) {
 	t.Helper()
-	const timeout = 5 * time.Millisecond
-	d := newDriver(&lossyConn{out: toPeer, in: toDriver, timeout: timeout}, testHeadroom, size, 0, true)
+	toPeer.wake, toPeer.awaited = toDriver, func(msg []byte) bool {
+		_, flags, _ := header(msg)
+		return echo || flags&(flagAck|flagEnd|flagCtl) != 0
+	}
+	toDriver.wake, toDriver.awaited = toDriver, func([]byte) bool { return true }
+	d := newDriver(&lossyConn{out: toPeer, in: toDriver}, testHeadroom, size, 0, true)
 	d.lossy, d.patience = true, 10*time.Second
-	p := newPeer(&lossyConn{out: toDriver, in: toPeer, timeout: timeout}, testHeadroom, size, 0, echo, true)
+	p := newPeer(&lossyConn{out: toDriver, in: toPeer}, testHeadroom, size, 0, echo, true)
 	p.lossy = true
 	done := make(chan error, 1)
 	go func() { done <- p.serve() }()
+	t.Cleanup(func() {
+		defer func() { recover() }() // closed already
+		close(toPeer.ch)
+	})
 	return d, p, done
 }
 
@@ -104,11 +131,14 @@ func dataSeq(msg []byte) int {
 	return int(seq)
 }
 
+// finishPair ends the cell and closes the driver's side, as the harness
+// does, which ends the lingering peer.
 func finishPair(t *testing.T, d *driver, done <-chan error) {
 	t.Helper()
 	if err := d.finish(); err != nil {
 		t.Fatalf("finish: %v", err)
 	}
+	close(d.conn.(*lossyConn).out.ch)
 	if err := <-done; err != nil {
 		t.Fatalf("peer: %v", err)
 	}
@@ -258,8 +288,8 @@ func TestReliablePeerStillFailsOnAGap(t *testing.T) {
 		}
 		return pass
 	})
-	d := newDriver(&lossyConn{out: toPeer, in: newLink(nil), timeout: time.Second}, testHeadroom, 64, 0, false)
-	p := newPeer(&lossyConn{out: newLink(nil), in: toPeer, timeout: time.Second}, testHeadroom, 64, 0, false, false)
+	d := newDriver(&lossyConn{out: toPeer, in: newLink(nil)}, testHeadroom, 64, 0, false)
+	p := newPeer(&lossyConn{out: newLink(nil), in: toPeer}, testHeadroom, 64, 0, false, false)
 	for range 5 {
 		putHeader(d.out[testHeadroom:], d.seq, 0, 0)
 		d.conn.Send(d.out)

@@ -50,6 +50,8 @@ type peerSpec struct {
 	// whole messages: the peer splits alike.
 	Offset int `json:"offset,omitempty"`
 	Piece  int `json:"piece,omitempty"`
+	// RecvTimeoutNS is ipc.Config.RecvTimeout, for a lossy mechanism.
+	RecvTimeoutNS int64 `json:"recv_timeout_ns,omitempty"`
 
 	// A client of the server and connect workloads (Role roleClient) is
 	// client Client of Clients; it measures itself, for Count messages or
@@ -132,7 +134,8 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 	if t == nil {
 		return fail(fmt.Errorf("this binary has no mechanism %q", spec.Mechanism))
 	}
-	cfg := ipc.Config{Size: spec.Size, Offset: spec.Offset, IO: spec.IO, Timeout: time.Duration(spec.TimeoutNS)}
+	cfg := ipc.Config{Size: spec.Size, Offset: spec.Offset, IO: spec.IO, Timeout: time.Duration(spec.TimeoutNS),
+		RecvTimeout: time.Duration(spec.RecvTimeoutNS)}
 	caps := t.Caps(cfg)
 	if caps.Err != nil {
 		return fail(caps.Err)
@@ -179,7 +182,8 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, explainLimit(err)))
 	}
 	defer conn.Close()
-	p := newPeer(split(conn, caps.Headroom, spec.Piece), caps.Headroom, spec.Size, spec.Offset, isEcho(spec.Workload), spec.Verify)
+	p := newPeer(splitFor(conn, caps, spec.Piece), caps.Headroom, spec.Size, spec.Offset, isEcho(spec.Workload), spec.Verify)
+	p.lossy = caps.Lossy
 	p.meter = newUsageMeter(spec.IO == ipc.IORaw) // on the measuring thread, locked above in raw mode
 	defer p.meter.close()
 	enc := json.NewEncoder(ctrlOut)

@@ -22,6 +22,12 @@ type Comparison struct {
 	// Cells are every cell of either file: by workload, then mechanism
 	// (the old file's order, then any new ones), then size.
 	Cells []CellChange
+	// VerdictChanges are the contexts whose verdicts differ between the
+	// runs; package verdict fills them (verdict.Diff), Compare does not.
+	VerdictChanges []VerdictChange
+	// HasVerdicts is set (with VerdictChanges) when either run has a
+	// verdict, so that no change can be told from nothing to compare.
+	HasVerdicts bool
 }
 
 // CellChange is one cell in both files.

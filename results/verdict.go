@@ -10,6 +10,9 @@ type Verdict struct {
 	SizeBytes int    `json:"size_bytes"`
 	// Clients is the number of clients of a server or connect context.
 	Clients int `json:"clients,omitempty"`
+	// Rate is an open-loop context's offered load as asked for ("2000/s",
+	// "50%"); empty for closed loop.
+	Rate string `json:"rate,omitempty"`
 	// Figure is the figure the mechanisms are ranked by: "rtt_p50" (lower
 	// is better) or "bytes_per_s" (higher is better), or the workload's
 	// own headline figure.
@@ -73,3 +76,20 @@ const (
 	CrossCPU = "cross-cpu" // always on different CPUs
 	MixedCPU = "mixed"     // a side moved, or they shared a CPU only some of the time
 )
+
+// VerdictChange is a context whose verdict differs between two runs: its
+// tiers (not merely the ratios) are not the same.
+type VerdictChange struct {
+	Workload  string `json:"workload"`
+	SizeBytes int    `json:"size_bytes"`
+	Clients   int    `json:"clients,omitempty"`
+	Rate      string `json:"rate,omitempty"`
+	// Old and New are the context's verdict in each run, nil when a run
+	// has none (fewer than two mechanisms with figures).
+	Old *Verdict `json:"old"`
+	New *Verdict `json:"new"`
+	// Contradictions are the pairs {A, B} that the old run ranks A above B
+	// and the new run B above A, each significantly: they cannot both be
+	// right, so the runs measured different things (or one was unlucky).
+	Contradictions [][2]string `json:"contradictions,omitempty"`
+}

@@ -90,6 +90,9 @@ func Label(v *results.Verdict) string {
 	if v.Clients > 0 {
 		label += ", " + strconv.Itoa(v.Clients) + " " + plural(v.Clients, "client", "clients")
 	}
+	if v.Rate != "" {
+		label += " at " + v.Rate
+	}
 	return label
 }
 

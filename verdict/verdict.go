@@ -66,6 +66,12 @@ var (
 		}
 		return r.MsgsPerS
 	}}
+	figRTTCorrectedP50 = Figure{"rtt_corrected_p50", true, func(r *results.Result) float64 {
+		if r.RTTCorrected == nil {
+			return math.NaN()
+		}
+		return float64(r.RTTCorrected.P50)
+	}}
 	figConnectionsPerS = Figure{"connections_per_s", false, func(r *results.Result) float64 {
 		if r.ConnectionsPerS == 0 {
 			return math.NaN()
@@ -80,6 +86,14 @@ var (
 // another workload it is the p50 round trip when its rows have one, else
 // bytes/s, else messages/s.
 func FigureOf(workload string, rows []*results.Result) Figure {
+	// An open-loop cell (-rate) is judged by its round trips counted from
+	// when each message was due, which include the queueing a late
+	// mechanism causes.
+	for _, r := range rows {
+		if r.RTTCorrected != nil {
+			return figRTTCorrectedP50
+		}
+	}
 	switch workload {
 	case results.PingPong:
 		return figRTTP50
@@ -182,7 +196,10 @@ func Analyze(f *results.File) []*Analysis {
 		if a.SizeBytes != b.SizeBytes {
 			return a.SizeBytes < b.SizeBytes
 		}
-		return a.Clients < b.Clients
+		if a.Clients != b.Clients {
+			return a.Clients < b.Clients
+		}
+		return a.Rate == "" && b.Rate != "" // closed loop first, then rates as they came
 	})
 	var out []*Analysis
 	for _, g := range order {
@@ -299,11 +316,7 @@ func MinP(n1, n2 int) float64 {
 	if n1 < 1 || n2 < 1 {
 		return 1
 	}
-	orderings := 1.0
-	for i := 1; i <= n1; i++ {
-		orderings = orderings * float64(n2+i) / float64(i)
-	}
-	return min(1, 2/orderings)
+	return results.MinUTestP(n1, n2)
 }
 
 // RoundsNeeded is the fewest rounds per mechanism (the same for all) with
@@ -436,7 +449,7 @@ func Compute(f *results.File) []results.Verdict {
 // Verdict is the analysis as results.json carries it.
 func (a *Analysis) Verdict() results.Verdict {
 	v := results.Verdict{
-		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients,
+		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, Rate: a.Context.Rate,
 		Figure: a.Figure.Name, Better: "higher",
 		Medians: map[string]float64{}, N: map[string]int{},
 		TooFewRounds: a.TooFew, Failed: a.Failed,

@@ -365,3 +365,29 @@ func TestSkippedAndClients(t *testing.T) {
 		t.Errorf("sentence %q, want %q", got, want)
 	}
 }
+
+// TestOpenLoop: an open-loop context is its own, judged by the round trip
+// counted from when each message was due.
+func TestOpenLoop(t *testing.T) {
+	rated := func(mech string, v ...float64) []results.Result {
+		out := rows(mech, results.PingPong, 64, v...)
+		for i := range out {
+			out[i].Rate = 2000
+			out[i].RTTCorrected = &results.Stats{P50: int64(v[i] * 10)}
+		}
+		return out
+	}
+	f := file(
+		rows("pipe", results.PingPong, 64, spread(10000, 5, 100)...),
+		rows("tcpsocket", results.PingPong, 64, spread(50000, 5, 300)...),
+		rated("pipe", spread(10000, 5, 100)...),
+		rated("tcpsocket", spread(50000, 5, 300)...),
+	)
+	vs := Compute(f)
+	if len(vs) != 2 || vs[0].Rate != "" || vs[1].Rate == "" || vs[1].Figure != "rtt_corrected_p50" || vs[0].Figure != "rtt_p50" {
+		t.Fatalf("verdicts %+v", vs)
+	}
+	if got := Label(&vs[1]); got != "64 B round trip at "+vs[1].Rate {
+		t.Errorf("label %q", got)
+	}
+}

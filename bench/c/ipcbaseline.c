@@ -33,6 +33,21 @@
  *               depth fs.mqueue.msg_max (less if RLIMIT_MSGQUEUE is small),
  *               message size min(S, fs.mqueue.msgsize_max); a larger message
  *               goes in pieces of msgsize_max
+ *   udp         two sockets on 127.0.0.1, ephemeral ports, each connect(2)ed to
+ *               the other; a message above 65507 bytes (the IPv4 UDP payload
+ *               limit) goes in n equal pieces of ceil(S/n) bytes (the last one
+ *               ending at S), each with an 8-byte header (message number,
+ *               piece index) written in place in front of it, as ipc.SplitLossy
+ *               does, and SO_RCVBUF is raised to hold a whole message (up to
+ *               net.core.rmem_max). Loss is counted, not fatal, as harness/lossy.go counts it:
+ *               SO_RCVTIMEO max(10 ms, 20 ns per byte); pingpong gives up on a
+ *               round trip at it and drops late echoes; a stream's ack carries
+ *               the peer's received and reordered counts, asked for again when
+ *               lost; the end is retried and the peer lingers. The output gains
+ *               "lost" and "reordered"; msgs_per_s counts delivered messages.
+ *   unixgram    AF_UNIX SOCK_DGRAM on dir/driver.sock and dir/peer.sock in a
+ *               private mkdtemp directory, each connect(2)ed to the other; a
+ *               message above SO_SNDBUF-32 goes in datagrams of that size
  *   seqpacket   SOCK_SEQPACKET on dir/sock in a private mkdtemp directory; a
  *               message above SO_SNDBUF-32 goes in records of that size
  *
@@ -81,8 +96,9 @@
 #define FLAG_END (1ULL << 62)
 #define SEQ_MASK ((1ULL << 56) - 1)
 
-enum mech { PIPE, MSGQUEUE, UNIXSOCKET, TCPSOCKET, FIFO, POSIXMQ, SEQPACKET };
-static const char *mech_names[] = {"pipe", "msgqueue", "unixsocket", "tcpsocket", "fifo", "posixmq", "seqpacket"};
+enum mech { PIPE, MSGQUEUE, UNIXSOCKET, TCPSOCKET, FIFO, POSIXMQ, SEQPACKET, UDP, UNIXGRAM };
+static const char *mech_names[] = {"pipe", "msgqueue", "unixsocket", "tcpsocket", "fifo", "posixmq", "seqpacket",
+				   "udp", "unixgram"};
 #define NMECH ((int)(sizeof mech_names / sizeof *mech_names))
 
 /* What the driver must undo at exit. Written before fork, read by handlers. */
@@ -93,6 +109,18 @@ static char sock_dir[64], sock_path[128];
 static char fifo_paths[2][128];          /* fifo: d2p, p2d */
 static char mq_names[2][64];             /* posixmq: d2p, p2d */
 static volatile mqd_t mq_wake = (mqd_t)-1; /* posixmq: the driver's receiving queue, non-blocking */
+static char dgram_paths[2][128];         /* unixgram: the driver's and the peer's socket files */
+
+/* unixgram: remove the socket files (async-signal-safe). */
+static void remove_dgram(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (dgram_paths[i][0]) {
+			unlink(dgram_paths[i]);
+			dgram_paths[i][0] = 0;
+		}
+	}
+}
 
 /* fifo, posixmq: remove the FIFOs and the queues (async-signal-safe). */
 static void remove_reliable(void)
@@ -124,6 +152,7 @@ static void remove_objects(void)
 		sock_path[0] = 0;
 	}
 	remove_reliable();
+	remove_dgram();
 	if (sock_dir[0]) {
 		rmdir(sock_dir);
 		sock_dir[0] = 0;
@@ -221,7 +250,13 @@ struct chan {
 	                     posixmq, seqpacket: most bytes in one message */
 	mqd_t sndmq, rcvmq;        /* posixmq */
 	unsigned char *scratch;    /* posixmq: one message of the queue's size */
+	int lossy;                 /* udp: count loss (see the lossy functions) */
+	size_t dg_n, dg_len;       /* udp: pieces per message and their length */
+	uint32_t dg_next;          /* udp: the number of the next message sent */
 };
+
+static int dgram_send(struct chan *c, unsigned char *p);
+static int dgram_recv(struct chan *c, unsigned char *p);
 
 /* posixmq and seqpacket: each message goes as pieces of at most c->piece
  * bytes, each one kernel message received whole (a shorter one is an error). */
@@ -284,6 +319,8 @@ static int rel_recv(struct chan *c, unsigned char *p)
 static int chan_send(struct chan *c, unsigned char *frame)
 {
 	unsigned char *p = frame + HEADROOM;
+	if (c->mech == UDP || c->mech == UNIXGRAM)
+		return dgram_send(c, p);
 	if (c->mech == POSIXMQ || c->mech == SEQPACKET)
 		return rel_send(c, p);
 	if (c->mech != MSGQUEUE) {
@@ -321,6 +358,8 @@ static int chan_send(struct chan *c, unsigned char *frame)
 static int chan_recv(struct chan *c, unsigned char *frame)
 {
 	unsigned char *p = frame + HEADROOM;
+	if (c->mech == UDP || c->mech == UNIXGRAM)
+		return dgram_recv(c, p);
 	if (c->mech == POSIXMQ || c->mech == SEQPACKET)
 		return rel_recv(c, p);
 	if (c->mech != MSGQUEUE) {
@@ -359,6 +398,125 @@ static int chan_recv(struct chan *c, unsigned char *frame)
 		if (off + n >= c->size)
 			return 0;
 	}
+}
+
+/* udp, unixgram: one datagram per piece. unixgram (reliable) cuts a message
+ * into pieces of at most c->piece bytes, the last one shorter, as ipc.Split
+ * does. udp cuts it into c->dg_n equal pieces of c->dg_len bytes, the last
+ * one ending at the message's end, each with a header in the 8 bytes in
+ * front of it (saved and put back): the message number and the piece index,
+ * as ipc.SplitLossy does, so that a receiver that lost a piece drops that
+ * message and starts again at the next first piece. */
+#define PIECE_HEADER 8
+
+static size_t piece_at(struct chan *c, size_t k)
+{
+	return k == c->dg_n - 1 ? c->size - c->dg_len : k * c->dg_len;
+}
+
+static int dgram_send(struct chan *c, unsigned char *p)
+{
+	if (!c->lossy) {
+		for (size_t off = 0;; off += c->piece) {
+			size_t n = c->size - off < c->piece ? c->size - off : c->piece;
+			ssize_t w;
+			while ((w = send(c->wfd, p + off, n, 0)) < 0 && errno == EINTR)
+				;
+			if (w < 0)
+				return -1;
+			if (off + n >= c->size)
+				return 0;
+		}
+	}
+	int split = c->dg_n > 1;
+	uint32_t msg = c->dg_next++;
+	for (size_t k = 0; k < c->dg_n; k++) {
+		unsigned char *s = p + piece_at(c, k), saved[PIECE_HEADER];
+		size_t len = c->dg_len;
+		if (split) {
+			s -= PIECE_HEADER, len += PIECE_HEADER;
+			memcpy(saved, s, PIECE_HEADER);
+			uint32_t idx = (uint32_t)k;
+			memcpy(s, &msg, 4);
+			memcpy(s + 4, &idx, 4);
+		}
+		ssize_t w;
+		while ((w = send(c->wfd, s, len, 0)) < 0 && errno == EINTR)
+			;
+		if (split)
+			memcpy(s, saved, PIECE_HEADER);
+		if (w < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* dgram_recv returns 0 for a message, -1 with errno set on failure, and -2
+ * when SO_RCVTIMEO passed (udp: the message is lost). */
+static int dgram_recv(struct chan *c, unsigned char *p)
+{
+	if (!c->lossy) {
+		for (size_t off = 0;; off += c->piece) {
+			size_t n = c->size - off < c->piece ? c->size - off : c->piece;
+			ssize_t got;
+			while ((got = recv(c->rfd, p + off, n, MSG_TRUNC)) < 0 && errno == EINTR)
+				;
+			if (got <= 0) {
+				if (got == 0)
+					errno = EPIPE;
+				return -1;
+			}
+			if ((size_t)got != n) {
+				errno = EMSGSIZE;
+				return -1;
+			}
+			if (off + n >= c->size)
+				return 0;
+		}
+	}
+	int split = c->dg_n > 1;
+	uint32_t msg = 0;
+	for (size_t k = 0; k < c->dg_n;) {
+		size_t o = piece_at(c, k);
+		unsigned char *s = p + o, saved[PIECE_HEADER];
+		size_t len = c->dg_len;
+		if (split) {
+			s -= PIECE_HEADER, len += PIECE_HEADER;
+			memcpy(saved, s, PIECE_HEADER);
+		}
+		ssize_t got;
+		while ((got = recv(c->rfd, s, len, MSG_TRUNC)) < 0 && errno == EINTR)
+			;
+		uint32_t m = 0, idx = 0;
+		if (split) {
+			memcpy(&m, s, 4);
+			memcpy(&idx, s + 4, 4);
+			memcpy(s, saved, PIECE_HEADER);
+		}
+		if (got < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -2 : -1;
+		if (got == 0) {
+			errno = EPIPE;
+			return -1;
+		}
+		if ((size_t)got != len) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (!split || (idx == k && (k == 0 || m == msg))) {
+			msg = m;
+			k++;
+		} else if (idx == 0) {
+			/* A first piece where piece k was expected: the message being
+			 * assembled lost a piece, and this one starts the next. */
+			memmove(p, p + o, c->dg_len);
+			msg = m;
+			k = 1;
+		} else {
+			k = 0; /* a piece of a message whose start was lost */
+		}
+	}
+	return 0;
 }
 
 static void put_header(unsigned char *msg, uint64_t seq, uint64_t flags, int64_t stamp)
@@ -471,6 +629,184 @@ static int64_t stream(struct driver *d, int64_t count, int64_t until, int64_t *e
 		if (flags) {
 			await_ack(d, seq);
 			*elapsed = now_ns() - start;
+			return n;
+		}
+	}
+}
+
+/* udp: loss is counted, not fatal, as harness/lossy.go counts it. */
+#define FLAG_CTL (1ULL << 61) /* a control message: ask again for an acknowledgement */
+#define COUNT_BITS 40
+#define LINGER_TIMEOUTS 5
+
+static int64_t pack_counts(int64_t received, int64_t reordered)
+{
+	int64_t maxr = (1LL << (63 - COUNT_BITS)) - 1;
+	return (received & ((1LL << COUNT_BITS) - 1)) | (reordered < maxr ? reordered : maxr) << COUNT_BITS;
+}
+
+/* The receive deadline of a lossy Recv: max(10 ms, 20 ns per byte). */
+static int64_t recv_timeout_ns(size_t size)
+{
+	int64_t t = 20 * (int64_t)size;
+	return t > 10000000 ? t : 10000000;
+}
+
+static struct {
+	int64_t lost, reordered;                    /* this phase */
+	int64_t acked_received, acked_reordered;    /* in the last acknowledgement */
+	int64_t patience_ns;                        /* -t */
+} loss;
+
+/* The peer over a lossy channel: late messages are counted and gaps skipped;
+ * acknowledgements carry the counts; after the end it stays to answer again. */
+static void serve_lossy(struct chan *c, int echo)
+{
+	unsigned char *frame = calloc(1, HEADROOM + c->size);
+	unsigned char *msg = frame + HEADROOM;
+	uint64_t want = 0;
+	int64_t received = 0, reordered = 0;
+	int ending = 0, quiet = 0;
+	if (!frame)
+		die("out of memory");
+	for (;;) {
+		int r = chan_recv(c, frame);
+		if (r == -2) {
+			if (ending && ++quiet >= LINGER_TIMEOUTS)
+				return;
+			continue;
+		}
+		if (r < 0) {
+			if (ending)
+				return;
+			io_fail("receive");
+		}
+		quiet = 0;
+		uint64_t flags, seq = get_header(msg, &flags);
+		int data = !(flags & (FLAG_END | FLAG_CTL));
+		if (seq == want)
+			want++;
+		else if (seq < want)
+			reordered += data;
+		else
+			want = seq + 1;
+		if (!data || (flags & FLAG_ACK)) {
+			received += data;
+			put_header(msg, seq, FLAG_ACK, pack_counts(received, reordered));
+			if (chan_send(c, frame) < 0)
+				io_fail("send");
+			if (flags & FLAG_END)
+				ending = 1;
+			continue;
+		}
+		received++;
+		if (echo && chan_send(c, frame) < 0)
+			io_fail("send");
+	}
+}
+
+/* Wait for the acknowledgement of any message from first on; after each
+ * receive deadline, ask again with a new message of the retry flags. */
+static void await_ack_lossy(struct driver *d, uint64_t first, uint64_t retry, int64_t *received, int64_t *reordered)
+{
+	int64_t deadline = now_ns() + loss.patience_ns;
+	for (;;) {
+		int r = chan_recv(d->c, d->in);
+		if (r == 0) {
+			uint64_t flags, got = get_header(d->in + HEADROOM, &flags);
+			if ((flags & FLAG_ACK) && got >= first && got < d->seq) {
+				int64_t stamp;
+				memcpy(&stamp, d->in + HEADROOM + 8, 8);
+				*received = stamp & ((1LL << COUNT_BITS) - 1);
+				*reordered = stamp >> COUNT_BITS;
+				loss.acked_received = *received, loss.acked_reordered = *reordered;
+				return;
+			}
+			if (got < first)
+				continue; /* a late echo or acknowledgement */
+			die("expected an acknowledgement of message %llu or later", (unsigned long long)first);
+		}
+		if (r != -2) {
+			if (retry == FLAG_END && errno == ECONNREFUSED)
+				return; /* the peer acknowledged the end and has left */
+			io_fail("receive");
+		}
+		if (now_ns() > deadline)
+			die("the peer did not acknowledge message %llu in time", (unsigned long long)first);
+		put_header(d->out + HEADROOM, d->seq, retry, 0);
+		if (chan_send(d->c, d->out) < 0) {
+			if (retry == FLAG_END && errno == ECONNREFUSED)
+				return;
+			io_fail("send");
+		}
+		d->seq++;
+	}
+}
+
+static int64_t pingpong_lossy(struct driver *d, int64_t count, int64_t until, int record, int64_t *elapsed)
+{
+	unsigned char *out = d->out + HEADROOM, *in = d->in + HEADROOM;
+	int64_t n = 0, recorded = 0, start = now_ns(), t = start;
+	loss.lost = loss.reordered = 0;
+	while (!done(count, until, n, t)) {
+		uint64_t seq = d->seq;
+		int64_t t0 = now_ns();
+		put_header(out, seq, 0, t0);
+		if (chan_send(d->c, d->out) < 0)
+			io_fail("send");
+		int ok = 0;
+		for (;;) {
+			int r = chan_recv(d->c, d->in);
+			if (r == -2) {
+				loss.lost++;
+				break;
+			}
+			if (r < 0)
+				io_fail("receive");
+			uint64_t flags, got = get_header(in, &flags);
+			if (got == seq) {
+				ok = 1;
+				break;
+			}
+			if (got > seq)
+				die("echo out of order");
+			loss.reordered++; /* a late echo of a round trip given up */
+		}
+		t = now_ns();
+		if (ok && record) {
+			if ((size_t)recorded == d->cap)
+				die("more round trips than the %zu preallocated", d->cap);
+			d->rtt[recorded++] = t - t0;
+		}
+		d->seq++;
+		n++;
+	}
+	*elapsed = t - start;
+	return n;
+}
+
+static int64_t stream_lossy(struct driver *d, int64_t count, int64_t until, int64_t *elapsed)
+{
+	unsigned char *out = d->out + HEADROOM;
+	int64_t n = 0, start = now_ns();
+	int64_t from_received = loss.acked_received, from_reordered = loss.acked_reordered;
+	for (;;) {
+		uint64_t seq = d->seq, flags = 0;
+		n++;
+		if (done(count, until, n, now_ns()))
+			flags = FLAG_ACK;
+		put_header(out, seq, flags, 0);
+		if (chan_send(d->c, d->out) < 0)
+			io_fail("send");
+		d->seq++;
+		if (flags) {
+			int64_t received, reordered;
+			await_ack_lossy(d, seq, FLAG_ACK | FLAG_CTL, &received, &reordered);
+			*elapsed = now_ns() - start;
+			loss.lost = n - (received - from_received);
+			if (loss.lost < 0)
+				loss.lost = 0;
+			loss.reordered = reordered - from_reordered;
 			return n;
 		}
 	}
@@ -595,10 +931,103 @@ static void open_fifos(struct chan *c, int driver)
 		c->rfd = fd0, c->wfd = fd1;
 }
 
+/* udp, unixgram: both sockets are made, bound and connect(2)ed to each other
+ * before fork, as ipcbench's driver and peer each do for their own; the
+ * driver keeps c->rfd, the peer's is *peer. */
+static void setup_dgram(struct chan *c, int *peer)
+{
+	int fd[2];
+	struct sockaddr_storage a[2];
+	socklen_t alen[2];
+	for (int i = 0; i < 2; i++) {
+		memset(&a[i], 0, sizeof a[i]);
+		if (c->mech == UDP) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&a[i];
+			in->sin_family = AF_INET;
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			alen[i] = sizeof *in;
+		} else {
+			if (i == 0)
+				make_dir();
+			struct sockaddr_un *un = (struct sockaddr_un *)&a[i];
+			un->sun_family = AF_UNIX;
+			snprintf(un->sun_path, sizeof un->sun_path, "%s/%s", sock_dir, i == 0 ? "driver.sock" : "peer.sock");
+			alen[i] = sizeof *un;
+		}
+		if ((fd[i] = socket(c->mech == UDP ? AF_INET : AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+			die("socket: %s", strerror(errno));
+		if (bind(fd[i], (struct sockaddr *)&a[i], alen[i]) < 0)
+			die("bind: %s", strerror(errno));
+		if (c->mech == UNIXGRAM)
+			strcpy(dgram_paths[i], ((struct sockaddr_un *)&a[i])->sun_path);
+		if (getsockname(fd[i], (struct sockaddr *)&a[i], &alen[i]) < 0)
+			die("getsockname: %s", strerror(errno));
+	}
+	for (int i = 0; i < 2; i++)
+		if (connect(fd[i], (struct sockaddr *)&a[1 - i], alen[1 - i]) < 0)
+			die("connect: %s", strerror(errno));
+	c->rfd = c->wfd = fd[0];
+	*peer = fd[1];
+	if (c->mech == UNIXGRAM) {
+		/* The largest datagram: the send buffer less the kernel's 32 bytes. */
+		int sb;
+		socklen_t sl = sizeof sb;
+		if (getsockopt(fd[0], SOL_SOCKET, SO_SNDBUF, &sb, &sl) < 0 || sb <= 32)
+			die("SO_SNDBUF: %s", strerror(errno));
+		c->piece = (size_t)sb - 32;
+		return;
+	}
+	c->lossy = 1;
+	size_t max = 65507;
+	c->dg_n = c->size <= max ? 1 : (c->size - 1) / max + 1;
+	c->dg_len = (c->size - 1) / c->dg_n + 1;
+	if (c->dg_n > 1) {
+		/* As ipcbench: room for a whole message of dg_n datagrams sent back
+		 * to back, as far as net.core.rmem_max allows (the kernel doubles it). */
+		long want = (long)(c->size + c->dg_n * 2048), max_rcv = -1;
+		FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+		if (!f || fscanf(f, "%ld", &max_rcv) != 1)
+			die("cannot read net.core.rmem_max");
+		fclose(f);
+		int rcv = (int)(want < max_rcv ? want : max_rcv);
+		for (int i = 0; i < 2; i++)
+			if (setsockopt(fd[i], SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv) < 0)
+				die("SO_RCVBUF: %s", strerror(errno));
+	}
+	int64_t t = recv_timeout_ns(c->size);
+	struct timeval tv = {.tv_sec = t / 1000000000, .tv_usec = (t % 1000000000) / 1000};
+	for (int i = 0; i < 2; i++)
+		if (setsockopt(fd[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+			die("SO_RCVTIMEO: %s", strerror(errno));
+}
+
+/* udp: warm up, measure and end the cell, counting loss. */
+static void run_lossy(struct driver *d, int echo, int64_t count, double duration, double warmup, int64_t *n,
+		      int64_t *elapsed)
+{
+	if (warmup > 0) {
+		int64_t until = now_ns() + (int64_t)(warmup * 1e9);
+		if (echo)
+			pingpong_lossy(d, 0, until, 0, elapsed);
+		else
+			stream_lossy(d, 0, until, elapsed);
+	}
+	int64_t until = now_ns() + (int64_t)(duration * 1e9);
+	*n = echo ? pingpong_lossy(d, count, until, 1, elapsed) : stream_lossy(d, count, until, elapsed);
+	int64_t lost = loss.lost, reordered = loss.reordered, r, o;
+	uint64_t seq = d->seq++;
+	put_header(d->out + HEADROOM, seq, FLAG_END, 0);
+	if (chan_send(d->c, d->out) < 0)
+		io_fail("send");
+	await_ack_lossy(d, seq, FLAG_END, &r, &o);
+	loss.lost = lost, loss.reordered = reordered;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ipcbaseline -m pipe|msgqueue|unixsocket|tcpsocket|fifo|posixmq|seqpacket -w pingpong|stream -s SIZE\n"
+		"usage: ipcbaseline -m pipe|msgqueue|unixsocket|tcpsocket|fifo|posixmq|seqpacket|udp|unixgram\n"
+		"                   -w pingpong|stream -s SIZE\n"
 		"                   [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS] [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]\n");
 	exit(2);
 }
@@ -715,6 +1144,10 @@ int main(int argc, char **argv)
 			die("listen: %s", strerror(errno));
 		break;
 	}
+	case UDP:
+	case UNIXGRAM:
+		setup_dgram(&c, &peer_r);
+		break;
 	case TCPSOCKET: {
 		struct sockaddr_in *in = (struct sockaddr_in *)&addr;
 		memset(in, 0, sizeof *in);
@@ -761,6 +1194,11 @@ int main(int argc, char **argv)
 		case POSIXMQ:
 			p.sndmq = c.rcvmq, p.rcvmq = c.sndmq;
 			break;
+		case UDP:
+		case UNIXGRAM:
+			close(c.rfd);
+			p.rfd = p.wfd = peer_r;
+			break;
 		default: {
 			close(lfd);
 			int fd = socket(mech == TCPSOCKET ? AF_INET : AF_UNIX,
@@ -775,7 +1213,10 @@ int main(int argc, char **argv)
 			p.rfd = p.wfd = fd;
 		}
 		}
-		serve(&p, echo);
+		if (p.lossy)
+			serve_lossy(&p, echo);
+		else
+			serve(&p, echo);
 		_exit(0);
 	}
 
@@ -792,6 +1233,10 @@ int main(int argc, char **argv)
 		break;
 	case FIFO:
 		open_fifos(&c, 1);
+		break;
+	case UDP:
+	case UNIXGRAM:
+		close(peer_r);
 		break;
 	case POSIXMQ: {
 		/* A non-blocking descriptor of the receiving queue for on_child. */
@@ -833,25 +1278,30 @@ int main(int argc, char **argv)
 	}
 
 	int64_t n, elapsed;
-	if (warmup > 0) {
-		int64_t until = now_ns() + (int64_t)(warmup * 1e9);
+	if (c.lossy) {
+		loss.patience_ns = (int64_t)(timeout * 1e9);
+		run_lossy(&d, echo, count, duration, warmup, &n, &elapsed);
+	} else {
+		if (warmup > 0) {
+			int64_t until = now_ns() + (int64_t)(warmup * 1e9);
+			if (echo)
+				pingpong(&d, 0, until, 0, &elapsed);
+			else
+				stream(&d, 0, until, &elapsed);
+		}
+		int64_t until = now_ns() + (int64_t)(duration * 1e9);
 		if (echo)
-			pingpong(&d, 0, until, 0, &elapsed);
+			n = pingpong(&d, count, until, 1, &elapsed);
 		else
-			stream(&d, 0, until, &elapsed);
-	}
-	int64_t until = now_ns() + (int64_t)(duration * 1e9);
-	if (echo)
-		n = pingpong(&d, count, until, 1, &elapsed);
-	else
-		n = stream(&d, count, until, &elapsed);
+			n = stream(&d, count, until, &elapsed);
 
-	/* End the cell: the peer acknowledges and exits. */
-	uint64_t seq = d.seq++;
-	put_header(d.out + HEADROOM, seq, FLAG_END, 0);
-	if (chan_send(&c, d.out) < 0)
-		io_fail("send");
-	await_ack(&d, seq);
+		/* End the cell: the peer acknowledges and exits. */
+		uint64_t seq = d.seq++;
+		put_header(d.out + HEADROOM, seq, FLAG_END, 0);
+		if (chan_send(&c, d.out) < 0)
+			io_fail("send");
+		await_ack(&d, seq);
+	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -862,11 +1312,16 @@ int main(int argc, char **argv)
 	remove_objects();
 
 	double secs = (double)elapsed / 1e9;
-	double mps = secs > 0 ? (double)n / secs : 0;
+	int64_t delivered = c.lossy ? n - loss.lost : n; /* udp: the rates count delivered messages */
+	double mps = secs > 0 ? (double)delivered / secs : 0;
 	printf("{\"impl\":\"c\",\"mechanism\":\"%s\",\"workload\":\"%s\",\"size_bytes\":%lld,"
 	       "\"cpus\":[%d,%d],\"messages\":%lld,\"elapsed_ns\":%lld,",
 	       mech_names[mech], echo ? "pingpong" : "stream", (long long)size,
 	       cpus[0], cpus[1], (long long)n, (long long)elapsed);
+	if (c.lossy)
+		printf("\"lost\":%lld,\"reordered\":%lld,", (long long)loss.lost, (long long)loss.reordered);
+	if (echo)
+		n = delivered; /* the round trips recorded */
 	if (echo && n > 0) {
 		double sum = 0;
 		for (int64_t i = 0; i < n; i++)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 
 	"github.com/ipcbench/ipcbench/internal/view"
 )
@@ -26,6 +27,7 @@ func TestCompare(t *testing.T) {
 	for _, format := range view.CompareFormats {
 		c := results.Compare(old, new)
 		c.OldName, c.NewName = oldPath, newPath
+		verdict.Annotate(c, old, new)
 		var want bytes.Buffer
 		if err := view.RenderComparison(&want, format, c); err != nil {
 			t.Fatal(err)
@@ -108,8 +110,11 @@ func TestCompareBadInput(t *testing.T) {
 		{"no files", []string{"compare"}, "missing OLD.json and NEW.json"},
 		{"one file", []string{"compare", good}, "missing NEW.json"},
 		{"three files", []string{"compare", good, good, good}, "unexpected argument"},
-		{"unknown format", []string{"compare", "-format", "xml", good, good}, "-format must be table or markdown"},
-		{"a single-file format", []string{"compare", "-format", "csv", good, good}, "-format must be table or markdown"},
+		{"unknown format", []string{"compare", "-format", "xml", good, good}, "-format must be one of table, markdown, json, csv"},
+		{"a single-file format", []string{"compare", "-format", "bench", good, good}, "-format must be one of table, markdown, json, csv"},
+		{"fail-on a word", []string{"compare", "-fail-on", "lots", good, good}, "give a percentage of at least 0, such as 5% or 2.5"},
+		{"fail-on negative", []string{"compare", "-fail-on", "-5%", good, good}, "give a percentage of at least 0"},
+		{"fail-on empty", []string{"compare", "-fail-on", "", good, good}, "give a percentage of at least 0"},
 		{"unknown flag", []string{"compare", "-o", "out", good, good}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,5 +139,45 @@ func TestReportCompareHelp(t *testing.T) {
 		if !strings.Contains(stdout.String(), cmd) {
 			t.Errorf("the usage does not list %s", cmd)
 		}
+	}
+}
+
+// TestCompareFailOn: -fail-on exits 1 when a figure is significantly worse
+// by more than the percentage, 0 when none is (or when the change is
+// better, or within the percentage), and still writes the comparison.
+// compare-old to compare-new makes pipe 64 B 19% faster and its stream 17%
+// faster (both p = 0.029 with 4 rounds against 4); the other way round they
+// are regressions.
+func TestCompareFailOn(t *testing.T) {
+	old, new := fixture("compare-old"), fixture("compare-new")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		status int
+		stderr string
+	}{
+		// unixsocket 64 B lost a round: 4 against 3 cannot show a change,
+		// which a gate must say rather than pass in silence.
+		{"improvement", []string{"compare", "-fail-on", "5%", old, new}, exitOK,
+			"ipcbench compare: -fail-on 5%: 2 of 8 figures had too few rounds to show any change; run both with -rounds 4 or more (or -rounds auto).\n"},
+		{"regression", []string{"compare", "-fail-on", "5%", new, old}, exitFailure,
+			"ipcbench compare: 2 figures significantly worse by more than 5%: pipe pingpong 64 B p50 +23.0% (p=0.029); pipe stream 64 B throughput -14.9% (p=0.029).\n"},
+		{"regression within the percentage", []string{"compare", "-fail-on", "20", new, old}, exitFailure,
+			"ipcbench compare: 1 figure significantly worse by more than 20%: pipe pingpong 64 B p50 +23.0% (p=0.029).\n"},
+		{"regressions all within", []string{"compare", "-fail-on", "25%", new, old}, exitOK, "2 of 8 figures had too few rounds"},
+		{"as csv", []string{"compare", "-format", "csv", "-fail-on", "5%", new, old}, exitFailure, "2 figures significantly worse"},
+		{"too few rounds to tell", []string{"compare", "-fail-on", "5%", fixture("three-rounds"), fixture("three-rounds")}, exitOK,
+			"ipcbench compare: -fail-on 5%: 4 of 4 figures had too few rounds to show any change"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			if code != tc.status || !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr.String(), tc.status, tc.stderr)
+			}
+			if stdout.Len() == 0 {
+				t.Error("no comparison on stdout")
+			}
+		})
 	}
 }

@@ -56,7 +56,7 @@ func TestPeerFailureExitStatus(t *testing.T) {
 		t.Run(tc.mech, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run([]string{"run", "-mech", tc.mech + ",pipe", "-workload", "pingpong", "-sizes", "64",
-				"-count", "200", "-timeout", "1s", "-q", "-format", "json"}, &stdout, &stderr)
+				"-count", "200", "-rounds", "1", "-timeout", "1s", "-q", "-format", "json"}, &stdout, &stderr)
 			if code != exitFailure {
 				t.Errorf("exit status %d, want %d", code, exitFailure)
 			}
@@ -331,7 +331,7 @@ func TestOutputsNotWorldWritable(t *testing.T) {
 	defer syscall.Umask(old)
 	out := filepath.Join(t.TempDir(), "new", "out")
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"run", "-mech", "pipe", "-workload", "pingpong", "-sizes", "64", "-count", "50", "-q", "-o", out}, &stdout, &stderr); code != exitOK {
+	if code := run([]string{"run", "-mech", "pipe", "-workload", "pingpong", "-sizes", "64", "-count", "50", "-rounds", "1", "-q", "-o", out}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit status %d: %s", code, stderr.String())
 	}
 	n := 0

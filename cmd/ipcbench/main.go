@@ -1,6 +1,6 @@
 // Command ipcbench measures inter-process communication on Linux: anonymous
-// pipes, System V message queues, Unix domain sockets, TCP sockets and shared
-// memory rings, with the same workload between two real processes. See
+// pipes, System V message queues, Unix domain sockets, TCP sockets, shared
+// memory rings, UDP and Unix datagram sockets, with the same workload between two real processes. See
 // `ipcbench help`.
 package main
 
@@ -13,6 +13,8 @@ import (
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/shm"
 	"github.com/ipcbench/ipcbench/tcpsocket"
+	"github.com/ipcbench/ipcbench/udp"
+	"github.com/ipcbench/ipcbench/unixgram"
 	"github.com/ipcbench/ipcbench/unixsocket"
 )
 
@@ -21,6 +23,7 @@ import (
 var mechanisms = []ipc.Transport{
 	pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New(),
 	shm.NewSpin(), shm.NewFutex(), shm.NewEventfd(),
+	udp.New(), unixgram.New(),
 }
 
 func main() {

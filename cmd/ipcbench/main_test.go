@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 // file -o promises, the contract's JSON fields, and that nothing is left.
 func TestRunEndToEnd(t *testing.T) {
 	out := t.TempDir()
-	cmd := exec.Command(binary, "run", "-count", "200", "-sizes", "64,64K", "-o", out, "-q")
+	cmd := exec.Command(binary, "run", "-count", "200", "-sizes", "64,64K", "-rounds", "1", "-o", out, "-q")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -209,7 +209,7 @@ func TestBadInput(t *testing.T) {
 		{"zero duration", []string{"run", "-duration", "0s"}, "-duration must be positive"},
 		{"count zero", []string{"run", "-count", "0"}, "-count must be at least 1"},
 		{"count and duration", []string{"run", "-count", "5", "-duration", "1s"}, "not both"},
-		{"rounds zero", []string{"run", "-rounds", "0"}, "-rounds must be at least 1"},
+		{"rounds zero", []string{"run", "-rounds", "0"}, "give a number of rounds of at least 1, or auto"},
 		{"pairs zero", []string{"run", "-pairs", "0"}, "-pairs must be at least 1"},
 		{"bad io", []string{"run", "-io", "async"}, "-io must be raw or go"},
 		{"cpu missing", []string{"run", "-cpus", "0,4096"}, "CPU 4096 does not exist"},
@@ -219,7 +219,10 @@ func TestBadInput(t *testing.T) {
 		{"-o is a file", []string{"run", "-o", unwritable}, "-o: cannot create"},
 		{"-o in sysfs", []string{"run", "-o", "/sys/ipcbench-out"}, "-o: cannot create /sys/ipcbench-out"},
 		{"count negative", []string{"run", "-count", "-5"}, "-count must be at least 1"},
-		{"rounds negative", []string{"run", "-rounds", "-1"}, "-rounds must be at least 1"},
+		{"rounds negative", []string{"run", "-rounds", "-1"}, "give a number of rounds of at least 1, or auto"},
+		{"rounds word", []string{"run", "-rounds", "many"}, "give a number of rounds of at least 1, or auto"},
+		{"budget without auto", []string{"run", "-rounds", "5", "-budget", "10s"}, "-budget goes with -rounds auto"},
+		{"budget zero", []string{"run", "-budget", "0s"}, "-budget must be positive"},
 		{"pairs negative", []string{"run", "-pairs", "-3"}, "-pairs must be at least 1"},
 		{"timeout zero", []string{"run", "-timeout", "0s"}, "-timeout must be positive"},
 		{"warmup negative", []string{"run", "-warmup", "-1s"}, "-warmup cannot be negative"},
@@ -273,5 +276,63 @@ func TestHelpAndVersion(t *testing.T) {
 		if !slices.ContainsFunc(strings.Fields(stdout.String()), func(w string) bool { return w == flag }) {
 			t.Errorf("run -h does not document %s", flag)
 		}
+	}
+}
+
+// TestServerAndConnect runs both workloads end to end: rows for every
+// mechanism, the mechanisms without connections as skipped rows that do not
+// change the exit status, every format rendering them, and a refusal of
+// -remote in one sentence.
+func TestServerAndConnect(t *testing.T) {
+	out := t.TempDir()
+	cmd := exec.Command(binary, "run", "-workload", "server,connect", "-mech", "pipe,msgqueue,unixsocket,tcpsocket",
+		"-clients", "1,2", "-sizes", "64", "-count", "50", "-warmup", "0", "-o", out, "-q")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ipcbench run: %v (skipped rows must not fail the run)\nstderr: %s", err, stderr.String())
+	}
+	f, err := results.Load(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0
+	for _, r := range f.Results {
+		switch {
+		case r.Workload == results.Connect && (r.Mechanism == "pipe" || r.Mechanism == "msgqueue"):
+			if r.Skipped == "" || r.Error != "" || r.RTT != nil {
+				t.Errorf("%s connect: want a skipped row without figures, got %+v", r.Mechanism, r)
+			}
+			skipped++
+		case r.Error != "" || r.Skipped != "":
+			t.Errorf("%s %s %d clients: %s%s", r.Mechanism, r.Workload, r.Clients, r.Error, r.Skipped)
+		}
+	}
+	if skipped != 4 {
+		t.Errorf("%d skipped rows, want 4 (pipe and msgqueue connect, 1 and 2 clients)", skipped)
+	}
+	for _, file := range []string{"results.md", "results.csv", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(out, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "skipped") || !strings.Contains(string(b), "a pipe has no connections") {
+			t.Errorf("%s does not show the skipped rows and why", file)
+		}
+	}
+	if !strings.Contains(stdout.String(), "skipped") {
+		t.Errorf("the table does not show the skipped rows:\n%s", stdout.String())
+	}
+	for _, chart := range []string{"server-requests-64.svg", "server-latency-64.svg"} {
+		checkSVG(t, filepath.Join(out, chart))
+	}
+
+	cmd = exec.Command(binary, "run", "-workload", "server", "-mech", "tcpsocket", "-remote", "127.0.0.1:1")
+	stderr.Reset()
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "-remote") ||
+		strings.Count(strings.TrimSpace(stderr.String()), "\n") > 0 {
+		t.Errorf("-remote with the server workload: %v, stderr %q; want exit status 2 and one sentence", err, stderr.String())
 	}
 }

@@ -96,6 +96,13 @@ func (p *progress) cell(c harness.CellProgress) {
 		p.decide(c, now)
 	}
 	p.name = c.Name()
+	if c.Total != p.total {
+		// Adaptive rounds add cells as they go.
+		p.total = c.Total
+		if p.bar != nil {
+			p.bar.ChangeMax(c.Total)
+		}
+	}
 	if c.Result != nil {
 		p.done, p.lastEnd = c.Done, now
 	}

@@ -89,7 +89,7 @@ func runRemote(t *testing.T, wrap []string, addr string) *results.File {
 	t.Helper()
 	out := t.TempDir()
 	args := append(append([]string{}, wrap...), binary, "run", "-mech", "tcpsocket", "-remote", addr,
-		"-count", "300", "-sizes", "64,64K", "-pairs", "2", "-verify", "-q", "-o", out)
+		"-count", "300", "-sizes", "64,64K", "-pairs", "2", "-rounds", "1", "-verify", "-q", "-o", out)
 	cmd := exec.Command(args[0], args[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

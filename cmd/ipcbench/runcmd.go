@@ -20,6 +20,7 @@ import (
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 
 	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/internal/view"
@@ -52,23 +53,27 @@ type runConfig struct {
 	clients, rate, arrivals                              string
 	duration, warmup, timeout                            time.Duration
 	count                                                int64
-	rounds, pairs                                        int
+	pairs                                                int
+	rounds                                               roundsValue
+	budget                                               time.Duration
 	seed                                                 int64
 	quiet, verify                                        bool
 }
 
 func runFlags(c *runConfig) *flag.FlagSet {
 	fs := newFlagSet("run", runUsage)
+	c.rounds = roundsValue{auto: true}
 	fs.StringVar(&c.mech, "mech", strings.Join(mechanismNames(), ","), "mechanisms, comma-separated")
 	fs.StringVar(&c.workload, "workload", "pingpong,stream", "workloads: pingpong (round-trip time), stream (throughput), server (-clients processes against one server), connect (connect, echo, close per transaction)")
 	fs.StringVar(&c.clients, "clients", "1,8,32", "server workload: how many client processes share the one server, e.g. 1,4,16,64 (connect: 1 unless given)")
 	fs.StringVar(&c.rate, "rate", "", "open-loop pingpong: offered round trips per second on a fixed schedule, a list, each a number or N% of the cell's closed-loop maximum, e.g. 1000,10000,50%")
 	fs.StringVar(&c.arrivals, "arrivals", "fixed", "with -rate: fixed (evenly spaced sends) or poisson (exponential gaps, the same mean rate)")
-	fs.StringVar(&c.sizes, "sizes", "64,1K,4K,16K,64K", "message sizes in bytes, with K/M (KiB/MiB) suffixes")
-	fs.DurationVar(&c.duration, "duration", time.Second, "measuring time per cell")
+	fs.StringVar(&c.sizes, "sizes", defaultSizes, "message sizes in bytes, with K/M (KiB/MiB) suffixes")
+	fs.DurationVar(&c.duration, "duration", defaultDuration, "measuring time per cell")
 	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
-	fs.DurationVar(&c.warmup, "warmup", 100*time.Millisecond, "unmeasured time before each cell")
-	fs.IntVar(&c.rounds, "rounds", 1, "repeat the whole matrix this many times, cells shuffled each round")
+	fs.DurationVar(&c.warmup, "warmup", defaultWarmup, "unmeasured time before each cell")
+	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: at least 5 rounds (6 from 8 mechanisms), then more rounds of the cells whose verdict is unresolved, within -budget")
+	fs.DurationVar(&c.budget, "budget", defaultBudget, "with -rounds auto: the most wall time the run may take (the first rounds always run)")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
 	fs.StringVar(&c.cpus, "cpus", "", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
 	fs.StringVar(&c.io, "io", "raw", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
@@ -126,6 +131,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return report(stderr, "run", usagef("%v", err))
 	}
+	f.Verdicts = verdict.Compute(f)
 	status := exitOK
 	// The files first: stdout may be a pipe whose reader has gone (| head),
 	// and what was measured must not depend on it.
@@ -163,7 +169,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 // problem is a usage error: one sentence, exit status 2.
 func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	o := harness.Options{
-		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds, Seed: c.seed,
+		Duration: c.duration, Warmup: c.warmup, Rounds: c.rounds.n, Seed: c.seed,
 		IO: ipc.IOMode(c.io), Pairs: c.pairs, Timeout: c.timeout, Verify: c.verify,
 	}
 	var err error
@@ -211,8 +217,10 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("-duration must be positive, not %v", c.duration)
 	case c.warmup < 0:
 		return o, usagef("-warmup cannot be negative")
-	case c.rounds < 1:
-		return o, usagef("-rounds must be at least 1, not %d", c.rounds)
+	case set["budget"] && !c.rounds.auto:
+		return o, usagef("-budget goes with -rounds auto, not with a fixed number of rounds")
+	case c.budget <= 0:
+		return o, usagef("-budget must be positive, not %v", c.budget)
 	case c.pairs < 1:
 		return o, usagef("-pairs must be at least 1, not %d", c.pairs)
 	case c.timeout <= 0:
@@ -228,6 +236,9 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	}
 	o.Known = mechanisms
 	o.Remote = c.remote
+	if c.rounds.auto {
+		autoRounds(&o, c.budget)
+	}
 	o.Count = c.count
 	if c.cpus != "" {
 		if o.CPUs, err = parseCPUs(c.cpus); err != nil {

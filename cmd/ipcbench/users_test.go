@@ -18,7 +18,7 @@ import (
 )
 
 // quickRun is the smallest run that writes every file.
-var quickRun = []string{"run", "-mech", "pipe", "-workload", "pingpong", "-sizes", "64", "-count", "50", "-q"}
+var quickRun = []string{"run", "-mech", "pipe", "-workload", "pingpong", "-sizes", "64", "-count", "50", "-rounds", "1", "-q"}
 
 // TestRunIntoClosedPipe is `ipcbench run -o DIR | head -1` at its worst:
 // the reader of stdout is gone before ipcbench writes a byte. The run must

@@ -15,13 +15,15 @@ import (
 )
 
 // CompareFormats are the names RenderComparison accepts.
-var CompareFormats = []string{"table", "markdown"}
+var CompareFormats = []string{"table", "markdown", "json", "csv"}
 
 // compareReporters maps each of CompareFormats to the function that writes
 // it, as reporters does for a single file.
 var compareReporters = map[string]func(io.Writer, *results.Comparison) error{
 	"table":    WriteComparisonTable,
 	"markdown": WriteComparisonMarkdown,
+	"json":     WriteComparisonJSON,
+	"csv":      WriteComparisonCSV,
 }
 
 // RenderComparison writes c to w in the named format, "table" or
@@ -370,6 +372,9 @@ func WriteComparisonTable(w io.Writer, c *results.Comparison) error {
 	}
 	ew.printf("\n")
 	writeTerminalTables(ew, v.Tables)
+	if heading, lines := verdictChangeLines(c); heading != "" {
+		ew.printf("\n%s\n%s", heading, indentAll("  ", lines))
+	}
 	return ew.err
 }
 
@@ -386,5 +391,11 @@ func WriteComparisonMarkdown(w io.Writer, c *results.Comparison) error {
 		ew.printf("\nNo results in either file.\n")
 	}
 	writeMarkdownTables(ew, v.Tables)
+	if heading, lines := verdictChangeLines(c); heading != "" {
+		ew.printf("\n## %s\n\n", mdEscape(strings.TrimSuffix(heading, ":")))
+		for _, l := range lines {
+			ew.printf("- %s\n", mdEscape(l))
+		}
+	}
 	return ew.err
 }

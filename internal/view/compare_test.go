@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/verdict"
 )
 
 // compareFixtures loads the two hand-written runs: 4 rounds each, where
@@ -29,8 +30,36 @@ func compareFixtures(t *testing.T) *results.Comparison {
 		t.Fatal(err)
 	}
 	c := results.Compare(old, new)
+	verdict.Annotate(c, old, new)
 	// The names the golden files show, wherever the fixtures live.
 	c.OldName, c.NewName = "testdata/compare-old.results.json", "testdata/compare-new.results.json"
+	return c
+}
+
+// verdictComparison is the verdicts fixture against itself with pipe's
+// round trips three times as long: pipe drops from the top tier to the
+// bottom, below unixsocket and tcpsocket, which the old run ranked it
+// above: two contradictions.
+func verdictComparison(t *testing.T) *results.Comparison {
+	t.Helper()
+	old, err := results.Load(filepath.Join(fixtures, "verdicts.results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	new, err := results.Load(filepath.Join(fixtures, "verdicts.results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range new.Results {
+		if r := &new.Results[i]; r.Mechanism == "pipe" && r.RTT != nil {
+			r.RTT.P50 *= 3
+			r.RTT.P99 *= 3
+		}
+	}
+	new.Verdicts = verdict.Compute(new)
+	c := results.Compare(old, new)
+	verdict.Annotate(c, old, new)
+	c.OldName, c.NewName = "old/results.json", "new/results.json"
 	return c
 }
 
@@ -48,6 +77,12 @@ func TestCompareGolden(t *testing.T) {
 		{"compare.table", "table", compareFixtures(t)},
 		{"compare.md", "markdown", compareFixtures(t)},
 		{"compare-three-rounds.table", "table", self},
+		{"compare-verdicts.table", "table", verdictComparison(t)},
+		{"compare-verdicts.md", "markdown", verdictComparison(t)},
+		{"compare-verdicts.json", "json", verdictComparison(t)},
+		{"compare-verdicts.csv", "csv", verdictComparison(t)},
+		{"compare.json", "json", compareFixtures(t)},
+		{"compare.csv", "csv", compareFixtures(t)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -147,9 +182,9 @@ func TestCompareMetaDifferences(t *testing.T) {
 
 func TestRenderComparisonErrors(t *testing.T) {
 	c := compareFixtures(t)
-	for _, format := range []string{"", "csv", "bench", "json"} {
+	for _, format := range []string{"", "bench", "html", "xml"} {
 		var buf bytes.Buffer
-		if err := RenderComparison(&buf, format, c); err == nil || !strings.Contains(err.Error(), "table, markdown") {
+		if err := RenderComparison(&buf, format, c); err == nil || !strings.Contains(err.Error(), "table, markdown, json, csv") {
 			t.Errorf("RenderComparison(%q) = %v, want an error listing the formats", format, err)
 		}
 		if buf.Len() != 0 {
@@ -182,7 +217,11 @@ func TestRenderComparisonErrors(t *testing.T) {
 	empty := results.Compare(&results.File{Schema: results.Schema}, &results.File{Schema: results.Schema})
 	for _, format := range CompareFormats {
 		var buf bytes.Buffer
-		if err := RenderComparison(&buf, format, empty); err != nil || !strings.Contains(buf.String(), "No results") {
+		want := map[string]string{"json": `"cells": []`, "csv": "mechanism,workload,"}[format]
+		if want == "" {
+			want = "No results"
+		}
+		if err := RenderComparison(&buf, format, empty); err != nil || !strings.Contains(buf.String(), want) {
 			t.Errorf("empty comparison as %s: %v\n%s", format, err, buf.String())
 		}
 	}
