@@ -79,6 +79,15 @@ func (s *splitConn) each(frame, saved []byte, send bool) error {
 
 func (s *splitConn) Close() error { return s.c.Close() }
 
+// RecvFD is the inner Conn's descriptor, if it has one: a server waits on it
+// with epoll for a message's first piece, and the others follow.
+func (s *splitConn) RecvFD() int {
+	if fd, ok := RecvFD(s.c); ok {
+		return fd
+	}
+	return -1
+}
+
 // splitCounter is a splitConn over a Conn that counts its system calls,
 // which it then counts too (a Conn that does not count must not seem to).
 type splitCounter struct{ *splitConn }

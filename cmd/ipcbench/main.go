@@ -7,10 +7,13 @@ package main
 import (
 	"os"
 
+	"github.com/ipcbench/ipcbench/fifo"
 	"github.com/ipcbench/ipcbench/harness"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/msgqueue"
 	"github.com/ipcbench/ipcbench/pipe"
+	"github.com/ipcbench/ipcbench/posixmq"
+	"github.com/ipcbench/ipcbench/seqpacket"
 	"github.com/ipcbench/ipcbench/shm"
 	"github.com/ipcbench/ipcbench/tcpsocket"
 	"github.com/ipcbench/ipcbench/udp"
@@ -24,6 +27,7 @@ var mechanisms = []ipc.Transport{
 	pipe.New(), msgqueue.New(), unixsocket.New(), tcpsocket.New(),
 	shm.NewSpin(), shm.NewFutex(), shm.NewEventfd(),
 	udp.New(), unixgram.New(),
+	fifo.New(), posixmq.New(), seqpacket.New(),
 }
 
 func main() {

@@ -91,6 +91,8 @@ func Draw(f *results.File) ([]Drawing, error) {
 		charts = append(charts, c)
 	}
 	charts = append(charts, serverCharts(m)...)
+	charts = append(charts, loadCharts(m)...)
+	charts = append(charts, costCharts(m, f.Meta.IO)...)
 	var out []Drawing
 	foot := footer(&f.Meta)
 	for _, c := range charts {
