@@ -94,7 +94,17 @@ type NetListener struct {
 
 	mu       sync.Mutex
 	closed   bool
-	shutdown []func() // one per accepted socket
+	accepted []acceptedSocket // the sockets Accept returned that may still be open
+	pruneAt  int              // when accepted has grown to this, forget the closed ones
+}
+
+// acceptedSocket is a socket Accept returned: how to shut it down (Close
+// does, to wake a Conn blocked on it) and whether it is still open. A cell
+// of workload connect accepts thousands of sockets a second and closes each
+// at once, so the closed ones are forgotten as they pile up.
+type acceptedSocket struct {
+	shutdown func()
+	open     func() bool
 }
 
 // NewNetListener returns a Listener over ln, which must have a SetDeadline
@@ -147,8 +157,41 @@ func (l *NetListener) Accept(deadline time.Time) (Conn, error) {
 		conn.Close()
 		return nil, errListenerClosed
 	}
-	l.shutdown = append(l.shutdown, shutdown)
+	if len(l.accepted) >= l.pruneAt {
+		open := l.accepted[:0]
+		for _, a := range l.accepted {
+			if a.open() {
+				open = append(open, a)
+			}
+		}
+		clear(l.accepted[len(open):])
+		l.accepted = open
+		l.pruneAt = max(2*len(open), 64) // amortised: a closed socket is looked at about twice
+	}
+	l.accepted = append(l.accepted, acceptedSocket{shutdown: shutdown, open: openFunc(conn)})
 	return conn, nil
+}
+
+// openFunc returns a function that reports whether the socket behind a
+// Conn NetConnShutdown made is still open: RawConn.Control fails once its
+// descriptor is closed. A Conn it cannot ask counts as open.
+func openFunc(c Conn) func() bool {
+	var f any
+	switch c := c.(type) {
+	case *rawStream:
+		f = c.r
+	case *goStream:
+		f = c.closer
+	}
+	sc, ok := f.(syscall.Conn)
+	if !ok {
+		return func() bool { return true }
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return func() bool { return false }
+	}
+	return func() bool { return rc.Control(func(uintptr) {}) == nil }
 }
 
 var errListenerClosed = errors.New("the listener was closed while waiting for the peer to connect")
@@ -170,13 +213,13 @@ func (l *NetListener) Close() error {
 	l.once.Do(func() {
 		l.mu.Lock()
 		l.closed = true
-		shutdown := l.shutdown
-		l.shutdown = nil
+		accepted := l.accepted
+		l.accepted = nil
 		l.mu.Unlock()
 
 		l.closeErr = l.ln.Close()
-		for _, s := range shutdown {
-			s()
+		for _, a := range accepted {
+			a.shutdown()
 		}
 		if l.cleanup != nil {
 			if err := l.cleanup(); l.closeErr == nil {

@@ -37,6 +37,16 @@ type Cell struct {
 	Lossy           bool
 	LostFraction    Summary
 	Lost, Reordered int64
+	// Open loop (-rate): the offered load and the per-round p50 and p99
+	// round trip from the intended send time.
+	Rate                             Summary
+	RTTCorrectedP50, RTTCorrectedP99 Summary
+	// Cost per message of each side, per round: CPU (user+sys) ns,
+	// syscalls (none when the Conn does not count them), CPU per wall
+	// time. Rows from before cost was measured have none.
+	DriverCPU, PeerCPU               Summary
+	DriverSyscalls, PeerSyscalls     Summary
+	DriverCPUPerWall, PeerCPUPerWall Summary
 }
 
 // Summary is one figure across rounds: the median of the rounds and their
@@ -197,8 +207,75 @@ func Aggregate(f *File) *Matrix {
 		if c.Lossy {
 			c.LostFraction = summarizeRows(c.Rows, (*Result).LostFraction)
 		}
+		c.Rate = summarizeRows(c.Rows, func(r *Result) float64 { return nanIfZero(r.Rate) })
+		c.RTTCorrectedP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTTCorrected, func(s *Stats) int64 { return s.P50 }) })
+		c.RTTCorrectedP99 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTTCorrected, func(s *Stats) int64 { return s.P99 }) })
+		side := func(peer bool, get func(*SideCost) float64) Summary {
+			return summarizeRows(c.Rows, func(r *Result) float64 {
+				if r.Cost == nil {
+					return math.NaN()
+				}
+				sc := r.Cost.Driver
+				if peer {
+					sc = r.Cost.Peer
+				}
+				if sc == nil {
+					return math.NaN()
+				}
+				return get(sc)
+			})
+		}
+		syscalls := func(sc *SideCost) float64 {
+			if sc.Syscalls == nil {
+				return math.NaN()
+			}
+			return *sc.Syscalls
+		}
+		c.DriverCPU, c.PeerCPU = side(false, (*SideCost).CPUNS), side(true, (*SideCost).CPUNS)
+		c.DriverSyscalls, c.PeerSyscalls = side(false, syscalls), side(true, syscalls)
+		perWall := func(sc *SideCost) float64 { return sc.CPUPerWall }
+		c.DriverCPUPerWall, c.PeerCPUPerWall = side(false, perWall), side(true, perWall)
 	}
 	return m
+}
+
+// Rates are the open-loop loads the file's rows were asked for, as
+// Result.RateText gives them, lowest first (numbers before percentages).
+func (m *Matrix) Rates() []string {
+	type rate struct {
+		text    string
+		percent bool
+		v       float64
+	}
+	var rs []rate
+	for k, c := range m.Cells {
+		if k.Rate == "" || slices.ContainsFunc(rs, func(r rate) bool { return r.text == k.Rate }) {
+			continue
+		}
+		r := rate{text: k.Rate}
+		if len(c.Rows) > 0 {
+			r.percent = c.Rows[0].RatePercent > 0
+			r.v = c.Rows[0].RatePercent
+			if !r.percent {
+				r.v = c.Rows[0].Rate
+			}
+		}
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].percent != rs[j].percent {
+			return !rs[i].percent
+		}
+		if rs[i].v != rs[j].v {
+			return rs[i].v < rs[j].v
+		}
+		return rs[i].text < rs[j].text
+	})
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.text
+	}
+	return out
 }
 
 func summarizeRows(rows []*Result, get func(*Result) float64) Summary {

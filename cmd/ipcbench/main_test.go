@@ -285,7 +285,7 @@ func TestHelpAndVersion(t *testing.T) {
 // -remote in one sentence.
 func TestServerAndConnect(t *testing.T) {
 	out := t.TempDir()
-	cmd := exec.Command(binary, "run", "-workload", "server,connect", "-mech", "pipe,msgqueue,unixsocket,tcpsocket",
+	cmd := exec.Command(binary, "run", "-rounds", "1", "-workload", "server,connect", "-mech", "pipe,msgqueue,unixsocket,tcpsocket",
 		"-clients", "1,2", "-sizes", "64", "-count", "50", "-warmup", "0", "-o", out, "-q")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

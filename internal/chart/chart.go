@@ -88,6 +88,8 @@ func Draw(f *results.File) ([]Drawing, error) {
 		charts = append(charts, c)
 	}
 	charts = append(charts, serverCharts(m)...)
+	charts = append(charts, loadCharts(m)...)
+	charts = append(charts, costCharts(m, f.Meta.IO)...)
 	var out []Drawing
 	for _, c := range charts {
 		svg, png, err := c.render()

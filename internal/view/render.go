@@ -79,7 +79,17 @@ func buildLayout(f *results.File) *layout {
 			v.Tables = append(v.Tables, buildClientsTable(m, &f.Meta, wl, v.Rounds))
 			continue
 		}
-		v.Tables = append(v.Tables, buildTable(m, &f.Meta, wl, v.Rounds))
+		if t := buildTable(m, &f.Meta, wl, v.Rounds); len(t.Rows) > 0 {
+			v.Tables = append(v.Tables, t)
+		}
+	}
+	if t := buildLoadTable(m, &f.Meta, v.Rounds); t != nil {
+		v.Tables = append(v.Tables, *t)
+	}
+	for _, wl := range []string{results.PingPong, results.Stream} {
+		if t := buildCostTable(m, &f.Meta, wl, v.Rounds); t != nil {
+			v.Tables = append(v.Tables, *t)
+		}
 	}
 	return v
 }
