@@ -178,6 +178,12 @@ func htmlGroups(charts []chart.Drawing) []htmlGroup {
 		case pf.Name == "message-rate":
 			c.Caption = "Messages per second, one way, against message size."
 			add("stream", "Throughput", "", c)
+		case strings.HasPrefix(pf.Name, "throughput-offset-"):
+			c.Caption = "" // the chart's title says it all
+			add("offset", "Throughput against payload offset, one chart per message size",
+				"Where each message's payload starts past a page boundary, in both sides' buffers (-offset). "+
+					"On some CPUs the kernel's copy runs at half speed or less when the payload is a few bytes "+
+					"past a page; the dashed line is half the user-space memcpy bandwidth at the same placement.", c)
 		default:
 			add(pf.Name, pf.Title, "", c)
 		}
