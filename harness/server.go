@@ -75,8 +75,8 @@ type serverCell struct {
 // runServerCell measures one server or connect cell and returns its row;
 // everything it created is gone when it returns.
 func (o *Options) runServerCell(ctx context.Context, c cell) results.Result {
-	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round, Clients: c.clients}
-	cfg := ipc.Config{Size: c.size, IO: o.IO, Timeout: o.Timeout}
+	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round, Clients: c.clients, PayloadOffset: c.offset}
+	cfg := ipc.Config{Size: c.size, Offset: c.offset, IO: o.IO, Timeout: o.Timeout}
 	tc := c.t.Caps(cfg)
 	res.Pieces, res.Note = describe(tc, cfg)
 	if tc.Err != nil {
@@ -332,7 +332,7 @@ func (s *serverCell) start() error {
 		s.setProc(cl, proc)
 	}
 	for _, cl := range s.clients {
-		if err := cl.proc.awaitReady(s.o.Timeout); err != nil {
+		if _, err := cl.proc.awaitReady(s.o.Timeout); err != nil {
 			return s.clientErr(cl.i, err)
 		}
 	}

@@ -168,10 +168,15 @@ type rawDatagram struct {
 	f  *os.File
 	fd int
 	sc syscall.RawConn // f's, for the close notice
+	Calls
 }
+
+// RecvFD is the descriptor a server can wait on with epoll.
+func (c *rawDatagram) RecvFD() int { return c.fd }
 
 func (c *rawDatagram) Send(frame []byte) error {
 	for {
+		c.Calls.Send++
 		n, err := unix.Write(c.fd, frame)
 		if err == unix.EINTR {
 			continue
@@ -188,6 +193,7 @@ func (c *rawDatagram) Send(frame []byte) error {
 
 func (c *rawDatagram) Recv(frame []byte) error {
 	for {
+		c.Calls.Recv++
 		n, e := recvTrunc(c.fd, frame)
 		switch e {
 		case 0:

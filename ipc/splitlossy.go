@@ -41,8 +41,18 @@ func SplitLossy(c Conn, headroom, piece int) Conn {
 		panic(fmt.Sprintf("ipc.SplitLossy: headroom %d is less than the %d-byte piece header", headroom, PieceHeaderSize))
 	}
 	saved := make([]byte, 2*headroom)
-	return &lossySplit{c: c, h: headroom, piece: piece, sendSaved: saved[:headroom], recvSaved: saved[headroom:]}
+	s := &lossySplit{c: c, h: headroom, piece: piece, sendSaved: saved[:headroom], recvSaved: saved[headroom:]}
+	if _, ok := c.(SyscallCounter); ok {
+		return lossyCounter{s}
+	}
+	return s
 }
+
+// lossyCounter is a lossySplit over a Conn that counts its system calls,
+// which it then counts too (a Conn that does not count must not seem to).
+type lossyCounter struct{ *lossySplit }
+
+func (s lossyCounter) Syscalls() int64 { return s.c.(SyscallCounter).Syscalls() }
 
 type lossySplit struct {
 	c                    Conn

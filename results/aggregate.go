@@ -37,6 +37,16 @@ type Cell struct {
 	Lossy           bool
 	LostFraction    Summary
 	Lost, Reordered int64
+	// Open loop (-rate): the offered load and the per-round p50 and p99
+	// round trip from the intended send time.
+	Rate                             Summary
+	RTTCorrectedP50, RTTCorrectedP99 Summary
+	// Cost per message of each side, per round: CPU (user+sys) ns,
+	// syscalls (none when the Conn does not count them), CPU per wall
+	// time. Rows from before cost was measured have none.
+	DriverCPU, PeerCPU               Summary
+	DriverSyscalls, PeerSyscalls     Summary
+	DriverCPUPerWall, PeerCPUPerWall Summary
 }
 
 // Summary is one figure across rounds: the median of the rounds and their
@@ -108,15 +118,28 @@ type Matrix struct {
 	// Clients are the numbers of clients of the server and connect cells,
 	// ascending (none when the file has no such cells).
 	Clients []int
+	// Offsets are the payload offsets of the rows, ascending; Offset is the
+	// one Cell looks up (the first; see At).
+	Offsets []int
+	Offset  int
 	Cells   map[Key]*Cell
 }
 
 // CellAt returns the cell for the key, or nil when the file has none.
 func (m *Matrix) CellAt(k Key) *Cell { return m.Cells[k] }
 
-// Cell returns the cell for the key, or nil when the file has none.
+// Cell returns the cell for the key at the matrix's offset, or nil when the
+// file has none.
 func (m *Matrix) Cell(mech, workload string, size int) *Cell {
-	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size}]
+	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size, Offset: m.Offset}]
+}
+
+// At is the matrix seen at one payload offset: its Cell looks up that
+// offset's cells. It shares the cells with m.
+func (m *Matrix) At(offset int) *Matrix {
+	at := *m
+	at.Offset = offset
+	return &at
 }
 
 // workloadRank puts pingpong before stream before any other workload, the
@@ -145,6 +168,9 @@ func Aggregate(f *File) *Matrix {
 		if !slices.Contains(m.Sizes, r.SizeBytes) {
 			m.Sizes = append(m.Sizes, r.SizeBytes)
 		}
+		if !slices.Contains(m.Offsets, r.PayloadOffset) {
+			m.Offsets = append(m.Offsets, r.PayloadOffset)
+		}
 		if r.Clients > 0 && !slices.Contains(m.Clients, r.Clients) {
 			m.Clients = append(m.Clients, r.Clients)
 		}
@@ -172,6 +198,10 @@ func Aggregate(f *File) *Matrix {
 		c.Rows = append(c.Rows, r)
 	}
 	sort.Ints(m.Sizes)
+	sort.Ints(m.Offsets)
+	if len(m.Offsets) > 0 {
+		m.Offset = m.Offsets[0]
+	}
 	sort.Ints(m.Clients)
 	sort.SliceStable(m.Workloads, func(i, j int) bool { return workloadRank(m.Workloads[i]) < workloadRank(m.Workloads[j]) })
 	for _, c := range m.Cells {
@@ -197,8 +227,75 @@ func Aggregate(f *File) *Matrix {
 		if c.Lossy {
 			c.LostFraction = summarizeRows(c.Rows, (*Result).LostFraction)
 		}
+		c.Rate = summarizeRows(c.Rows, func(r *Result) float64 { return nanIfZero(r.Rate) })
+		c.RTTCorrectedP50 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTTCorrected, func(s *Stats) int64 { return s.P50 }) })
+		c.RTTCorrectedP99 = summarizeRows(c.Rows, func(r *Result) float64 { return statOf(r.RTTCorrected, func(s *Stats) int64 { return s.P99 }) })
+		side := func(peer bool, get func(*SideCost) float64) Summary {
+			return summarizeRows(c.Rows, func(r *Result) float64 {
+				if r.Cost == nil {
+					return math.NaN()
+				}
+				sc := r.Cost.Driver
+				if peer {
+					sc = r.Cost.Peer
+				}
+				if sc == nil {
+					return math.NaN()
+				}
+				return get(sc)
+			})
+		}
+		syscalls := func(sc *SideCost) float64 {
+			if sc.Syscalls == nil {
+				return math.NaN()
+			}
+			return *sc.Syscalls
+		}
+		c.DriverCPU, c.PeerCPU = side(false, (*SideCost).CPUNS), side(true, (*SideCost).CPUNS)
+		c.DriverSyscalls, c.PeerSyscalls = side(false, syscalls), side(true, syscalls)
+		perWall := func(sc *SideCost) float64 { return sc.CPUPerWall }
+		c.DriverCPUPerWall, c.PeerCPUPerWall = side(false, perWall), side(true, perWall)
 	}
 	return m
+}
+
+// Rates are the open-loop loads the file's rows were asked for, as
+// Result.RateText gives them, lowest first (numbers before percentages).
+func (m *Matrix) Rates() []string {
+	type rate struct {
+		text    string
+		percent bool
+		v       float64
+	}
+	var rs []rate
+	for k, c := range m.Cells {
+		if k.Rate == "" || slices.ContainsFunc(rs, func(r rate) bool { return r.text == k.Rate }) {
+			continue
+		}
+		r := rate{text: k.Rate}
+		if len(c.Rows) > 0 {
+			r.percent = c.Rows[0].RatePercent > 0
+			r.v = c.Rows[0].RatePercent
+			if !r.percent {
+				r.v = c.Rows[0].Rate
+			}
+		}
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].percent != rs[j].percent {
+			return !rs[i].percent
+		}
+		if rs[i].v != rs[j].v {
+			return rs[i].v < rs[j].v
+		}
+		return rs[i].text < rs[j].text
+	})
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.text
+	}
+	return out
 }
 
 func summarizeRows(rows []*Result, get func(*Result) float64) Summary {

@@ -13,6 +13,8 @@ type Verdict struct {
 	// Rate is an open-loop context's offered load as asked for ("2000/s",
 	// "50%"); empty for closed loop.
 	Rate string `json:"rate,omitempty"`
+	// PayloadOffset is the context's payload placement (-offset), when not 0.
+	PayloadOffset int `json:"payload_offset,omitempty"`
 	// Figure is the figure the mechanisms are ranked by: "rtt_p50" (lower
 	// is better) or "bytes_per_s" (higher is better), or the workload's
 	// own headline figure.

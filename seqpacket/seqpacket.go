@@ -365,19 +365,22 @@ func checkRecv(n int, err error, want int) error {
 // calling goroutine should be locked to its thread (the harness does that in
 // raw mode). Close must not run during a call (see ipc.NewStreamConn).
 type rawConn struct {
-	f  *os.File // keeps fd open, closed once; nil for a connector's socket
-	fd int
+	f         *os.File // keeps fd open, closed once; nil for a connector's socket
+	fd        int
+	ipc.Calls // write and recvfrom calls, for the cost per message
 }
 
 // RecvFD is the socket, for a server that waits on many with epoll.
 func (c *rawConn) RecvFD() int { return c.fd }
 
 func (c *rawConn) Send(frame []byte) error {
+	c.Calls.Send++
 	n, err := write(c.fd, frame)
 	return checkSent(n, err, len(frame))
 }
 
 func (c *rawConn) Recv(frame []byte) error {
+	c.Calls.Recv++
 	n, err := recvTrunc(c.fd, frame)
 	return checkRecv(n, err, len(frame))
 }

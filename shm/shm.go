@@ -136,6 +136,7 @@ const (
 	offClosed = 1 * line            // uint32: either side (or the watchdog) closed the channel
 	offRing   = 2 * line            // ring r's control block at offRing+r*ringCtl
 	ringCtl   = 6 * line            // tail, head, data: waiting, wake; room: waiting, wake
+	offCPU    = offRing + 2*ringCtl // side s: the CPU it last waited on, plus one (shm-spin)
 	offData   = page                // ring r's bytes at offData+r*size
 	magic     = 0x6d68732d_63706900 // "\x00ipc-shm"
 )
@@ -429,8 +430,10 @@ func newConn(st style, side int, reg *region) *conn {
 		peerData: slotAt(reg, out, slotData),
 		peerRoom: slotAt(reg, in, slotRoom),
 	}
-	c.send = waiter{sleep: slotAt(reg, out, slotRoom), spin: spin.New(), syscalls: &c.calls.Send}
-	c.recv = waiter{sleep: slotAt(reg, in, slotData), spin: spin.New(), syscalls: &c.calls.Recv}
+	// A spinning side needs to know whether the other runs on its CPU.
+	mine, theirs := shmem.Uint32(mem, offCPU+side*line), shmem.Uint32(mem, offCPU+(1-side)*line)
+	c.send = waiter{sleep: slotAt(reg, out, slotRoom), spin: spin.New().OnCPU(mine, theirs), syscalls: &c.calls.Send}
+	c.recv = waiter{sleep: slotAt(reg, in, slotData), spin: spin.New().OnCPU(mine, theirs), syscalls: &c.calls.Recv}
 	c.one[0] = 1
 	return c
 }

@@ -223,3 +223,6 @@ func TestSplitMessagesGetARecvBuffer(t *testing.T) {
 		t.Errorf("SO_RCVBUF %d (%v), want %d", got, err, want)
 	}
 }
+
+// The server and connect cells are skipped rows that say why.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, New()) }

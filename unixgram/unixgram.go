@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ipcbench/ipcbench/ipc"
 	"golang.org/x/sys/unix"
@@ -59,7 +60,15 @@ var sysctls = []string{"net.core.wmem_default", "net.core.wmem_max", "net.unix.m
 // harness checks that as for a stream socket (TestNeverDrops shows it with
 // a receiver that falls behind).
 func (transport) Caps(cfg ipc.Config) ipc.Caps {
-	c := ipc.Caps{IOModes: []ipc.IOMode{ipc.IORaw, ipc.IOGo}, Sysctls: sysctls}
+	c := ipc.Caps{
+		IOModes:   []ipc.IOMode{ipc.IORaw, ipc.IOGo},
+		Sysctls:   sysctls,
+		NoConnect: "Unix datagram sockets have no connections: connect(2) only sets a socket's default peer, with no handshake to time",
+		// Many clients send to one server socket (shared.go).
+		Server:       ipc.ServerShared,
+		ListenShared: listenShared,
+		ServerNote:   serverNote,
+	}
 	largest, sndbuf, err := LargestDatagram()
 	if err != nil {
 		c.Err = err
@@ -166,6 +175,9 @@ func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 
 // Dial binds the peer's socket next to the driver's and connects it there.
 func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
+	if strings.HasPrefix(ep.Addr, sharedPrefix) {
+		return dialShared(ep.Addr, cfg)
+	}
 	path, token, err := ipc.SplitDatagramAddr(ep.Addr)
 	if err != nil {
 		return nil, err

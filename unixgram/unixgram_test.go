@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -238,5 +239,79 @@ func TestQueueLimit(t *testing.T) {
 		t.Errorf("to a receiver connected back: %d datagrams queued, want more than net.unix.max_dgram_qlen+1 = %d", n, qlen+1)
 	} else {
 		t.Logf("to a receiver connected back: %d datagrams before the sender waits (SO_SNDBUF)", n)
+	}
+}
+
+// The server and connect workloads: one server socket for all clients, and
+// a skipped connect row that says why.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, New()) }
+
+// The shared server socket answers each client alone, passes over a
+// client's close notice, and its Close wakes a client blocked in Recv and
+// removes the directory.
+func TestSharedServer(t *testing.T) {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
+		t.Run(string(mode), func(t *testing.T) {
+			cfg := ipc.Config{Size: 64, IO: mode, Timeout: 5 * time.Second}
+			l, err := listenShared(cfg, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			var clients []ipc.Conn
+			for i := range 3 {
+				c, err := New().Dial(l.Endpoint(i), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				clients = append(clients, c)
+			}
+			msg := make([]byte, 64)
+			for _, i := range []int{2, 0, 1} {
+				binary.LittleEndian.PutUint64(msg, uint64(100+i))
+				if err := clients[i].Send(msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clients[1].Close() // its close notice comes after its request
+			for range 3 {
+				i, err := l.Recv(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := binary.LittleEndian.Uint64(msg); got != uint64(100+i) {
+					t.Fatalf("a request from client %d carries %d", i, got)
+				}
+				if i == 1 {
+					continue // closed
+				}
+				binary.LittleEndian.PutUint64(msg, uint64(200+i))
+				if err := l.Send(i, msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, i := range []int{0, 2} {
+				if err := clients[i].Recv(msg); err != nil || binary.LittleEndian.Uint64(msg) != uint64(200+i) {
+					t.Fatalf("client %d's reply: %d, %v", i, binary.LittleEndian.Uint64(msg), err)
+				}
+			}
+			errc := make(chan error, 1)
+			go func() { errc <- clients[0].Recv(msg) }()
+			time.Sleep(20 * time.Millisecond)
+			path, _, _ := strings.Cut(strings.TrimPrefix(l.Endpoint(0).Addr, sharedPrefix), " ")
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; !errors.Is(err, ipc.ErrClosed) {
+				t.Errorf("a client's Recv after the server closed: %v, want ErrClosed", err)
+			}
+			if _, err := os.Stat(filepath.Dir(path)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the server's directory after Close: %v", err)
+			}
+		})
+	}
+	if _, err := listenShared(ipc.Config{Size: 1 << 20, IO: ipc.IORaw}, 2); err == nil {
+		t.Error("a shared server took messages that need splitting")
 	}
 }

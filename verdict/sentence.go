@@ -87,6 +87,9 @@ func Label(v *results.Verdict) string {
 		what = "stream"
 	}
 	label := units.Size(v.SizeBytes) + " " + what
+	if v.PayloadOffset != 0 {
+		label += ", payload " + strconv.Itoa(v.PayloadOffset) + " B past a page"
+	}
 	if v.Clients > 0 {
 		label += ", " + strconv.Itoa(v.Clients) + " " + plural(v.Clients, "client", "clients")
 	}

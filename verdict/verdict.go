@@ -225,7 +225,10 @@ func Analyze(f *results.File) []*Analysis {
 		if a.Clients != b.Clients {
 			return a.Clients < b.Clients
 		}
-		return a.Rate == "" && b.Rate != "" // closed loop first, then rates as they came
+		if a.Rate != b.Rate {
+			return a.Rate == "" && b.Rate != "" // closed loop first, then rates as they came
+		}
+		return a.Offset < b.Offset
 	})
 	var out []*Analysis
 	for _, g := range order {
@@ -484,7 +487,7 @@ func Compute(f *results.File) []results.Verdict {
 // Verdict is the analysis as results.json carries it.
 func (a *Analysis) Verdict() results.Verdict {
 	v := results.Verdict{
-		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, Rate: a.Context.Rate,
+		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, Rate: a.Context.Rate, PayloadOffset: a.Context.Offset,
 		Figure: a.Figure.Name, Better: "higher",
 		Medians: map[string]float64{}, N: map[string]int{},
 		TooFewRounds: a.TooFew, Failed: a.Failed, Alpha: a.Alpha,

@@ -8,13 +8,24 @@
 // lasts until the scheduler preempts it, a whole time slice per message.
 // Spinning only pays when the other side runs at the same time, elsewhere.
 // The budget adapts: a wait that ends while spinning doubles it (up to
-// MaxBudget), a wait that needed a yield halves it (down to MinBudget). With
-// the two sides on different CPUs the budget stays high and no wait makes a
-// syscall; on one CPU it sinks to MinBudget polls and every wait yields the
-// CPU to the peer at once.
+// MaxBudget), a wait that outlasts it halves it (down to MinBudget) when
+// the other side may be on this CPU. With the two sides on different CPUs
+// the budget stays high and no wait makes a syscall; on one CPU it sinks to
+// MinBudget polls and every wait yields the CPU to the peer at once.
+//
+// Whether the other side is on this CPU is known when the Waiter has a
+// place to say so (OnCPU): each side stores the CPU it runs on there when a
+// wait outlasts its budget, and reads the other's. A side that waits on a
+// peer running elsewhere (preempted for a while on a busy machine, or
+// merely slower) keeps polling for another MaxBudget polls before it
+// yields, and keeps its budget: yielding would only lose its CPU to
+// whatever else runs there.
 package spin
 
 import (
+	"sync/atomic"
+	"unsafe"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -35,6 +46,10 @@ const (
 // wait. It belongs to one goroutine. The zero value is not ready: use New.
 type Waiter struct {
 	budget int
+	// mine and theirs, when set, are where this side says which CPU it runs
+	// on (the CPU's number plus one) and where the other side does; 0 is
+	// not known yet.
+	mine, theirs *atomic.Uint32
 	// Yields counts the sched_yield and nanosleep calls made: the only
 	// syscalls a spinning side makes (see the cost-per-message work).
 	Yields int64
@@ -42,6 +57,28 @@ type Waiter struct {
 
 // New returns a Waiter that starts with the largest budget.
 func New() *Waiter { return &Waiter{budget: MaxBudget} }
+
+// OnCPU gives w words in memory shared with the other side: mine, where w
+// says which CPU it runs on, and theirs, where the other side does.
+func (w *Waiter) OnCPU(mine, theirs *atomic.Uint32) *Waiter {
+	w.mine, w.theirs = mine, theirs
+	return w
+}
+
+// elsewhere reports whether the other side is known to run on another CPU
+// than this thread, saying first where this thread runs.
+func (w *Waiter) elsewhere() bool {
+	if w.mine == nil {
+		return false
+	}
+	var cpu uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
+		return false
+	}
+	w.mine.Store(cpu + 1)
+	theirs := w.theirs.Load()
+	return theirs != 0 && theirs != cpu+1
+}
 
 // Until waits until ready returns true, or stop does; it reports whether
 // ready did. Once stop returns true it asks ready once more, so that what
@@ -60,7 +97,17 @@ func (w *Waiter) Until(ready, stop func() bool) bool {
 		}
 		Pause()
 	}
-	if w.budget > MinBudget {
+	if w.elsewhere() {
+		for i := 0; i < MaxBudget; i++ {
+			if ready() {
+				return true
+			}
+			if stop() {
+				return ready()
+			}
+			Pause()
+		}
+	} else if w.budget > MinBudget {
 		w.budget /= 2
 	}
 	for n := 0; ; n++ {

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -18,14 +19,14 @@ var csvStats = []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "m
 var csvColumns = csvHeader()
 
 func csvHeader() []string {
-	h := []string{"mechanism", "workload", "size_bytes", "round", "messages", "elapsed_ns"}
+	h := []string{"mechanism", "workload", "size_bytes", "payload_offset", "round", "messages", "elapsed_ns"}
 	for _, s := range csvStats {
 		h = append(h, "rtt_"+s+"_ns")
 	}
 	for _, s := range csvStats {
 		h = append(h, "one_way_"+s+"_ns")
 	}
-	h = append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error", "lost", "reordered")
+	h = append(h, "msgs_per_s", "bytes_per_s", "copy_limit_fraction", "pieces", "note", "error", "lost", "reordered")
 	h = append(h, "clients", "fairness", "connections_per_s")
 	for _, s := range csvStats {
 		h = append(h, "connect_"+s+"_ns")
@@ -33,7 +34,34 @@ func csvHeader() []string {
 	h = append(h, "skipped")
 	// The sample counts, then the run's columns, so that the CSVs of several
 	// runs can be joined and still told apart.
-	return append(h, "rtt_n", "one_way_n", "connect_n", "started", "host", "kernel", "io", "cpus", "version")
+	h = append(h, "rtt_n", "one_way_n", "connect_n", "started", "host", "kernel", "io", "cpus", "version")
+	// Open loop and cost, added after the run's columns.
+	h = append(h, "rate", "rate_percent")
+	for _, s := range csvStats {
+		h = append(h, "rtt_corrected_"+s+"_ns")
+	}
+	for _, side := range []string{"driver", "peer"} {
+		for _, f := range csvCostFields {
+			h = append(h, "cost_"+side+"_"+f)
+		}
+	}
+	return h
+}
+
+// csvCostFields are the columns of one side's cost per message.
+var csvCostFields = []string{"scope", "user_ns", "sys_ns", "voluntary_switches", "involuntary_switches", "syscalls", "run_delay_ns", "cpu_per_wall"}
+
+// csvCost is one side's cost columns, empty when the row has none.
+func csvCost(c *results.SideCost) []string {
+	if c == nil {
+		return make([]string, len(csvCostFields))
+	}
+	g := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	syscalls := ""
+	if c.Syscalls != nil {
+		syscalls = g(*c.Syscalls)
+	}
+	return []string{c.Scope, g(c.UserNS), g(c.SysNS), g(c.VoluntarySwitches), g(c.InvoluntarySwitches), syscalls, g(c.RunDelayNS), g(c.CPUPerWall)}
 }
 
 // csvRun are the run's columns, the same on every line.
@@ -72,7 +100,8 @@ func WriteCSV(w io.Writer, f *results.File) error {
 	run := csvRun(&f.Meta)
 	for _, r := range rowsInOrder(f) {
 		rec := append(csvRecord(r), csvN(r.RTT), csvN(r.OneWay), csvN(r.Connect))
-		if err := cw.Write(append(rec, run...)); err != nil {
+		rec = append(rec, run...)
+		if err := cw.Write(append(rec, csvLoadCost(r)...)); err != nil {
 			return fmt.Errorf("csv: %w", err)
 		}
 	}
@@ -106,6 +135,15 @@ func rowsInOrder(f *results.File) []*results.Result {
 		if a.Clients != b.Clients {
 			return a.Clients - b.Clients
 		}
+		if a.RatePercent != b.RatePercent {
+			return cmp.Compare(a.RatePercent, b.RatePercent)
+		}
+		if a.Rate != b.Rate && (a.RatePercent == 0 || a.Round == b.Round) {
+			return cmp.Compare(a.Rate, b.Rate)
+		}
+		if a.PayloadOffset != b.PayloadOffset {
+			return a.PayloadOffset - b.PayloadOffset
+		}
 		return a.Round - b.Round
 	})
 	return rows
@@ -113,15 +151,28 @@ func rowsInOrder(f *results.File) []*results.Result {
 
 func csvRecord(r *results.Result) []string {
 	rec := make([]string, 0, len(csvColumns))
-	rec = append(rec, r.Mechanism, r.Workload, strconv.Itoa(r.SizeBytes), strconv.Itoa(r.Round),
+	rec = append(rec, r.Mechanism, r.Workload, strconv.Itoa(r.SizeBytes), strconv.Itoa(r.PayloadOffset), strconv.Itoa(r.Round),
 		csvInt(r.Messages), csvInt(r.ElapsedNS))
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
-	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
+	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS), csvFloat(r.CopyLimitFraction),
 		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
 	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
 	rec = append(rec, csvStatsFields(r.Connect)...)
 	return append(rec, r.Skipped)
+}
+
+// csvLoadCost are an open-loop row's rate and corrected round trip, and
+// both sides' cost per message: the last columns.
+func csvLoadCost(r *results.Result) []string {
+	rec := []string{csvFloat(r.Rate), csvFloat(r.RatePercent)}
+	rec = append(rec, csvStatsFields(r.RTTCorrected)...)
+	var driver, peer *results.SideCost
+	if r.Cost != nil {
+		driver, peer = r.Cost.Driver, r.Cost.Peer
+	}
+	rec = append(rec, csvCost(driver)...)
+	return append(rec, csvCost(peer)...)
 }
 
 // csvCount writes a count that is either absent (nil: an empty field) or
