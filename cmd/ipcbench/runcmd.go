@@ -74,7 +74,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.DurationVar(&c.duration, "duration", defaultDuration, "measuring time per cell")
 	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
 	fs.DurationVar(&c.warmup, "warmup", defaultWarmup, "unmeasured time before each cell")
-	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: at least 5 rounds (6 from 8 mechanisms), then more rounds of the cells whose verdict is unresolved, within -budget")
+	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: 5 to 7 rounds (as the number of mechanisms needs), then more rounds of the cells whose verdict is unresolved, within -budget")
 	fs.DurationVar(&c.budget, "budget", defaultBudget, "with -rounds auto: the most wall time the run may take (the first rounds always run)")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
 	fs.StringVar(&c.cpus, "cpus", "", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
