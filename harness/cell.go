@@ -26,6 +26,7 @@ type cell struct {
 	round    int
 	clients  int  // server and connect workloads only
 	rate     Rate // open-loop pingpong (-rate); zero: closed loop
+	offset   int  // payload placement, bytes past a page boundary
 }
 
 func (c cell) String() string {
@@ -58,8 +59,8 @@ func (o *Options) runCell(ctx context.Context, c cell) results.Result {
 	if isServerWorkload(c.workload) {
 		return o.runServerCell(ctx, c)
 	}
-	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round}
-	cfg := ipc.Config{Size: c.size, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
+	res := results.Result{Mechanism: c.t.Name(), Workload: c.workload, SizeBytes: c.size, Round: c.round, PayloadOffset: c.offset}
+	cfg := ipc.Config{Size: c.size, Offset: c.offset, IO: o.IO, Timeout: o.Timeout, Remote: o.Remote}
 	caps := c.t.Caps(cfg)
 	res.Pieces, res.Note = describe(caps, cfg)
 	if caps.Err != nil {
@@ -224,7 +225,8 @@ func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pai
 		return p, err
 	}
 	g.setPeer(p, peer)
-	if err := peer.awaitReady(o.Timeout); err != nil {
+	ready, err := peer.awaitReady(o.Timeout)
+	if err != nil {
 		return p, err
 	}
 	conn, err := l.Accept(time.Now().Add(o.Timeout))
@@ -233,7 +235,34 @@ func (o *Options) startPair(c cell, cfg ipc.Config, caps ipc.Caps, g *guard, pai
 	}
 	p.d = newDriver(splitFor(conn, caps, spec.Piece), caps.Headroom, c.size, cfg.Offset, o.Verify)
 	p.d.lossy, p.d.patience = caps.Lossy, o.Timeout
-	return p, nil
+	return p, checkPlacement(cfg.Offset, p.d, ready)
+}
+
+// checkPlacement checks that both sides' message buffers put the payload
+// where the cell asked: the driver's two frames, read back from their
+// addresses, and the peer's, as its ready report says.
+func checkPlacement(offset int, d *driver, ready *peerReport) error {
+	for _, side := range []struct {
+		name string
+		got  int
+	}{
+		{"the driver's outgoing", ipc.PayloadOffset(d.out, d.h)},
+		{"the driver's incoming", ipc.PayloadOffset(d.in, d.h)},
+		{"the peer's", peerOffset(ready)},
+	} {
+		if side.got != offset {
+			return fmt.Errorf("%s payload starts %d bytes past a page, not the %d asked for (-offset)", side.name, side.got, offset)
+		}
+	}
+	return nil
+}
+
+// peerOffset is where the peer says its payload starts, -1 when it did not say.
+func peerOffset(r *peerReport) int {
+	if r == nil || r.PayloadOffset == nil {
+		return -1
+	}
+	return *r.PayloadOffset
 }
 
 // describe is what a cell's row says about how the mechanism carries its

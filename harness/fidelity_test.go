@@ -2,10 +2,12 @@ package harness_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/harness/harnesstest"
 	"github.com/ipcbench/ipcbench/pipe"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -63,5 +65,49 @@ func TestFloors(t *testing.T) {
 		case r.Workload == results.PingPong && r.CopyLimitFraction != 0:
 			t.Errorf("pingpong %d B has a copy_limit_fraction", r.SizeBytes)
 		}
+	}
+}
+
+// TestPayloadPlacement runs every mechanism at payload offsets 0 and 8 (and
+// the last byte of a page), both workloads, every payload byte verified.
+// The driver checks its own frames and the peer reports its buffer's page
+// offset: a row without an error and with the offset asked for means both
+// sides placed their payload there.
+func TestPayloadPlacement(t *testing.T) {
+	for _, mech := range mechs {
+		t.Run(mech.Name(), func(t *testing.T) {
+			o := options(mech)
+			o.Offsets = []int{0, 8, 4095}
+			o.Sizes = []int{64, 8193} // 8193: split where a kernel limit says so
+			o.Count = 50
+			o.Verify = true
+			o.Timeout = 10 * time.Second
+			f, err := harness.Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(f.Meta.Offsets, o.Offsets) {
+				t.Errorf("meta.offsets = %v, want %v", f.Meta.Offsets, o.Offsets)
+			}
+			seen := map[int]int{}
+			for _, r := range f.Results {
+				if r.Error != "" {
+					t.Errorf("%s %d B at offset %d: %s", r.Workload, r.SizeBytes, r.PayloadOffset, r.Error)
+					continue
+				}
+				seen[r.PayloadOffset]++
+				harnesstest.CheckRow(t, r, o.Count)
+			}
+			for _, off := range o.Offsets {
+				if seen[off] != 4 {
+					t.Errorf("%d rows at offset %d, want 4 (2 workloads x 2 sizes)", seen[off], off)
+				}
+				for _, size := range o.Sizes {
+					if v := f.Meta.Floors.Memcpy(size, off); !(v > 0) {
+						t.Errorf("no memcpy floor for %d B at offset %d: %+v", size, off, f.Meta.Floors)
+					}
+				}
+			}
+		})
 	}
 }

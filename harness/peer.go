@@ -72,12 +72,19 @@ type peerReport struct {
 	OneWay   *Recorder `json:"one_way,omitempty"`
 	CPUs     []int     `json:"cpus,omitempty"` // the CPUs the peer's measuring thread was seen on
 	Cost     *window   `json:"cost,omitempty"` // what the measured window cost the peer
-	Error    string    `json:"error,omitempty"`
+	// PayloadOffset, in the ready report, is where the peer's message
+	// buffer puts the payload past a page, read back from its address.
+	PayloadOffset *int   `json:"payload_offset,omitempty"`
+	Error         string `json:"error,omitempty"`
 	// A client's figures: its round trips (or transactions) in ElapsedNS,
 	// their times, and connect(2)'s alone (connect workload).
 	ElapsedNS int64     `json:"elapsed_ns,omitempty"`
 	RTT       *Recorder `json:"rtt,omitempty"`
 	Connect   *Recorder `json:"connect,omitempty"`
+	// Lost and Reordered are a lossy client's round trips given up on and
+	// echoes that came late, in the measured phase.
+	Lost      int64 `json:"lost,omitempty"`
+	Reordered int64 `json:"reordered,omitempty"`
 }
 
 // MaybeRunPeer turns this process into a peer if the driver started it as
@@ -187,7 +194,8 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 	p.meter = newUsageMeter(spec.IO == ipc.IORaw) // on the measuring thread, locked above in raw mode
 	defer p.meter.close()
 	enc := json.NewEncoder(ctrlOut)
-	if err := enc.Encode(peerReport{Ready: true}); err != nil {
+	placed := ipc.PayloadOffset(p.frame, p.h)
+	if err := enc.Encode(peerReport{Ready: true, PayloadOffset: &placed}); err != nil {
 		return fail(err)
 	}
 	if err := p.serve(); err != nil {
@@ -285,15 +293,15 @@ func startPeer(spec peerSpec, files []*os.File) (*peerProc, error) {
 
 // awaitReady waits at most timeout for the peer to say it has joined the
 // channel.
-func (p *peerProc) awaitReady(timeout time.Duration) error {
+func (p *peerProc) awaitReady(timeout time.Duration) (*peerReport, error) {
 	rep, err := p.report("say it was ready", timeout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !rep.Ready {
-		return fmt.Errorf("the peer sent %+v instead of saying it was ready", rep)
+		return nil, fmt.Errorf("the peer sent %+v instead of saying it was ready", rep)
 	}
-	return nil
+	return rep, nil
 }
 
 // report reads the peer's next control line, waiting at most timeout for

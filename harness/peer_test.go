@@ -40,7 +40,7 @@ func startIdlePeer() (p *peerProc, cleanup func(), err error) {
 		closeDriverEnds()
 		return nil, nil, err
 	}
-	if err := p.awaitReady(10 * time.Second); err != nil {
+	if _, err := p.awaitReady(10 * time.Second); err != nil {
 		p.kill()
 		closeDriverEnds()
 		return nil, nil, err

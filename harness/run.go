@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -23,6 +24,10 @@ type Options struct {
 	Known     []ipc.Transport
 	Workloads []string // results.PingPong, results.Stream
 	Sizes     []int
+	// Offsets are the payload placements measured, each a dimension of the
+	// matrix: where every message's payload starts past a page boundary in
+	// both sides' buffers, 0 to the page size - 1 (nil: {0}, page-aligned).
+	Offsets []int
 
 	// Count, when set, is the number of messages per cell (per pair);
 	// otherwise each cell is measured for Duration.
@@ -92,6 +97,10 @@ type AutoRounds struct {
 	Budget time.Duration
 	// MaxRounds is the most rounds any cell gets.
 	MaxRounds int
+	// Growth is how the rounds grow from one look at the verdicts to the
+	// next: the cells still unresolved are brought to Growth times the
+	// rounds of the last look (1.5 when 0), so there are few looks.
+	Growth float64
 	// Unresolved names the cells of the results so far (rows' keys) that
 	// another round could settle (verdict.Unresolved does).
 	Unresolved func(*results.File) []results.Key
@@ -155,6 +164,11 @@ func (o *Options) check() error {
 			return err
 		}
 	}
+	for _, off := range o.Offsets {
+		if err := CheckOffset(off); err != nil {
+			return err
+		}
+	}
 	// Each pair's driver holds two frames of the largest size: refuse a
 	// run whose buffers alone would be too much, rather than be killed.
 	largest := int64(slices.Max(o.Sizes))
@@ -205,7 +219,7 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	f := &results.File{Schema: results.Schema, Meta: o.meta()}
 	f.Meta.Remote = o.RemoteInfo
 	start := o.clock() // the budget counts the floors' measuring too
-	f.Meta.Floors = measureFloors(o.Sizes, []int{0}, o.CPUs)
+	f.Meta.Floors = measureFloors(o.Sizes, f.Meta.Offsets, o.CPUs)
 	if o.Remote == "" {
 		// Between two local processes placed as the cells' sides are; a
 		// cross-host run has no such floor.
@@ -221,7 +235,9 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 			for _, s := range o.Sizes {
 				for _, n := range o.clientsOf(w) {
 					for _, rate := range o.ratesOf(w) {
-						cells = append(cells, cell{t: t, workload: w, size: s, clients: n, rate: rate})
+						for _, off := range o.offsets() {
+							cells = append(cells, cell{t: t, workload: w, size: s, clients: n, rate: rate, offset: off})
+						}
 					}
 				}
 			}
@@ -230,15 +246,18 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	r := &rounds{o: &o, f: f, ctx: ctx, total: len(cells) * o.Rounds,
 		rng: rand.New(rand.NewPCG(uint64(o.Seed), 0x1bc)), took: map[results.Key]time.Duration{},
 		byKey: map[results.Key]cell{}, count: map[results.Key]int{}}
+	if o.Auto != nil {
+		// Set before the first look: the verdicts' level depends on it.
+		f.Meta.RoundsAuto = &results.AutoRounds{
+			Min: o.Rounds, BudgetNS: int64(o.Auto.Budget), Max: o.Auto.MaxRounds,
+		}
+	}
 	for round := 1; round <= o.Rounds; round++ {
 		if !r.run(round, cells) {
 			break
 		}
 	}
 	if o.Auto != nil {
-		f.Meta.RoundsAuto = &results.AutoRounds{
-			Min: o.Rounds, BudgetNS: int64(o.Auto.Budget), Max: o.Auto.MaxRounds,
-		}
 		f.Meta.RoundsAuto.Stopped = r.more(start)
 		f.Meta.RoundsAuto.ElapsedNS = int64(o.clock().Sub(start))
 		for _, n := range r.count {
@@ -281,7 +300,7 @@ func (r *rounds) run(round int, cells []cell) bool {
 			return false
 		}
 		if res.Workload == results.Stream && !res.Failed() && r.o.Remote == "" {
-			res.CopyLimitFraction = copyLimitFraction(r.f.Meta.Floors, c.size, 0, res.BytesPerS)
+			res.CopyLimitFraction = copyLimitFraction(r.f.Meta.Floors, c.size, c.offset, res.BytesPerS)
 		}
 		k := res.Key()
 		r.took[k] = r.o.clock().Sub(t0)
@@ -298,33 +317,52 @@ func (r *rounds) run(round int, cells []cell) bool {
 // stopped.
 func (r *rounds) more(start time.Time) string {
 	a := r.o.Auto
-	for round := r.o.Rounds + 1; ; round++ {
+	growth := a.Growth
+	if growth <= 1 {
+		growth = 1.5
+	}
+	round, target := r.o.Rounds, r.o.Rounds
+	for {
 		if r.f.Meta.Incomplete {
 			return StopInterrupted
 		}
+		// A look: which cells could another round help?
 		keys := a.Unresolved(r.f)
 		if len(keys) == 0 {
 			return StopResolved
 		}
-		var next []cell
-		var expect time.Duration
-		for _, k := range keys {
-			c, ok := r.byKey[k]
-			if !ok || r.count[k] >= a.MaxRounds {
-				continue
+		target = min(a.MaxRounds, max(target+1, int(math.Ceil(float64(target)*growth))))
+		// Bring them all to target rounds, a shuffled round at a time,
+		// without looking in between: the looks are what the verdicts'
+		// level accounts for.
+		for {
+			var next []cell
+			var expect time.Duration
+			for _, k := range keys {
+				c, ok := r.byKey[k]
+				if !ok || r.count[k] >= target {
+					continue
+				}
+				next = append(next, c)
+				expect += r.took[k]
 			}
-			next = append(next, c)
-			expect += r.took[k]
+			if len(next) == 0 {
+				break
+			}
+			if r.o.clock().Sub(start)+expect > a.Budget {
+				return StopBudget
+			}
+			round++
+			r.total += len(next)
+			if !r.run(round, next) {
+				return StopInterrupted
+			}
 		}
-		if len(next) == 0 {
+		if target >= a.MaxRounds {
+			if len(a.Unresolved(r.f)) == 0 {
+				return StopResolved
+			}
 			return StopMaxRounds
-		}
-		if r.o.clock().Sub(start)+expect > a.Budget {
-			return StopBudget
-		}
-		r.total += len(next)
-		if !r.run(round, next) {
-			return StopInterrupted
 		}
 	}
 }
@@ -365,9 +403,19 @@ func sortRows(rows []results.Result, o Options) {
 			return a.Clients - b.Clients
 		case a.RatePercent != b.RatePercent:
 			return cmp.Compare(a.RatePercent, b.RatePercent)
+		case a.Rate != b.Rate:
+			return cmp.Compare(a.Rate, b.Rate)
 		}
-		return cmp.Compare(a.Rate, b.Rate)
+		return a.PayloadOffset - b.PayloadOffset
 	})
+}
+
+// offsets are the payload offsets the cells run at: Offsets, or 0 alone.
+func (o *Options) offsets() []int {
+	if len(o.Offsets) == 0 {
+		return []int{0}
+	}
+	return o.Offsets
 }
 
 // ratesOf is the offered loads of a workload's cells: none (closed loop)
@@ -395,7 +443,7 @@ func (o *Options) progress(done, total int, c cell, r *results.Result) {
 	if o.Progress == nil {
 		return
 	}
-	p := CellProgress{Done: done, Total: total, Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, Clients: c.clients, Result: r}
+	p := CellProgress{Done: done, Total: total, Mechanism: c.t.Name(), Workload: c.workload, Size: c.size, Clients: c.clients, Offset: c.offset, Result: r}
 	if o.Rounds > 1 || o.Auto != nil {
 		p.Round = c.round
 	}
@@ -412,6 +460,8 @@ type CellProgress struct {
 	Size        int
 	// Clients is the number of clients of a server or connect cell, else 0.
 	Clients int
+	// Offset is the cell's payload offset (-offset).
+	Offset int
 	// Round is the cell's round, or 0 when the run has only one.
 	Round int
 	// Result is nil as the cell starts, and its row once it has ended.
@@ -424,6 +474,9 @@ func (p CellProgress) Name() string {
 	name := p.Mechanism + " " + p.Workload + " " + sizeString(p.Size)
 	if p.Clients > 0 {
 		name += " " + clientsText(p.Clients)
+	}
+	if p.Offset != 0 {
+		name += fmt.Sprintf(" offset %d", p.Offset)
 	}
 	if p.Round > 0 {
 		name += fmt.Sprintf(" round %d", p.Round)
@@ -456,6 +509,9 @@ func (p CellProgress) Line() string {
 	round := ""
 	if p.Clients > 0 {
 		round = " " + clientsText(p.Clients)
+	}
+	if p.Offset != 0 {
+		round += fmt.Sprintf(" offset %d", p.Offset)
 	}
 	if p.Round > 0 {
 		round += fmt.Sprintf(" round %d", p.Round)

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,4 +83,35 @@ func sizeString[T int | int64](n T) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// ParseOffsets reads a comma-separated list of payload offsets, each a
+// whole number of bytes past a page boundary, 0 to the page size - 1. The
+// result is sorted and without repeats, as ParseSizes's.
+func ParseOffsets(list string) ([]int, error) {
+	var offsets []int
+	for _, field := range strings.Split(list, ",") {
+		field = strings.TrimSpace(field)
+		if field == "" {
+			return nil, fmt.Errorf("empty offset in %q", list)
+		}
+		n, err := strconv.Atoi(field)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an offset: use a whole number of bytes past a page boundary, 0 to %d (e.g. 0,8,64)", field, os.Getpagesize()-1)
+		}
+		if err := CheckOffset(n); err != nil {
+			return nil, err
+		}
+		offsets = append(offsets, n)
+	}
+	slices.Sort(offsets)
+	return slices.Compact(offsets), nil
+}
+
+// CheckOffset says why a payload offset cannot be used, or nil.
+func CheckOffset(n int) error {
+	if n < 0 || n >= os.Getpagesize() {
+		return fmt.Errorf("offset %d is outside a page: give 0 to %d bytes past a page boundary", n, os.Getpagesize()-1)
+	}
+	return nil
 }

@@ -41,6 +41,7 @@ func (o *Options) meta() results.Meta {
 	}
 	m.Host, _ = os.Hostname()
 	m.Kernel = host.Kernel()
+	m.Offsets = append([]int{}, o.offsets()...)
 	m.CPU = host.CPUFacts()
 	m.Hypervisor = host.Hypervisor(m.CPU)
 	m.CPUIdle = host.CPUIdle()

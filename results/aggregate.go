@@ -118,15 +118,28 @@ type Matrix struct {
 	// Clients are the numbers of clients of the server and connect cells,
 	// ascending (none when the file has no such cells).
 	Clients []int
+	// Offsets are the payload offsets of the rows, ascending; Offset is the
+	// one Cell looks up (the first; see At).
+	Offsets []int
+	Offset  int
 	Cells   map[Key]*Cell
 }
 
 // CellAt returns the cell for the key, or nil when the file has none.
 func (m *Matrix) CellAt(k Key) *Cell { return m.Cells[k] }
 
-// Cell returns the cell for the key, or nil when the file has none.
+// Cell returns the cell for the key at the matrix's offset, or nil when the
+// file has none.
 func (m *Matrix) Cell(mech, workload string, size int) *Cell {
-	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size}]
+	return m.Cells[Key{Mechanism: mech, Workload: workload, SizeBytes: size, Offset: m.Offset}]
+}
+
+// At is the matrix seen at one payload offset: its Cell looks up that
+// offset's cells. It shares the cells with m.
+func (m *Matrix) At(offset int) *Matrix {
+	at := *m
+	at.Offset = offset
+	return &at
 }
 
 // workloadRank puts pingpong before stream before any other workload, the
@@ -155,6 +168,9 @@ func Aggregate(f *File) *Matrix {
 		if !slices.Contains(m.Sizes, r.SizeBytes) {
 			m.Sizes = append(m.Sizes, r.SizeBytes)
 		}
+		if !slices.Contains(m.Offsets, r.PayloadOffset) {
+			m.Offsets = append(m.Offsets, r.PayloadOffset)
+		}
 		if r.Clients > 0 && !slices.Contains(m.Clients, r.Clients) {
 			m.Clients = append(m.Clients, r.Clients)
 		}
@@ -182,6 +198,10 @@ func Aggregate(f *File) *Matrix {
 		c.Rows = append(c.Rows, r)
 	}
 	sort.Ints(m.Sizes)
+	sort.Ints(m.Offsets)
+	if len(m.Offsets) > 0 {
+		m.Offset = m.Offsets[0]
+	}
 	sort.Ints(m.Clients)
 	sort.SliceStable(m.Workloads, func(i, j int) bool { return workloadRank(m.Workloads[i]) < workloadRank(m.Workloads[j]) })
 	for _, c := range m.Cells {

@@ -93,6 +93,11 @@ func Compare(old, new *File) *Comparison {
 	both.Sizes = slices.Concat(mo.Sizes, mn.Sizes)
 	slices.Sort(both.Sizes)
 	both.Sizes = slices.Compact(both.Sizes)
+	// Cells compare at the same payload offset only: placement changes
+	// the figures (see README, "Payload placement").
+	both.Offsets = slices.Concat(mo.Offsets, mn.Offsets)
+	slices.Sort(both.Offsets)
+	both.Offsets = slices.Compact(both.Offsets)
 
 	clients := slices.Concat(mo.Clients, mn.Clients)
 	slices.Sort(clients)
@@ -106,8 +111,7 @@ func Compare(old, new *File) *Comparison {
 		}
 		for _, mech := range both.Mechanisms {
 			for _, size := range both.Sizes {
-				for _, nc := range counts {
-					k := Key{Mechanism: mech, Workload: wl, SizeBytes: size, Clients: nc}
+				for _, k := range cellKeys(mech, wl, size, counts, both.Offsets) {
 					o, n := mo.CellAt(k), mn.CellAt(k)
 					if o == nil && n == nil {
 						continue
@@ -228,4 +232,16 @@ func MinUTestP(n1, n2 int) float64 {
 		orderings = orderings * float64(n2+i) / float64(i)
 	}
 	return min(1, 2/orderings)
+}
+
+// cellKeys are the keys of a mechanism, workload and size at every number
+// of clients and payload offset, clients first.
+func cellKeys(mech, workload string, size int, clients, offsets []int) []Key {
+	var keys []Key
+	for _, nc := range clients {
+		for _, off := range offsets {
+			keys = append(keys, Key{Mechanism: mech, Workload: workload, SizeBytes: size, Clients: nc, Offset: off})
+		}
+	}
+	return keys
 }

@@ -77,6 +77,9 @@ type Meta struct {
 	CPUIdle    *CPUIdle `json:"cpuidle,omitempty"`
 	// THP is the transparent huge page setting (always, madvise, never).
 	THP string `json:"thp,omitempty"`
+	// Offsets are the payload offsets the run measured (-offset), bytes past
+	// a page boundary; absent in files from before placement was set.
+	Offsets []int `json:"offsets,omitempty"`
 	// Floors are the machine's own limits, measured at the start of the run.
 	Floors *Floors `json:"floors,omitempty"`
 	// GOOS and GOARCH are the platform the run was built for, as Go names
@@ -214,6 +217,11 @@ type Result struct {
 	// BytesPerS their payload bytes.
 	MsgsPerS  float64 `json:"msgs_per_s,omitempty"`
 	BytesPerS float64 `json:"bytes_per_s,omitempty"`
+	// PayloadOffset is where every message's payload started in both
+	// sides' buffers: this many bytes past a page boundary (-offset). Files
+	// from before it was recorded read 0, though Go's allocator put those
+	// payloads 8 bytes past a page.
+	PayloadOffset int `json:"payload_offset"`
 	// CopyLimitFraction, for a stream row, is BytesPerS over the two-copy
 	// limit of its size: half the memory copy bandwidth in meta.floors
 	// (each message is copied into the kernel and out again).
@@ -323,7 +331,7 @@ func (r *Result) IsSkipped() bool { return r.Skipped != "" && r.Error == "" }
 
 // Key names a cell independently of its round.
 func (r *Result) Key() Key {
-	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients, Rate: r.RateText()}
+	return Key{Mechanism: r.Mechanism, Workload: r.Workload, SizeBytes: r.SizeBytes, Clients: r.Clients, Rate: r.RateText(), Offset: r.PayloadOffset}
 }
 
 // Key identifies a cell: the same key in two rounds or two files is the same
@@ -338,6 +346,8 @@ type Key struct {
 	// Rate is an open-loop cell's offered load as asked for ("2000/s",
 	// "50%"), empty for closed-loop cells.
 	Rate string
+	// Offset is the payload placement, bytes past a page boundary.
+	Offset int
 }
 
 // RateText is the open-loop load the row was asked for, as the -rate flag

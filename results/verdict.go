@@ -13,12 +13,17 @@ type Verdict struct {
 	// Rate is an open-loop context's offered load as asked for ("2000/s",
 	// "50%"); empty for closed loop.
 	Rate string `json:"rate,omitempty"`
+	// PayloadOffset is the context's payload placement (-offset), when not 0.
+	PayloadOffset int `json:"payload_offset,omitempty"`
 	// Figure is the figure the mechanisms are ranked by: "rtt_p50" (lower
 	// is better) or "bytes_per_s" (higher is better), or the workload's
 	// own headline figure.
 	Figure string `json:"figure"`
 	// Better is "lower" or "higher": which way the figure improves.
 	Better string `json:"better"`
+	// Alpha is the level the Holm-corrected tests were held to: 0.05, or
+	// less for adaptive rounds, which look at the figures several times.
+	Alpha float64 `json:"alpha,omitempty"`
 	// Groups are the tiers, best first; in a tier, the better median first.
 	Groups [][]string `json:"groups"`
 	// Steps are the differences between adjacent groups: Steps[i] is from

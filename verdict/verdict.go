@@ -32,6 +32,19 @@ import (
 const (
 	// Alpha is the family-wise significance level of a verdict.
 	Alpha = 0.05
+	// AutoAlpha is the level of each look of adaptive rounds. Looking
+	// again after more rounds, and stopping where a pair first looks
+	// separated, would make false separations far likelier than Alpha:
+	// simulated, one look per round from 6 to 30 rounds separates two
+	// identical mechanisms 19% of the time at 0.05. Adaptive rounds look
+	// at most five times (6, 9, 14, 21, 30 rounds: each look brings the
+	// unresolved cells to 1.5 times the rounds of the last), and at 0.015
+	// per look, as Pocock's boundary for five looks has it, identical
+	// mechanisms come out separated 4.3% of the time (simulated), within
+	// Alpha.
+	AutoAlpha = 0.015
+	// Growth is how adaptive rounds grow between looks.
+	Growth = 1.5
 	// Margin is the equivalence margin: two mechanisms within ±5% of each
 	// other (as a ratio, 1/1.05 to 1.05) may be shown equivalent.
 	Margin = 0.05
@@ -156,6 +169,19 @@ type Analysis struct {
 	TooFew bool
 	// Placements counts the ranked rows by placement ("" unrecorded).
 	Placements map[string]int
+	// Alpha is the level the corrected tests are held to: Alpha, or
+	// AutoAlpha for a run with adaptive rounds.
+	Alpha float64
+	auto  bool
+}
+
+// AlphaOf is the level f's verdicts are held to: AutoAlpha when its rounds
+// were adaptive (it has meta.rounds_auto), Alpha otherwise.
+func AlphaOf(f *results.File) float64 {
+	if f.Meta.RoundsAuto != nil {
+		return AutoAlpha
+	}
+	return Alpha
 }
 
 // Analyze ranks and compares the mechanisms of every context in f, in the
@@ -199,7 +225,10 @@ func Analyze(f *results.File) []*Analysis {
 		if a.Clients != b.Clients {
 			return a.Clients < b.Clients
 		}
-		return a.Rate == "" && b.Rate != "" // closed loop first, then rates as they came
+		if a.Rate != b.Rate {
+			return a.Rate == "" && b.Rate != "" // closed loop first, then rates as they came
+		}
+		return a.Offset < b.Offset
 	})
 	var out []*Analysis
 	for _, g := range order {
@@ -207,7 +236,8 @@ func Analyze(f *results.File) []*Analysis {
 		for _, m := range g.mechs {
 			all = append(all, g.rows[m]...)
 		}
-		a := &Analysis{Context: g.ctx, Figure: FigureOf(g.ctx.Workload, all), Placements: map[string]int{}}
+		a := &Analysis{Context: g.ctx, Figure: FigureOf(g.ctx.Workload, all), Placements: map[string]int{},
+			Alpha: AlphaOf(f), auto: f.Meta.RoundsAuto != nil}
 		for _, m := range g.mechs {
 			e := Entry{Mechanism: m}
 			skipped := 0
@@ -281,10 +311,10 @@ func (a *Analysis) rank() {
 	for i := range a.Pairs {
 		a.Pairs[i].PHolm = adj[i]
 		// Benchstat's rule: significant unless p > alpha.
-		a.Pairs[i].Separated = !(adj[i] > Alpha)
+		a.Pairs[i].Separated = !(adj[i] > a.Alpha)
 		smallest = min(smallest, a.Pairs[i].MinP)
 	}
-	a.TooFew = smallest*float64(len(a.Pairs)) > Alpha
+	a.TooFew = smallest*float64(len(a.Pairs)) > a.Alpha
 }
 
 // Holm adjusts p-values for the number of comparisons by Holm's step-down
@@ -322,10 +352,18 @@ func MinP(n1, n2 int) float64 {
 // RoundsNeeded is the fewest rounds per mechanism (the same for all) with
 // which a context of m mechanisms can show a difference at all: the smallest
 // p of one pair, times the m-1 comparisons Holm corrects for, at most Alpha.
-func RoundsNeeded(m int) int {
+func RoundsNeeded(m int) int { return roundsNeededAt(m, Alpha) }
+
+// FirstRounds is how many rounds adaptive rounds start with for m
+// mechanisms: at least MinRounds, and enough for a first look at AutoAlpha
+// to show a difference at all: 5 for 2 mechanisms, 6 for 3 to 7, 7 for 8
+// to 26.
+func FirstRounds(m int) int { return max(MinRounds, roundsNeededAt(m, AutoAlpha)) }
+
+func roundsNeededAt(m int, alpha float64) int {
 	k := max(m-1, 1)
 	n := 2
-	for MinP(n, n)*float64(k) > Alpha {
+	for MinP(n, n)*float64(k) > alpha {
 		n++
 	}
 	return n
@@ -449,10 +487,10 @@ func Compute(f *results.File) []results.Verdict {
 // Verdict is the analysis as results.json carries it.
 func (a *Analysis) Verdict() results.Verdict {
 	v := results.Verdict{
-		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, Rate: a.Context.Rate,
+		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, Rate: a.Context.Rate, PayloadOffset: a.Context.Offset,
 		Figure: a.Figure.Name, Better: "higher",
 		Medians: map[string]float64{}, N: map[string]int{},
-		TooFewRounds: a.TooFew, Failed: a.Failed,
+		TooFewRounds: a.TooFew, Failed: a.Failed, Alpha: a.Alpha,
 		Steps: []results.Step{},
 	}
 	if a.Figure.LowerBetter {
@@ -546,11 +584,14 @@ func (a *Analysis) tooFewText() string {
 		n = fmt.Sprintf("n=%d to %d", lo, hi)
 	}
 	need := fmt.Sprintf("-rounds %d or more", RoundsNeeded(len(a.Ranked)))
+	if a.auto {
+		need = fmt.Sprintf("%d rounds each or more", FirstRounds(len(a.Ranked)))
+	}
 	if len(a.Pairs) == 1 {
 		return fmt.Sprintf("not enough rounds: %s can give no p below %s (%s)", n, formatP(smallest), need)
 	}
 	return fmt.Sprintf("not enough rounds: %s can give no p below %s, and %d comparisons need one of %s or less (%s)",
-		n, formatP(smallest), len(a.Pairs), formatP(Alpha/float64(len(a.Pairs))), need)
+		n, formatP(smallest), len(a.Pairs), formatP(a.Alpha/float64(len(a.Pairs))), need)
 }
 
 // formatP prints a p-value with two significant digits: 0.1, 0.0079.

@@ -64,6 +64,11 @@
  * Usage: ipcbaseline -m MECH -w pingpong|stream -s SIZE
  *                    [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS]
  *                    [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]
+ *                    [-o PAYLOAD_OFFSET]
+ *
+ * Placement: every message buffer on both sides puts its payload exactly
+ * PAYLOAD_OFFSET bytes past a page boundary (default 0, page-aligned), with
+ * the headroom in front, as ipcbench -offset does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -535,9 +540,27 @@ static uint64_t get_header(const unsigned char *msg, uint64_t *flags)
 }
 
 /* The peer: receive, check order, echo (pingpong) or acknowledge what asks. */
+/* Where every payload starts past a page boundary (-o), as ipcbench's
+ * -offset: 0 is page-aligned. */
+static long payload_offset;
+
+/* new_frame allocates a zeroed frame of HEADROOM + size bytes whose payload
+ * (frame + HEADROOM) starts exactly payload_offset bytes past a page
+ * boundary, as ipcbench's ipc.NewFrame does: malloc's placement is not the
+ * mechanism's, and on some CPUs the kernel's copy speed depends on it. */
+static unsigned char *new_frame(size_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *base;
+	if (posix_memalign(&base, (size_t)page, (size_t)(2 * page) + size) != 0)
+		die("out of memory");
+	memset(base, 0, (size_t)(2 * page) + size);
+	return (unsigned char *)base + page + payload_offset - HEADROOM;
+}
+
 static void serve(struct chan *c, int echo)
 {
-	unsigned char *frame = calloc(1, HEADROOM + c->size);
+	unsigned char *frame = new_frame(c->size);
 	unsigned char *msg = frame + HEADROOM;
 	uint64_t want = 0;
 	if (!frame)
@@ -1028,7 +1051,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ipcbaseline -m pipe|msgqueue|unixsocket|tcpsocket|fifo|posixmq|seqpacket|udp|unixgram\n"
 		"                   -w pingpong|stream -s SIZE\n"
-		"                   [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS] [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]\n");
+		"                   [-d SECONDS | -n COUNT] [-u WARMUP_SECONDS] [-c DRIVER_CPU,PEER_CPU] [-t TIMEOUT_SECONDS]\n"
+		"                   [-o PAYLOAD_OFFSET (0..4095)]\n");
 	exit(2);
 }
 
@@ -1051,7 +1075,7 @@ int main(int argc, char **argv)
 	int64_t size = 0, count = 0;
 	double duration = 1.0, warmup = 0.1, timeout = 10;
 	int opt;
-	while ((opt = getopt(argc, argv, "m:w:s:d:n:u:c:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:w:s:d:n:u:c:t:o:")) != -1) {
 		switch (opt) {
 		case 'm':
 			for (int i = 0; i < NMECH; i++)
@@ -1066,6 +1090,13 @@ int main(int argc, char **argv)
 		case 'n': count = atoll(optarg); break;
 		case 'u': warmup = atof(optarg); break;
 		case 't': timeout = atof(optarg); break;
+		case 'o': {
+			char *end;
+			payload_offset = strtol(optarg, &end, 10);
+			if (*end || end == optarg || payload_offset < 0 || payload_offset >= sysconf(_SC_PAGESIZE))
+				usage();
+			break;
+		}
 		case 'c':
 			if (sscanf(optarg, "%d,%d", &cpus[0], &cpus[1]) != 2 || cpus[0] < 0 || cpus[1] < 0)
 				usage();
@@ -1261,8 +1292,8 @@ int main(int argc, char **argv)
 	}
 
 	struct driver d = {.c = &c};
-	d.out = calloc(1, HEADROOM + (size_t)size);
-	d.in = calloc(1, HEADROOM + (size_t)size);
+	d.out = new_frame((size_t)size);
+	d.in = new_frame((size_t)size);
 	if (!d.out || !d.in)
 		die("out of memory");
 	for (int64_t i = HEADER; i < size; i++)
@@ -1315,8 +1346,11 @@ int main(int argc, char **argv)
 	int64_t delivered = c.lossy ? n - loss.lost : n; /* udp: the rates count delivered messages */
 	double mps = secs > 0 ? (double)delivered / secs : 0;
 	printf("{\"impl\":\"c\",\"mechanism\":\"%s\",\"workload\":\"%s\",\"size_bytes\":%lld,"
-	       "\"cpus\":[%d,%d],\"messages\":%lld,\"elapsed_ns\":%lld,",
+	       "\"payload_offset\":%ld,\"cpus\":[%d,%d],\"messages\":%lld,\"elapsed_ns\":%lld,",
 	       mech_names[mech], echo ? "pingpong" : "stream", (long long)size,
+	       /* Where the driver's payload really starts, read back from its
+	        * address: a test checks it against -o. */
+	       (long)((uintptr_t)(d.in + HEADROOM) % (uintptr_t)sysconf(_SC_PAGESIZE)),
 	       cpus[0], cpus[1], (long long)n, (long long)elapsed);
 	if (c.lossy)
 		printf("\"lost\":%lld,\"reordered\":%lld,", (long long)loss.lost, (long long)loss.reordered);

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,6 +71,32 @@ func TestBaselineRunsEveryCell(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("the baseline left %d entries in TMPDIR, e.g. %s", len(left), left[0].Name())
+	}
+}
+
+// TestBaselinePlacesThePayload runs the C baseline at payload offsets 0
+// and 8: the row says where the driver's payload really started, read back
+// from its address, and an offset outside 0..4095 is bad usage (exit 2).
+func TestBaselinePlacesThePayload(t *testing.T) {
+	bin := baseline(t)
+	for _, off := range []int{0, 8, 4095} {
+		out, err := exec.Command(bin, "-m", "pipe", "-w", "stream", "-s", "4K", "-n", "50", "-u", "0", "-o", strconv.Itoa(off)).Output()
+		if err != nil {
+			t.Fatalf("-o %d: %v %s", off, err, stderrOf(err))
+		}
+		var r struct {
+			Offset *int `json:"payload_offset"`
+		}
+		if err := json.Unmarshal(out, &r); err != nil || r.Offset == nil || *r.Offset != off {
+			t.Errorf("-o %d: the row says the payload started at %v (%v): %s", off, r.Offset, err, out)
+		}
+	}
+	for _, bad := range []string{"-1", "4096", "8x", ""} {
+		err := exec.Command(bin, "-m", "pipe", "-w", "stream", "-s", "4K", "-n", "50", "-o", bad).Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("-o %q: %v, want exit status 2", bad, err)
+		}
 	}
 }
 

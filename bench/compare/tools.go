@@ -32,6 +32,7 @@ type cellSpec struct {
 	workload string
 	size     int
 	cpus     [2]int
+	offset   int // payload placement: bytes past a page boundary
 	duration time.Duration
 	warmup   time.Duration
 }
@@ -85,7 +86,8 @@ func ipcbenchSide(bin, io string) side {
 			"-mech", c.mech, "-workload", c.workload, "-sizes", strconv.Itoa(c.size),
 			"-io", io, "-cpus", c.cpuList(),
 			"-duration", c.duration.String(), "-warmup", c.warmup.String(),
-			"-format", "json", "-q")
+			"-rounds", "1", // a turn is one measurement; the default is -rounds auto
+			"-offset", strconv.Itoa(c.offset), "-format", "json", "-q")
 		if err != nil {
 			return 0, err
 		}
@@ -105,7 +107,7 @@ func baselineSide(bin string) side {
 	return side{name: "C baseline", measure: func(c cellSpec) (float64, error) {
 		out, err := runCmd(c.duration+c.warmup+30*time.Second, bin,
 			"-m", c.mech, "-w", c.workload, "-s", strconv.Itoa(c.size), "-c", c.cpuList(),
-			"-d", seconds(c.duration), "-u", seconds(c.warmup))
+			"-d", seconds(c.duration), "-u", seconds(c.warmup), "-o", strconv.Itoa(c.offset))
 		if err != nil {
 			return 0, err
 		}

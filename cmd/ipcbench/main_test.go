@@ -116,9 +116,20 @@ func checkContractJSON(t *testing.T, raw []byte) {
 		t.Errorf("schema = %v, want 1", doc["schema"])
 	}
 	meta, _ := doc["meta"].(map[string]any)
-	for _, k := range []string{"started", "version", "command", "host", "kernel", "cpu_model", "ncpu", "go_version", "gomaxprocs", "io", "cpus", "limits"} {
+	for _, k := range []string{"started", "version", "command", "host", "kernel", "cpu_model", "ncpu", "go_version", "gomaxprocs", "io", "cpus", "limits",
+		"offsets", "floors"} {
 		if _, ok := meta[k]; !ok {
 			t.Errorf("meta has no %q", k)
+		}
+	}
+	floors, _ := meta["floors"].(map[string]any)
+	memcpy, _ := floors["memcpy_bytes_per_s"].(map[string]any)
+	if len(memcpy) == 0 {
+		t.Errorf("meta.floors has no memcpy_bytes_per_s: %v", floors)
+	}
+	for size, v := range memcpy {
+		if f, _ := v.(float64); !(f > 0) {
+			t.Errorf("meta.floors.memcpy_bytes_per_s[%s] = %v, want positive", size, v)
 		}
 	}
 	limits, _ := meta["limits"].(map[string]any)
@@ -130,14 +141,17 @@ func checkContractJSON(t *testing.T, raw []byte) {
 	rows, _ := doc["results"].([]any)
 	for _, r := range rows {
 		row := r.(map[string]any)
-		for _, k := range []string{"mechanism", "workload", "size_bytes", "round", "messages", "elapsed_ns", "msgs_per_s", "bytes_per_s"} {
+		for _, k := range []string{"mechanism", "workload", "size_bytes", "round", "messages", "elapsed_ns", "msgs_per_s", "bytes_per_s", "payload_offset"} {
 			if _, ok := row[k]; !ok {
 				t.Errorf("a %v row has no %q", row["workload"], k)
 			}
 		}
+		if _, ok := row["copy_limit_fraction"]; row["workload"] == "stream" && !ok {
+			t.Errorf("a stream row has no copy_limit_fraction")
+		}
 		if row["workload"] == "pingpong" {
 			rtt, _ := row["rtt_ns"].(map[string]any)
-			for _, k := range []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "max"} {
+			for _, k := range []string{"n", "min", "mean", "stddev", "p50", "p90", "p99", "p999", "max"} {
 				if _, ok := rtt[k]; !ok {
 					t.Errorf("rtt_ns has no %q", k)
 				}
@@ -204,6 +218,10 @@ func TestBadInput(t *testing.T) {
 		{"size absurd", []string{"run", "-sizes", "99999999999G"}, "larger than the maximum"},
 		{"size below header", []string{"run", "-sizes", "8"}, "below the minimum"},
 		{"size empty", []string{"run", "-sizes", "64,,1K"}, "empty size"},
+		{"offset past a page", []string{"run", "-offset", "0,4096"}, "offset 4096 is outside a page"},
+		{"offset negative", []string{"run", "-offset", "-8"}, "offset -8 is outside a page"},
+		{"offset malformed", []string{"run", "-offset", "8B"}, `"8B" is not an offset`},
+		{"offset empty", []string{"run", "-offset", "0,,8"}, "empty offset"},
 		{"pairs x size too large", []string{"run", "-pairs", "32", "-sizes", "64,64M"}, "needs 4 GiB of message buffers"},
 		{"bad duration", []string{"run", "-duration", "fast"}, "invalid value"},
 		{"zero duration", []string{"run", "-duration", "0s"}, "-duration must be positive"},

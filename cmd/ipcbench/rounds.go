@@ -50,9 +50,11 @@ func (r *roundsValue) Set(s string) error {
 }
 
 // autoRounds sets o up for adaptive rounds: every cell first gets the
-// rounds with which its verdict can tell the mechanisms apart at all (at
-// least verdict.MinRounds), then more while verdicts stay unresolved.
+// rounds with which its verdict can tell the mechanisms apart at all at the
+// adaptive level (verdict.FirstRounds), then, look after look, 1.5 times as
+// many for the cells whose verdicts stay unresolved.
 func autoRounds(o *harness.Options, budget time.Duration) {
-	o.Rounds = max(verdict.MinRounds, verdict.RoundsNeeded(len(o.Transports)))
-	o.Auto = &harness.AutoRounds{Budget: budget, MaxRounds: max(maxAutoRounds, o.Rounds), Unresolved: verdict.Unresolved}
+	o.Rounds = verdict.FirstRounds(len(o.Transports))
+	o.Auto = &harness.AutoRounds{Budget: budget, MaxRounds: max(maxAutoRounds, o.Rounds), Growth: verdict.Growth,
+		Unresolved: verdict.Unresolved}
 }

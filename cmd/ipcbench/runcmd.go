@@ -42,6 +42,7 @@ Examples:
   ipcbench run
   ipcbench run -mech pipe,tcpsocket -sizes 64,4K,64K,1M -duration 2s
   ipcbench run -workload pingpong -count 100000 -o out/
+  ipcbench run -mech pipe,unixsocket -workload stream -sizes 64K -offset 0,8,32,64
   ipcbench run -format csv -q > results.csv
 
 Flags:
@@ -50,7 +51,7 @@ Flags:
 // runConfig is what the run flags say, before it becomes harness.Options.
 type runConfig struct {
 	mech, workload, sizes, cpus, io, dir, format, remote string
-	clients, rate, arrivals                              string
+	clients, rate, arrivals, offsets                     string
 	duration, warmup, timeout                            time.Duration
 	count                                                int64
 	pairs                                                int
@@ -69,15 +70,16 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.StringVar(&c.rate, "rate", "", "open-loop pingpong: offered round trips per second on a fixed schedule, a list, each a number or N% of the cell's closed-loop maximum, e.g. 1000,10000,50%")
 	fs.StringVar(&c.arrivals, "arrivals", "fixed", "with -rate: fixed (evenly spaced sends) or poisson (exponential gaps, the same mean rate)")
 	fs.StringVar(&c.sizes, "sizes", defaultSizes, "message sizes in bytes, with K/M (KiB/MiB) suffixes")
+	fs.StringVar(&c.offsets, "offset", "0", "payload placement: bytes past a page boundary, 0..4095, a list like -sizes (e.g. 0,8,32,64); each is a cell")
 	fs.DurationVar(&c.duration, "duration", defaultDuration, "measuring time per cell")
 	fs.Int64Var(&c.count, "count", 0, "messages per cell instead of a duration")
 	fs.DurationVar(&c.warmup, "warmup", defaultWarmup, "unmeasured time before each cell")
-	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: at least 5 rounds (6 from 8 mechanisms), then more rounds of the cells whose verdict is unresolved, within -budget")
+	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: 5 to 7 rounds (as the number of mechanisms needs), then more rounds of the cells whose verdict is unresolved, within -budget")
 	fs.DurationVar(&c.budget, "budget", defaultBudget, "with -rounds auto: the most wall time the run may take (the first rounds always run)")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
 	fs.StringVar(&c.cpus, "cpus", "", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
 	fs.StringVar(&c.io, "io", "raw", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
-	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
+	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell (pingpong and stream; the server workload has -clients)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
 	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer on another machine")
 	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt, plots and report.html to this directory")
@@ -207,6 +209,9 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	}
 	if o.Sizes, err = harness.ParseSizes(c.sizes); err != nil {
 		return o, usagef("-sizes: %v", err)
+	}
+	if o.Offsets, err = harness.ParseOffsets(c.offsets); err != nil {
+		return o, usagef("-offset: %v", err)
 	}
 	switch {
 	case set["count"] && c.count < 1:

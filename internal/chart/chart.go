@@ -6,6 +6,7 @@ package chart
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"image/color"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -28,11 +30,12 @@ import (
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// Plot geometry. The same drawing goes to SVG and PNG; the PNG is 960x600.
+// Plot geometry. The same drawing goes to SVG and PNG; the PNG is
+// 1920x1200, twice 960x600, so that it stays sharp on a hi-DPI screen.
 const (
 	width  = 8 * vg.Inch
 	height = 5 * vg.Inch
-	dpi    = 120
+	dpi    = 240
 )
 
 // face is the face of every text in the plots: Liberation Sans, which
@@ -45,8 +48,15 @@ var face = font.Font{Typeface: "Liberation", Variant: "Sans"}
 //     and p99 dashed;
 //   - latency-distribution-SIZE, one per message size: the round-trip time
 //     at every percentile (pingpong), from the rounds' merged histograms;
-//   - throughput: payload bytes per second one way against message size (stream);
-//   - message-rate: messages per second one way against message size (stream).
+//   - throughput: payload bytes per second one way against message size
+//     (stream), with the machine's two-copy limit (memcpy bandwidth / 2,
+//     meta.floors) dashed;
+//   - message-rate: messages per second one way against message size (stream);
+//   - throughput-offset-SIZE, one per stream size when the run has several
+//     payload offsets: throughput against the offset.
+//
+// With several offsets, the charts against message size show the first
+// offset (0, page-aligned, unless the run left it out).
 //
 // With several rounds, each point is the median of the rounds and a bar
 // spans the lowest to the highest round. A chart whose workload has no row,
@@ -87,11 +97,14 @@ func Draw(f *results.File) ([]Drawing, error) {
 	if c := messageRateChart(f, m); c != nil {
 		charts = append(charts, c)
 	}
+	charts = append(charts, offsetCharts(f, m)...)
 	charts = append(charts, serverCharts(m)...)
 	charts = append(charts, loadCharts(m)...)
 	charts = append(charts, costCharts(m, f.Meta.IO)...)
 	var out []Drawing
+	foot := footer(&f.Meta)
 	for _, c := range charts {
+		c.footer = foot
 		svg, png, err := c.render()
 		if err != nil {
 			return nil, fmt.Errorf("cannot draw the %s plot: %w", c.name, err)
@@ -137,11 +150,16 @@ type figure struct {
 	solidKey  string
 	dashedKey string
 	notes     []string // small print under the legend
+	// footer is the line at the bottom that says where the figures come
+	// from, so that a chart that travels alone still says it.
+	footer string
 	// floor, when positive, is a level no point can go under, drawn as a
 	// line across the chart (the cache-line round trip), in axis units;
 	// floorKey is its legend entry.
-	floor           float64
-	floorKey        string
+	floor    float64
+	floorKey string
+	// linearX makes the x axis linear (payload offsets), not log (sizes).
+	linearX         bool
 	xMin, xMax      float64
 	yMin, yMax      float64
 	xTicks, yTicker plot.Ticker
@@ -363,7 +381,7 @@ func latencyChart(f *results.File, m *results.Matrix) *figure {
 	styles := assignStyles(m.Mechanisms)
 	ch := &figure{
 		name:      "latency",
-		title:     "Round-trip time vs message size (pingpong)",
+		title:     "Round-trip time vs message size (pingpong)" + offsetTitle(m),
 		xLabel:    "message size (bytes)",
 		yLabel:    "round-trip time (" + unit + ")",
 		logY:      true,
@@ -417,12 +435,127 @@ const barsNote = "bars: lowest to highest round"
 // throughputChart describes the stream chart of payload bytes per
 // second, or returns nil when there is nothing to draw.
 func throughputChart(f *results.File, m *results.Matrix) *figure {
-	return streamChart(f, m, &figure{
+	ch := streamChart(f, m, &figure{
 		name:   "throughput",
-		title:  "Throughput vs message size (stream)",
+		title:  "Throughput vs message size (stream)" + offsetTitle(m),
 		xLabel: "message size (bytes)",
 		yLabel: "throughput (MB/s, payload one way)",
 	}, func(c *results.Cell) results.Summary { return c.BytesPerS }, 1e6, "MB = 1,000,000 bytes")
+	if ch == nil {
+		return nil
+	}
+	// The two-copy limit: a message copied into the kernel and out again
+	// cannot go faster than half the machine's memcpy at its size.
+	_, sizes := workloadAxes(m, results.Stream)
+	limit, _ := segments(sizes, func(s int) float64 { return f.Meta.Floors.Memcpy(s, m.Offset) / 2 }, 1e6)
+	if len(limit) > 0 {
+		ch.series = append(ch.series, series{mech: limitName, style: limitStyle, dashed: limit})
+		ch.notes = append(ch.notes, "", limitName+": half the memcpy", "bandwidth measured at the start", "of the run (meta.floors)")
+		ch.finishY()
+	}
+	return ch
+}
+
+// limitName and limitStyle are the two-copy limit's legend entry and look:
+// black and dashed, apart from every mechanism's colour.
+const limitName = "two-copy limit"
+
+var limitStyle = style{color: color.Gray{Y: 60}, shape: shapeCircle}
+
+// offsetTitle is what a chart against message size adds to its title when
+// it shows cells placed other than page-aligned.
+func offsetTitle(m *results.Matrix) string {
+	if m.Offset == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", payload %d B past a page", m.Offset)
+}
+
+// offsetCharts describe, when the run has several payload offsets, one
+// chart per stream size of throughput against the offset.
+func offsetCharts(f *results.File, m *results.Matrix) []*figure {
+	if len(m.Offsets) < 2 {
+		return nil
+	}
+	var charts []*figure
+	styles := assignStyles(m.Mechanisms)
+	get := func(c *results.Cell) results.Summary { return c.BytesPerS }
+	for _, size := range m.Sizes {
+		ch := &figure{
+			name:    "throughput-offset-" + sizeLabel(size),
+			title:   "Throughput vs payload offset, " + units.Size(size) + " messages (stream)",
+			xLabel:  "payload offset past a page boundary (bytes)",
+			yLabel:  "throughput (MB/s, payload one way)",
+			linearX: true,
+		}
+		var missing []string
+		for _, mech := range m.Mechanisms {
+			var pts plotter.XYs
+			var segs []plotter.XYs
+			var bars []roundRange
+			seen := false
+			for _, off := range m.Offsets {
+				c := m.At(off).Cell(mech, results.Stream, size)
+				seen = seen || c != nil
+				v := medianOf(c, get) / 1e6
+				if !valid(v) {
+					if c != nil {
+						missing = append(missing, fmt.Sprintf("%s: offset %d", mech, off))
+					}
+					if len(pts) > 0 {
+						segs, pts = append(segs, pts), nil
+					}
+					continue
+				}
+				pts = append(pts, plotter.XY{X: float64(off), Y: v})
+				if s := get(c); s.N > 1 && s.Max > s.Min {
+					bars = append(bars, roundRange{X: float64(off), Lo: s.Min / 1e6, Hi: s.Max / 1e6})
+				}
+			}
+			if len(pts) > 0 {
+				segs = append(segs, pts)
+			}
+			if len(segs) > 0 {
+				ch.series = append(ch.series, series{mech: mech, style: styles[mech], solid: segs, solidBars: bars})
+			} else if seen {
+				missing = append(missing, mech+": no data")
+			}
+		}
+		if len(ch.series) == 0 {
+			continue
+		}
+		var limit plotter.XYs
+		for _, off := range m.Offsets {
+			if v := f.Meta.Floors.Memcpy(size, off) / 2e6; valid(v) {
+				limit = append(limit, plotter.XY{X: float64(off), Y: v})
+			}
+		}
+		head := []string{"MB = 1,000,000 bytes", "offset: where each payload starts", "past a page, in both sides' buffers"}
+		if len(limit) > 0 {
+			ch.series = append(ch.series, series{mech: limitName, style: limitStyle, dashed: []plotter.XYs{limit}})
+			head = append(head, "", limitName+": half the memcpy", "bandwidth at that placement")
+		}
+		if f.Meta.Pairs > 1 {
+			head = append(head, fmt.Sprintf("summed over %d pairs at once", f.Meta.Pairs))
+		}
+		ch.notes = chartNotes(head, missing)
+		ch.finishY()
+		ch.offsetAxis(m.Offsets)
+		charts = append(charts, ch)
+	}
+	return charts
+}
+
+// offsetAxis makes the x axis the payload offsets, linear from 0, each
+// offset measured a labelled tick.
+func (ch *figure) offsetAxis(offsets []int) {
+	hi := float64(offsets[len(offsets)-1])
+	ch.xMin, ch.xMax = -hi*0.03, hi*1.03
+	var ticks []plot.Tick
+	for _, off := range offsets {
+		ticks = append(ticks, plot.Tick{Value: float64(off), Label: strconv.Itoa(off)})
+	}
+	ch.xTicks = plot.ConstantTicks(ticks)
 }
 
 // messageRateChart describes the stream chart of messages per second:
@@ -431,7 +564,7 @@ func throughputChart(f *results.File, m *results.Matrix) *figure {
 func messageRateChart(f *results.File, m *results.Matrix) *figure {
 	return streamChart(f, m, &figure{
 		name:   "message-rate",
-		title:  "Messages per second vs message size (stream)",
+		title:  "Messages per second vs message size (stream)" + offsetTitle(m),
 		xLabel: "message size (bytes)",
 		yLabel: "messages per second, thousands (one way)",
 	}, func(c *results.Cell) results.Summary { return c.MsgsPerS }, 1e3, "")
@@ -563,6 +696,7 @@ func (ch *figure) render() (svg, png []byte, err error) {
 	// Sans would fall back to a serif face. Arial has the same metrics.
 	svg = bytes.ReplaceAll(sb.Bytes(), []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	svg = withTitle(svg, ch.title)
 
 	ic := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(dpi))
 	if err := ch.draw(draw.New(ic)); err != nil {
@@ -573,6 +707,52 @@ func (ch *figure) render() (svg, png []byte, err error) {
 		return nil, nil, err
 	}
 	return svg, pb.Bytes(), nil
+}
+
+// withTitle gives an SVG document its <title>, the first child of <svg>:
+// what a browser tab, a screen reader and a file manager show for it.
+func withTitle(svg []byte, title string) []byte {
+	start := bytes.Index(svg, []byte("<svg"))
+	if start < 0 {
+		return svg
+	}
+	end := bytes.IndexByte(svg[start:], '>')
+	if end < 0 {
+		return svg
+	}
+	end += start + 1
+	var t bytes.Buffer
+	t.WriteString("\n<title>")
+	xml.EscapeText(&t, []byte(title))
+	t.WriteString("</title>")
+	return slices.Concat(svg[:end], t.Bytes(), svg[end:])
+}
+
+// footer is the one line every chart carries at its bottom: host, kernel,
+// io mode, placement, date and version, as far as the results know them.
+func footer(m *results.Meta) string {
+	var parts []string
+	add := func(label, v string) {
+		if v != "" {
+			parts = append(parts, label+v)
+		}
+	}
+	add("", m.Host)
+	add("Linux ", m.Kernel)
+	add("io=", m.IO)
+	switch {
+	case m.Placement != "":
+		parts = append(parts, m.Placement)
+	case len(m.CPUs) == 2:
+		parts = append(parts, fmt.Sprintf("CPUs %d,%d", m.CPUs[0], m.CPUs[1]))
+	case m.IO != "":
+		parts = append(parts, "not pinned")
+	}
+	if !m.Started.IsZero() {
+		parts = append(parts, m.Started.UTC().Format(time.DateOnly))
+	}
+	add("ipcbench ", m.Version)
+	return strings.Join(parts, " · ")
 }
 
 func textStyle(size vg.Length) text.Style {
@@ -631,7 +811,9 @@ func (ch *figure) draw(c draw.Canvas) (err error) {
 	yLabel.Rotation = math.Pi / 2
 	yLabel.XAlign = draw.XCenter
 	yLabel.YAlign = draw.YTop
-	p.X.Scale = plot.LogScale{}
+	if !ch.linearX {
+		p.X.Scale = plot.LogScale{}
+	}
 	p.X.Tick.Marker = ch.xTicks
 	p.X.Min, p.X.Max = ch.xMin, ch.xMax
 	if ch.logY {
@@ -724,6 +906,15 @@ func (ch *figure) draw(c draw.Canvas) (err error) {
 	// The axis ranges are fixed after Add, which widens them to the data.
 	p.X.Min, p.X.Max = ch.xMin, ch.xMax
 	p.Y.Min, p.Y.Max = ch.yMin, ch.yMax
+
+	// The footer along the bottom edge, the rest above it.
+	if ch.footer != "" {
+		foot := textStyle(8)
+		foot.Color = color.Gray{Y: 90}
+		footH := foot.Height("Mg") + vg.Points(6)
+		c.FillText(foot, vg.Point{X: c.Min.X + vg.Points(6), Y: c.Min.Y + foot.FontExtents().Descent + vg.Points(3)}, ch.footer)
+		c = draw.Crop(c, 0, 0, footH, 0)
+	}
 
 	// The strip is as wide as its widest line, within reason.
 	pad := vg.Points(10)

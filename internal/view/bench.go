@@ -182,5 +182,9 @@ func BenchName(k results.Key) string {
 	if k.Clients > 0 {
 		name += "/clients=" + strconv.Itoa(k.Clients)
 	}
+	// Page-aligned, the default, keeps the name it had before offsets.
+	if k.Offset != 0 {
+		name += "/offset=" + strconv.Itoa(k.Offset)
+	}
 	return name
 }

@@ -139,6 +139,11 @@ func metaDifferences(o, n *results.Meta) []string {
 	add("Go", o.GoVersion, n.GoVersion)
 	add("GOMAXPROCS", num(int64(o.GOMAXPROCS)), num(int64(n.GOMAXPROCS)))
 	add("io", o.IO, n.IO)
+	add("payload offsets", ints(o.Offsets), ints(n.Offsets))
+	add("hypervisor", o.Hypervisor, n.Hypervisor)
+	add("CPU copy flags", cpuCopyFlags(o.CPU), cpuCopyFlags(n.CPU))
+	add("cpuidle", cpuIdleText(o.CPUIdle), cpuIdleText(n.CPUIdle))
+	add("transparent huge pages", o.THP, n.THP)
 	add("peer", peerOf(o), peerOf(n))
 	add("placement", cpus(o.CPUs), cpus(n.CPUs))
 	add("pairs", num(int64(max(o.Pairs, 1))), num(int64(max(n.Pairs, 1))))
@@ -233,12 +238,17 @@ func compareTable(c *results.Comparison, workload string) viewTable {
 	latency := results.ByLatency(workload, slices.Concat(olds, news)...)
 
 	t := viewTable{Workload: workload, Labels: 2, Header: []string{"mechanism", "size"}}
+	// An offset column when any cell is placed other than page-aligned.
+	offsets := slices.ContainsFunc(cells, func(cc *results.CellChange) bool { return cc.Offset != 0 })
+	if offsets {
+		t.Labels, t.Header = 3, append(t.Header, "offset")
+	}
 	figs := []string{"throughput"}
 	clients := results.HasClients(workload)
 	switch {
 	case clients:
 		figs = results.CompareFigureNames(workload)
-		t.Labels = 3
+		t.Labels++
 		t.Header = append(t.Header, "clients")
 		short := map[string]string{"requests/s": "req/s", "connections/s": "conn/s", "p50": "p50", "p99": "p99"}
 		for _, f := range figs {
@@ -264,6 +274,10 @@ func compareTable(c *results.Comparison, workload string) viewTable {
 	for _, cc := range cells {
 		row := []viewCell{{Text: cc.Mechanism}, {Text: units.Size(cc.SizeBytes)}}
 		name := cc.Mechanism + " " + units.Size(cc.SizeBytes)
+		if offsets {
+			row = append(row, viewCell{Text: offsetText(cc.Offset)})
+			name += " at offset " + strconv.Itoa(cc.Offset)
+		}
 		if clients {
 			row = append(row, viewCell{Text: strconv.Itoa(cc.Clients)})
 			name += " " + ClientsText(cc.Clients)
@@ -398,4 +412,45 @@ func WriteComparisonMarkdown(w io.Writer, c *results.Comparison) error {
 		}
 	}
 	return ew.err
+}
+
+// offsetText is a payload offset for a table: "0 B" (page-aligned) or "8 B".
+func offsetText(off int) string { return strconv.Itoa(off) + " B" }
+
+// ints is a list of numbers as the command line takes it, "" for none.
+func ints(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// cpuCopyFlags is the CPU's copy flags as a list, "" when not recorded.
+func cpuCopyFlags(c *results.CPU) string {
+	if c == nil {
+		return ""
+	}
+	if len(c.CopyFlags) == 0 {
+		return "none"
+	}
+	return strings.Join(c.CopyFlags, " ")
+}
+
+// cpuIdleText is "driver haltpoll, governor haltpoll", "" when not recorded.
+func cpuIdleText(c *results.CPUIdle) string {
+	if c == nil {
+		return ""
+	}
+	var parts []string
+	if c.Driver != "" {
+		parts = append(parts, "driver "+c.Driver)
+	}
+	if c.Governor != "" {
+		parts = append(parts, "governor "+c.Governor)
+	}
+	if c.FreqGovernor != "" {
+		parts = append(parts, "cpufreq "+c.FreqGovernor)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -19,14 +19,14 @@ var csvStats = []string{"min", "mean", "stddev", "p50", "p90", "p99", "p999", "m
 var csvColumns = csvHeader()
 
 func csvHeader() []string {
-	h := []string{"mechanism", "workload", "size_bytes", "round", "messages", "elapsed_ns"}
+	h := []string{"mechanism", "workload", "size_bytes", "payload_offset", "round", "messages", "elapsed_ns"}
 	for _, s := range csvStats {
 		h = append(h, "rtt_"+s+"_ns")
 	}
 	for _, s := range csvStats {
 		h = append(h, "one_way_"+s+"_ns")
 	}
-	h = append(h, "msgs_per_s", "bytes_per_s", "pieces", "note", "error", "lost", "reordered")
+	h = append(h, "msgs_per_s", "bytes_per_s", "copy_limit_fraction", "pieces", "note", "error", "lost", "reordered")
 	h = append(h, "clients", "fairness", "connections_per_s")
 	for _, s := range csvStats {
 		h = append(h, "connect_"+s+"_ns")
@@ -141,6 +141,9 @@ func rowsInOrder(f *results.File) []*results.Result {
 		if a.Rate != b.Rate && (a.RatePercent == 0 || a.Round == b.Round) {
 			return cmp.Compare(a.Rate, b.Rate)
 		}
+		if a.PayloadOffset != b.PayloadOffset {
+			return a.PayloadOffset - b.PayloadOffset
+		}
 		return a.Round - b.Round
 	})
 	return rows
@@ -148,11 +151,11 @@ func rowsInOrder(f *results.File) []*results.Result {
 
 func csvRecord(r *results.Result) []string {
 	rec := make([]string, 0, len(csvColumns))
-	rec = append(rec, r.Mechanism, r.Workload, strconv.Itoa(r.SizeBytes), strconv.Itoa(r.Round),
+	rec = append(rec, r.Mechanism, r.Workload, strconv.Itoa(r.SizeBytes), strconv.Itoa(r.PayloadOffset), strconv.Itoa(r.Round),
 		csvInt(r.Messages), csvInt(r.ElapsedNS))
 	rec = append(rec, csvStatsFields(r.RTT)...)
 	rec = append(rec, csvStatsFields(r.OneWay)...)
-	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS),
+	rec = append(rec, csvFloat(r.MsgsPerS), csvFloat(r.BytesPerS), csvFloat(r.CopyLimitFraction),
 		csvInt(int64(r.Pieces)), r.Note, r.Error, csvCount(r.Lost), csvCount(r.Reordered))
 	rec = append(rec, csvInt(int64(r.Clients)), csvFloat(r.Fairness), csvFloat(r.ConnectionsPerS))
 	rec = append(rec, csvStatsFields(r.Connect)...)

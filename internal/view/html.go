@@ -41,11 +41,14 @@ func WriteHTML(w io.Writer, f *results.File) error {
 
 // htmlPage is what the template shows.
 type htmlPage struct {
-	Title          string
-	Version        string
-	Incomplete     bool
-	Facts          []metaFact
-	Verdicts       *verdict.Summary
+	Title      string
+	Version    string
+	Incomplete bool
+	Facts      []metaFact
+	Verdicts   *verdict.Summary
+	// ClientsIntro says what the server and connect workloads are, when the
+	// file has them.
+	ClientsIntro   string
 	NoisyPercent   string
 	Tables         []htmlTable
 	Groups         []htmlGroup
@@ -86,6 +89,7 @@ func writeHTML(w io.Writer, f *results.File, charts []chart.Drawing) error {
 		Incomplete:   v.Incomplete,
 		Facts:        metaFacts(&f.Meta, v.Rounds),
 		Verdicts:     verdict.Summarize(f),
+		ClientsIntro: clientsIntro(f, ""),
 		NoisyPercent: strconv.FormatFloat(results.NoisyThreshold*100, 'f', -1, 64),
 	}
 	if f.Meta.TimerOverheadNS > 0 {
@@ -178,6 +182,12 @@ func htmlGroups(charts []chart.Drawing) []htmlGroup {
 		case pf.Name == "message-rate":
 			c.Caption = "Messages per second, one way, against message size."
 			add("stream", "Throughput", "", c)
+		case strings.HasPrefix(pf.Name, "throughput-offset-"):
+			c.Caption = "" // the chart's title says it all
+			add("offset", "Throughput against payload offset, one chart per message size",
+				"Where each message's payload starts past a page boundary, in both sides' buffers (-offset). "+
+					"On some CPUs the kernel's copy runs at half speed or less when the payload is a few bytes "+
+					"past a page; the dashed line is half the user-space memcpy bandwidth at the same placement.", c)
 		default:
 			add(pf.Name, pf.Title, "", c)
 		}

@@ -23,9 +23,9 @@ func WriteMarkdown(w io.Writer, f *results.File) error {
 	v := buildLayout(f)
 	ew := &errWriter{w: w}
 	ew.printf("# ipcbench results\n\n")
-	ew.printf("Two processes on one machine exchange messages through each IPC mechanism. " +
-		"`pingpong` measures the round-trip time of a message and its same-size echo; " +
-		"`stream` measures one-way throughput.\n\n")
+	ew.printf("%s\n\n", "Two processes on one machine exchange messages through each IPC mechanism. "+
+		"`pingpong` measures the round-trip time of a message and its same-size echo; "+
+		"`stream` measures one-way throughput."+clientsIntro(f, "`"))
 	if sum := verdict.Summarize(f); sum != nil {
 		ew.printf("## Verdicts\n\n%s\n\n", mdEscape(sum.Intro))
 		for _, line := range sum.Sentences {
@@ -117,6 +117,18 @@ func metaFacts(m *results.Meta, rounds int) []metaFact {
 	} else if m.NCPU > 0 {
 		machine = append(machine, fmt.Sprintf("%d CPUs", m.NCPU))
 	}
+	if c := m.CPU; c != nil {
+		machine = append(machine, fmt.Sprintf("%s family %d model %d, copy flags %s", c.Vendor, c.Family, c.Model, cpuCopyFlags(c)))
+	}
+	if m.Hypervisor != "" {
+		machine = append(machine, "hypervisor "+m.Hypervisor)
+	}
+	if s := cpuIdleText(m.CPUIdle); s != "" {
+		machine = append(machine, "cpuidle "+s)
+	}
+	if m.THP != "" {
+		machine = append(machine, "transparent huge pages "+m.THP)
+	}
 	if len(machine) > 0 {
 		facts = append(facts, metaFact{Label: "Machine", Text: strings.Join(machine, ", ")})
 	}
@@ -133,6 +145,12 @@ func metaFacts(m *results.Meta, rounds int) []metaFact {
 		setup = append(setup, "pinned to CPUs "+strings.Join(cpus, ",")+" (driver, peer)")
 	} else {
 		setup = append(setup, "not pinned")
+	}
+	switch {
+	case len(m.Offsets) == 1 && m.Offsets[0] == 0:
+		setup = append(setup, "payload page-aligned")
+	case len(m.Offsets) > 0:
+		setup = append(setup, "payload offsets "+ints(m.Offsets)+" B past a page")
 	}
 	if m.GoVersion != "" {
 		setup = append(setup, m.GoVersion)

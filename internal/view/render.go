@@ -79,8 +79,14 @@ func buildLayout(f *results.File) *layout {
 			v.Tables = append(v.Tables, buildClientsTable(m, &f.Meta, wl, v.Rounds))
 			continue
 		}
-		if t := buildTable(m, &f.Meta, wl, v.Rounds); len(t.Rows) > 0 {
-			v.Tables = append(v.Tables, t)
+		// One table per payload offset, each titled with its offset.
+		for _, off := range m.Offsets {
+			if t, ok := buildTable(m.At(off), &f.Meta, wl, v.Rounds); ok {
+				v.Tables = append(v.Tables, t)
+			}
+		}
+		if wl == results.Stream && len(m.Offsets) > 1 {
+			v.Tables = append(v.Tables, offsetTable(m, &f.Meta, wl, v.Rounds))
 		}
 	}
 	if t := buildLoadTable(m, &f.Meta, v.Rounds); t != nil {
@@ -94,8 +100,10 @@ func buildLayout(f *results.File) *layout {
 	return v
 }
 
-func buildTable(m *results.Matrix, meta *results.Meta, workload string, rounds int) viewTable {
-	t := viewTable{Workload: workload, Title: tableTitle(meta, workload, rounds)}
+// buildTable lays out one workload at the matrix's offset; ok is false when
+// the workload has no cell there.
+func buildTable(m *results.Matrix, meta *results.Meta, workload string, rounds int) (t viewTable, ok bool) {
+	t = viewTable{Workload: workload, Title: tableTitle(meta, workload, rounds, m.Offset)}
 
 	// Only the mechanisms and sizes this workload has.
 	var mechs []string
@@ -129,6 +137,57 @@ func buildTable(m *results.Matrix, meta *results.Meta, workload string, rounds i
 	if n := floorNote(m, meta, workload, mechs, sizes); n != "" {
 		t.Notes = append(t.Notes, viewNote{Text: n})
 	}
+	if workload == results.Stream {
+		var limits []string
+		for _, size := range sizes {
+			if v := meta.Floors.Memcpy(size, m.Offset); v > 0 {
+				limits = append(limits, units.Size(size)+" "+units.MBps(v/2))
+			}
+		}
+		if len(limits) > 0 {
+			t.Notes = append(t.Notes, viewNote{Text: "two-copy limit (half the memcpy bandwidth measured at the start of the run; " +
+				"copy_limit_fraction in results.json): " + strings.Join(limits, ", ")})
+		}
+	}
+	return t, len(sizes) > 0
+}
+
+// offsetTable is the stream's throughput against payload offset: one row
+// per size and offset, the mechanisms side by side, so that what placement
+// does to each mechanism reads down a column.
+func offsetTable(m *results.Matrix, meta *results.Meta, workload string, rounds int) viewTable {
+	t := viewTable{Workload: workload, Labels: 2,
+		Title: titleWith("Throughput against payload offset (stream): payload one way, MB/s (10^6 B/s)", meta, workload, rounds, 0)}
+	var mechs []string
+	for _, mech := range m.Mechanisms {
+		for _, size := range m.Sizes {
+			for _, off := range m.Offsets {
+				if m.At(off).Cell(mech, workload, size) != nil && !slices.Contains(mechs, mech) {
+					mechs = append(mechs, mech)
+				}
+			}
+		}
+	}
+	t.Header = append([]string{"size", "offset"}, mechs...)
+	for _, size := range m.Sizes {
+		for _, off := range m.Offsets {
+			row := []viewCell{{Text: units.Size(size)}, {Text: offsetText(off)}}
+			any := false
+			for _, mech := range mechs {
+				c := m.At(off).Cell(mech, workload, size)
+				any = any || c != nil
+				vc := viewCellOf(c)
+				if c != nil && !c.Failed() {
+					vc.Text = units.MBps(c.BytesPerS.Median)
+				}
+				row = append(row, vc)
+			}
+			if any {
+				t.Rows = append(t.Rows, row)
+			}
+		}
+	}
+	t.Notes = []viewNote{{Text: "offset: where each message's payload starts past a page boundary, in both sides' buffers (-offset); the tables above have the notes of each cell"}}
 	return t
 }
 
@@ -164,9 +223,8 @@ func timesText(r float64) string {
 	return strconv.FormatFloat(r, 'f', 0, 64) + "x"
 }
 
-func tableTitle(meta *results.Meta, workload string, rounds int) string {
+func tableTitle(meta *results.Meta, workload string, rounds int, offset int) string {
 	var title string
-	var extra []string
 	switch workload {
 	case results.PingPong:
 		title = "Round-trip time (pingpong): p50 / p99"
@@ -175,8 +233,18 @@ func tableTitle(meta *results.Meta, workload string, rounds int) string {
 	default:
 		title = "Workload " + workload
 	}
+	return titleWith(title, meta, workload, rounds, offset)
+}
+
+// titleWith is a table's title followed by what shapes its figures: io
+// mode, payload offset, pairs, rounds.
+func titleWith(title string, meta *results.Meta, workload string, rounds int, offset int) string {
+	var extra []string
 	if meta.IO != "" {
 		extra = append(extra, "io="+meta.IO)
+	}
+	if offset != 0 {
+		extra = append(extra, "payload "+strconv.Itoa(offset)+" B past a page")
 	}
 	if meta.Pairs > 1 {
 		if workload == results.Stream {
