@@ -106,11 +106,11 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// allEquivalent reports whether every adjacent pair within the group was
-// shown equivalent.
+// allEquivalent reports whether every mechanism of the group was shown
+// equivalent to its best, the one each was compared with.
 func allEquivalent(v *results.Verdict, g []string) bool {
-	for i := 0; i+1 < len(g); i++ {
-		if !slices.Contains(v.Equivalent, [2]string{g[i], g[i+1]}) {
+	for i := 1; i < len(g); i++ {
+		if !slices.Contains(v.Equivalent, [2]string{g[0], g[i]}) {
 			return false
 		}
 	}

@@ -135,7 +135,8 @@ type Entry struct {
 	Rows      []*results.Result
 }
 
-// Pair is the comparison of two mechanisms adjacent in the ranking.
+// Pair is the comparison of a mechanism with the best of the tier it
+// would join (the one before it in the ranking, when that starts a tier).
 type Pair struct {
 	Better, Worse string
 	// P is the U test's p-value, PHolm the Holm-corrected one.
@@ -161,7 +162,9 @@ type Analysis struct {
 	Context results.Key
 	Figure  Figure
 	Ranked  []Entry // best median first
-	Pairs   []Pair  // Pairs[i] compares Ranked[i] and Ranked[i+1]
+	// Pairs[i] compares Ranked[i+1] with the leader of its tier, or of the
+	// tier before when it starts one.
+	Pairs []Pair
 	// Failed are the context's mechanisms without figures.
 	Failed []string
 	// TooFew: no pair could be significant after the correction, whatever
@@ -171,8 +174,9 @@ type Analysis struct {
 	Placements map[string]int
 	// Alpha is the level the corrected tests are held to: Alpha, or
 	// AutoAlpha for a run with adaptive rounds.
-	Alpha float64
-	auto  bool
+	Alpha  float64
+	auto   bool
+	family [][2]int // the indexes in Ranked of each pair of Pairs
 }
 
 // AlphaOf is the level f's verdicts are held to: AutoAlpha when its rounds
@@ -289,32 +293,88 @@ func (a *Analysis) rank() {
 			a.Placements[r.Placement]++
 		}
 	}
-	a.Pairs = make([]Pair, len(a.Ranked)-1)
-	ps := make([]float64, len(a.Pairs))
-	for i := range a.Pairs {
-		b, w := &a.Ranked[i], &a.Ranked[i+1]
-		p := &a.Pairs[i]
-		p.Better, p.Worse = b.Mechanism, w.Mechanism
-		cmp := benchmath.AssumeNothing.Compare(
-			benchmath.NewSample(slices.Clone(b.Values), &benchmath.DefaultThresholds),
-			benchmath.NewSample(slices.Clone(w.Values), &benchmath.DefaultThresholds))
-		p.P = cmp.P
-		p.MinP = MinP(len(b.Values), len(w.Values))
-		p.Ratio = ratio(b.Median, w.Median, a.Figure.LowerBetter)
-		p.CI95 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.95)
-		p.CI90 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.90)
-		p.Equivalent = p.CI90 != nil && p.CI90[0] >= 1/(1+Margin) && p.CI90[1] <= 1+Margin
-		ps[i] = p.P
+	// Each mechanism after the first is compared with the best of the
+	// tier it would join, its leader: a new tier starts where the
+	// corrected test separates the two. Comparing with the leader, not
+	// with the neighbour, keeps a chain of small steps from joining
+	// mechanisms far apart into one tier. Which pairs are compared
+	// depends on the tiers, and the tiers on the corrected tests of those
+	// pairs (Holm across the m-1 of them), so both are worked out again
+	// until they agree, starting from neighbours.
+	n := len(a.Ranked)
+	cache := map[[2]int]Pair{}
+	pairOf := func(i, j int) Pair {
+		k := [2]int{i, j}
+		if p, ok := cache[k]; ok {
+			return p
+		}
+		p := a.compare(i, j)
+		cache[k] = p
+		return p
 	}
-	adj := Holm(ps)
+	family := make([][2]int, n-1)
+	for j := 1; j < n; j++ {
+		family[j-1] = [2]int{j - 1, j}
+	}
+	var pairs []Pair
+	for iter := 0; ; iter++ {
+		pairs = make([]Pair, len(family))
+		ps := make([]float64, len(family))
+		for i, k := range family {
+			pairs[i] = pairOf(k[0], k[1])
+			ps[i] = pairs[i].P
+		}
+		adj := Holm(ps)
+		separated := map[[2]int]bool{}
+		for i, k := range family {
+			pairs[i].PHolm = adj[i]
+			// Benchstat's rule: significant unless p > alpha.
+			pairs[i].Separated = !(adj[i] > a.Alpha)
+			separated[k] = pairs[i].Separated
+		}
+		// The tiers these decisions give, and the pairs they compare; a
+		// pair outside the family is judged as Bonferroni would.
+		next := make([][2]int, 0, n-1)
+		leader := 0
+		for j := 1; j < n; j++ {
+			k := [2]int{leader, j}
+			next = append(next, k)
+			sep, ok := separated[k]
+			if !ok {
+				sep = !(pairOf(leader, j).P*float64(n-1) > a.Alpha)
+			}
+			if sep {
+				leader = j
+			}
+		}
+		if slices.Equal(next, family) || iter >= n {
+			break
+		}
+		family = next
+	}
+	a.Pairs = pairs
+	a.family = family
 	smallest := math.Inf(1)
 	for i := range a.Pairs {
-		a.Pairs[i].PHolm = adj[i]
-		// Benchstat's rule: significant unless p > alpha.
-		a.Pairs[i].Separated = !(adj[i] > a.Alpha)
 		smallest = min(smallest, a.Pairs[i].MinP)
 	}
 	a.TooFew = smallest*float64(len(a.Pairs)) > a.Alpha
+}
+
+// compare tests Ranked[i] (the better) against Ranked[j].
+func (a *Analysis) compare(i, j int) Pair {
+	b, w := &a.Ranked[i], &a.Ranked[j]
+	p := Pair{Better: b.Mechanism, Worse: w.Mechanism}
+	cmp := benchmath.AssumeNothing.Compare(
+		benchmath.NewSample(slices.Clone(b.Values), &benchmath.DefaultThresholds),
+		benchmath.NewSample(slices.Clone(w.Values), &benchmath.DefaultThresholds))
+	p.P = cmp.P
+	p.MinP = MinP(len(b.Values), len(w.Values))
+	p.Ratio = ratio(b.Median, w.Median, a.Figure.LowerBetter)
+	p.CI95 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.95)
+	p.CI90 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.90)
+	p.Equivalent = p.CI90 != nil && p.CI90[0] >= 1/(1+Margin) && p.CI90[1] <= 1+Margin
+	return p
 }
 
 // Holm adjusts p-values for the number of comparisons by Holm's step-down

@@ -121,7 +121,7 @@ func TestThreeTiers(t *testing.T) {
 	if v.Better != "higher" || v.Figure != "bytes_per_s" || len(v.Steps) != 2 {
 		t.Fatalf("better %q figure %q steps %+v", v.Better, v.Figure, v.Steps)
 	}
-	if v.Steps[0].Between != [2]string{"unixsocket", "tcpsocket"} || v.Steps[1].Between != [2]string{"pipe", "msgqueue"} {
+	if v.Steps[0].Between != [2]string{"unixsocket", "tcpsocket"} || v.Steps[1].Between != [2]string{"tcpsocket", "msgqueue"} {
 		t.Errorf("steps between %v and %v", v.Steps[0].Between, v.Steps[1].Between)
 	}
 	got := Sentence(&v)
@@ -437,5 +437,31 @@ func TestFirstRounds(t *testing.T) {
 		if got := FirstRounds(m); got != want {
 			t.Errorf("FirstRounds(%d) = %d, want %d", m, got, want)
 		}
+	}
+}
+
+// TestNoChain: six mechanisms each a small step from the next, none told
+// apart from its neighbour, but the first far from the last. Compared with
+// their neighbours they would chain into one tier; compared with the best
+// of their tier, they do not.
+func TestNoChain(t *testing.T) {
+	var rs [][]results.Result
+	for i := 0; i < 6; i++ {
+		rs = append(rs, rows("m"+string(rune('a'+i)), results.PingPong, 64, spread(1000+60*float64(i), 7, 25)...))
+	}
+	a := Analyze(file(rs...))[0]
+	v := a.Verdict()
+	if len(v.Groups) < 2 || slices.Contains(v.Groups[0], "mf") {
+		t.Fatalf("groups %v: ma and mf are far apart", v.Groups)
+	}
+	for _, g := range v.Groups {
+		if len(g) > 3 {
+			t.Errorf("tier %v spans more than 120 of 1000", g)
+		}
+	}
+	// Neighbours are indeed not separated.
+	ab := a.compare(0, 1)
+	if ab.P*5 <= Alpha {
+		t.Errorf("ma and mb separated (p %v): the test does not show a chain", ab.P)
 	}
 }

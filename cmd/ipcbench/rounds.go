@@ -15,8 +15,8 @@ import (
 // differences are real").
 const (
 	defaultSizes    = "64,64K"
-	defaultDuration = 80 * time.Millisecond
-	defaultWarmup   = 20 * time.Millisecond
+	defaultDuration = 50 * time.Millisecond
+	defaultWarmup   = 10 * time.Millisecond
 	defaultBudget   = 50 * time.Second
 	// maxAutoRounds caps the rounds of one cell under -rounds auto, as
 	// netperf's -i caps its iterations.

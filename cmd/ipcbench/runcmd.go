@@ -79,7 +79,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
 	fs.StringVar(&c.cpus, "cpus", "", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
 	fs.StringVar(&c.io, "io", "raw", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
-	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell")
+	fs.IntVar(&c.pairs, "pairs", 1, "driver/peer pairs run at once per cell (pingpong and stream; the server workload has -clients)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "give up on a cell whose peer stops answering for this long")
 	fs.StringVar(&c.remote, "remote", "", "tcpsocket only: the HOST:PORT of an 'ipcbench serve' peer on another machine")
 	fs.StringVar(&c.dir, "o", "", "write results.json, results.csv, results.md, results.bench.txt, plots and report.html to this directory")
