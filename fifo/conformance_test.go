@@ -85,3 +85,6 @@ func TestCleanKilledRun(t *testing.T) {
 		t.Errorf("Clean removed a live run's directory: %v", err)
 	}
 }
+
+// TestServer runs the server and connect workloads: many clients, one server.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, fifo.New()) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+	"time"
 
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
@@ -27,7 +28,9 @@ func runClient(spec peerSpec, t ipc.Transport, ep ipc.Endpoint, cfg ipc.Config, 
 			return nil, fmt.Errorf("%s: joining the server: %w", spec.Mechanism, explainLimit(err))
 		}
 		defer conn.Close()
-		d := newDriver(split(conn, h, spec.Piece), h, spec.Size, spec.Offset, spec.Verify)
+		caps := t.Caps(cfg)
+		d := newDriver(splitFor(conn, caps, spec.Piece), h, spec.Size, spec.Offset, spec.Verify)
+		d.lossy, d.patience = caps.Lossy, time.Duration(spec.TimeoutNS)
 		if err := ready(); err != nil {
 			return nil, err
 		}
@@ -46,10 +49,11 @@ func runClient(spec peerSpec, t ipc.Transport, ep ipc.Endpoint, cfg ipc.Config, 
 		if err != nil {
 			return nil, err
 		}
+		lost, reordered := d.lost, d.reordered // the measured phase's: finish counts none
 		if err := d.finish(); err != nil {
 			return nil, err
 		}
-		return &peerReport{Done: true, Received: n, ElapsedNS: elapsed, RTT: d.rec}, nil
+		return &peerReport{Done: true, Received: n, ElapsedNS: elapsed, RTT: d.rec, Lost: lost, Reordered: reordered}, nil
 	case results.Connect:
 		caps := t.Caps(cfg)
 		if caps.Connector == nil {

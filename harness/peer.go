@@ -81,6 +81,10 @@ type peerReport struct {
 	ElapsedNS int64     `json:"elapsed_ns,omitempty"`
 	RTT       *Recorder `json:"rtt,omitempty"`
 	Connect   *Recorder `json:"connect,omitempty"`
+	// Lost and Reordered are a lossy client's round trips given up on and
+	// echoes that came late, in the measured phase.
+	Lost      int64 `json:"lost,omitempty"`
+	Reordered int64 `json:"reordered,omitempty"`
 }
 
 // MaybeRunPeer turns this process into a peer if the driver started it as

@@ -42,7 +42,7 @@ func (fr *fakeRun) options(budget time.Duration, max int, mechs ...string) Optio
 	}
 	return Options{
 		Transports: ts, Workloads: []string{results.PingPong}, Sizes: []int{64},
-		Duration: time.Second, Rounds: verdict.MinRounds, Seed: 7, IO: ipc.IORaw, Pairs: 1, Timeout: time.Second,
+		Duration: time.Second, Rounds: verdict.FirstRounds(len(mechs)), Seed: 7, IO: ipc.IORaw, Pairs: 1, Timeout: time.Second,
 		Auto:        &AutoRounds{Budget: budget, MaxRounds: max, Unresolved: verdict.Unresolved},
 		runCellFunc: fr.cell, now: fr.now,
 	}
@@ -62,18 +62,19 @@ func roundsOf(f *results.File) map[string]int {
 }
 
 // TestAutoRoundsStopWhenResolved: mechanisms far apart with little noise
-// are told apart by the first five rounds; no round is added.
+// are told apart by the first six rounds (what three mechanisms need at
+// the adaptive level); no round is added.
 func TestAutoRoundsStopWhenResolved(t *testing.T) {
 	fr := newFake(map[string]float64{"a": 1000, "b": 5000, "c": 20000}, map[string]float64{"a": 0.01, "b": 0.01, "c": 0.01})
 	f, err := Run(context.Background(), fr.options(time.Hour, 30, "a", "b", "c"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.Meta.RoundsAuto; got == nil || got.Stopped != StopResolved || got.Min != 5 {
-		t.Fatalf("rounds_auto %+v, want stopped resolved after 5", got)
+	if got := f.Meta.RoundsAuto; got == nil || got.Stopped != StopResolved || got.Min != 6 {
+		t.Fatalf("rounds_auto %+v, want stopped resolved after 6", got)
 	}
-	if n := len(fr.ran); n != 15 || f.Meta.Rounds != 5 {
-		t.Errorf("%d cells run, meta.rounds %d: want 15 and 5", n, f.Meta.Rounds)
+	if n := len(fr.ran); n != 18 || f.Meta.Rounds != 6 {
+		t.Errorf("%d cells run, meta.rounds %d: want 18 and 6", n, f.Meta.Rounds)
 	}
 }
 
@@ -87,8 +88,12 @@ func TestAutoRoundsOnlyForUnresolvedPairs(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := roundsOf(f)
-	if n["c"] != 5 || n["a"] <= 5 || n["a"] != n["b"] {
-		t.Errorf("rounds per mechanism %v: want c 5, a = b > 5", n)
+	if n["c"] != 6 || n["a"] <= 6 || n["a"] != n["b"] {
+		t.Errorf("rounds per mechanism %v: want c 6, a = b > 6", n)
+	}
+	// The looks come at 6, 9, 14, 21 and 30 rounds: a and b end at one.
+	if !slices.Contains([]int{9, 14, 21, 30}, n["a"]) {
+		t.Errorf("a and b have %d rounds, not a number of rounds a look comes at", n["a"])
 	}
 	if got := f.Meta.RoundsAuto.Stopped; got != StopResolved {
 		t.Errorf("stopped %q, want %q", got, StopResolved)
@@ -98,7 +103,7 @@ func TestAutoRoundsOnlyForUnresolvedPairs(t *testing.T) {
 		t.Errorf("verdicts %+v: nothing should be left unresolved", vs)
 	}
 	// Every extra round is a and b, and their order is not always the same.
-	extra := fr.ran[15:]
+	extra := fr.ran[18:]
 	orders := map[string]bool{}
 	for i := 0; i+1 < len(extra); i += 2 {
 		pair := []string{extra[i].t.Name(), extra[i+1].t.Name()}
@@ -114,19 +119,19 @@ func TestAutoRoundsOnlyForUnresolvedPairs(t *testing.T) {
 
 // TestAutoRoundsBudget: a and b are the same under noise, never told apart
 // nor shown equivalent (±30%). With a cell taking 1 s of the fake clock, 3
-// cells x 5 rounds take 15 s; a 20 s budget leaves room for two more
-// rounds of a and b (4 s), not three (6 s).
+// cells x 6 rounds take 18 s; a 21 s budget leaves room for one more round
+// of a and b (2 s), not two (4 s), though the next look is at 9 rounds.
 func TestAutoRoundsBudget(t *testing.T) {
 	fr := newFake(map[string]float64{"a": 1000, "b": 1000, "c": 20000}, map[string]float64{"a": 0.3, "b": 0.3, "c": 0.01})
-	f, err := Run(context.Background(), fr.options(20*time.Second, 30, "a", "b", "c"))
+	f, err := Run(context.Background(), fr.options(21*time.Second, 30, "a", "b", "c"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := f.Meta.RoundsAuto; got.Stopped != StopBudget || got.ElapsedNS != int64(19*time.Second) {
-		t.Errorf("rounds_auto %+v: want stopped by the budget after 19 s", got)
+	if got := f.Meta.RoundsAuto; got.Stopped != StopBudget || got.ElapsedNS != int64(20*time.Second) {
+		t.Errorf("rounds_auto %+v: want stopped by the budget after 20 s", got)
 	}
-	if n := roundsOf(f); n["a"] != 7 || n["b"] != 7 || n["c"] != 5 || f.Meta.Rounds != 7 {
-		t.Errorf("rounds %v, meta.rounds %d: want a and b 7, c 5", n, f.Meta.Rounds)
+	if n := roundsOf(f); n["a"] != 7 || n["b"] != 7 || n["c"] != 6 || f.Meta.Rounds != 7 {
+		t.Errorf("rounds %v, meta.rounds %d: want a and b 7, c 6", n, f.Meta.Rounds)
 	}
 	vs := verdict.Compute(f)
 	if len(vs) != 1 || len(vs[0].Unresolved) != 1 || vs[0].Unresolved[0] != [2]string{"a", "b"} && vs[0].Unresolved[0] != [2]string{"b", "a"} {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -96,6 +97,10 @@ type AutoRounds struct {
 	Budget time.Duration
 	// MaxRounds is the most rounds any cell gets.
 	MaxRounds int
+	// Growth is how the rounds grow from one look at the verdicts to the
+	// next: the cells still unresolved are brought to Growth times the
+	// rounds of the last look (1.5 when 0), so there are few looks.
+	Growth float64
 	// Unresolved names the cells of the results so far (rows' keys) that
 	// another round could settle (verdict.Unresolved does).
 	Unresolved func(*results.File) []results.Key
@@ -241,15 +246,18 @@ func Run(ctx context.Context, o Options) (*results.File, error) {
 	r := &rounds{o: &o, f: f, ctx: ctx, total: len(cells) * o.Rounds,
 		rng: rand.New(rand.NewPCG(uint64(o.Seed), 0x1bc)), took: map[results.Key]time.Duration{},
 		byKey: map[results.Key]cell{}, count: map[results.Key]int{}}
+	if o.Auto != nil {
+		// Set before the first look: the verdicts' level depends on it.
+		f.Meta.RoundsAuto = &results.AutoRounds{
+			Min: o.Rounds, BudgetNS: int64(o.Auto.Budget), Max: o.Auto.MaxRounds,
+		}
+	}
 	for round := 1; round <= o.Rounds; round++ {
 		if !r.run(round, cells) {
 			break
 		}
 	}
 	if o.Auto != nil {
-		f.Meta.RoundsAuto = &results.AutoRounds{
-			Min: o.Rounds, BudgetNS: int64(o.Auto.Budget), Max: o.Auto.MaxRounds,
-		}
 		f.Meta.RoundsAuto.Stopped = r.more(start)
 		f.Meta.RoundsAuto.ElapsedNS = int64(o.clock().Sub(start))
 		for _, n := range r.count {
@@ -309,33 +317,52 @@ func (r *rounds) run(round int, cells []cell) bool {
 // stopped.
 func (r *rounds) more(start time.Time) string {
 	a := r.o.Auto
-	for round := r.o.Rounds + 1; ; round++ {
+	growth := a.Growth
+	if growth <= 1 {
+		growth = 1.5
+	}
+	round, target := r.o.Rounds, r.o.Rounds
+	for {
 		if r.f.Meta.Incomplete {
 			return StopInterrupted
 		}
+		// A look: which cells could another round help?
 		keys := a.Unresolved(r.f)
 		if len(keys) == 0 {
 			return StopResolved
 		}
-		var next []cell
-		var expect time.Duration
-		for _, k := range keys {
-			c, ok := r.byKey[k]
-			if !ok || r.count[k] >= a.MaxRounds {
-				continue
+		target = min(a.MaxRounds, max(target+1, int(math.Ceil(float64(target)*growth))))
+		// Bring them all to target rounds, a shuffled round at a time,
+		// without looking in between: the looks are what the verdicts'
+		// level accounts for.
+		for {
+			var next []cell
+			var expect time.Duration
+			for _, k := range keys {
+				c, ok := r.byKey[k]
+				if !ok || r.count[k] >= target {
+					continue
+				}
+				next = append(next, c)
+				expect += r.took[k]
 			}
-			next = append(next, c)
-			expect += r.took[k]
+			if len(next) == 0 {
+				break
+			}
+			if r.o.clock().Sub(start)+expect > a.Budget {
+				return StopBudget
+			}
+			round++
+			r.total += len(next)
+			if !r.run(round, next) {
+				return StopInterrupted
+			}
 		}
-		if len(next) == 0 {
+		if target >= a.MaxRounds {
+			if len(a.Unresolved(r.f)) == 0 {
+				return StopResolved
+			}
 			return StopMaxRounds
-		}
-		if r.o.clock().Sub(start)+expect > a.Budget {
-			return StopBudget
-		}
-		r.total += len(next)
-		if !r.run(round, next) {
-			return StopInterrupted
 		}
 	}
 }

@@ -43,13 +43,10 @@ type serverClient struct {
 	conn     ipc.Conn     // the server's end (server workload, unless shared)
 	progress atomic.Int64
 
-	// The server's view of this client's messages (see take).
-	frame    []byte
-	seq      uint64
-	received int64
-	verify   bool
-	pending  int64 // a one-way delay to record
-	oneWay   *Recorder
+	// st is the server's view of this client's messages: the peer's own
+	// bookkeeping (sequence, counts, loss), without its loop (see take).
+	st      *peer
+	pending int64 // a one-way delay to record
 }
 
 // serverCell is one server or connect cell while it runs.
@@ -82,6 +79,9 @@ func (o *Options) runServerCell(ctx context.Context, c cell) results.Result {
 	if tc.Err != nil {
 		res.Error = tc.Err.Error()
 		return res
+	}
+	if tc.Lossy {
+		cfg.RecvTimeout = LossyRecvTimeout(c.size) // both sides: a lost message is not waited for
 	}
 	s := &serverCell{o: o, c: c, cfg: cfg, caps: tc, h: tc.Headroom, piece: piece(tc, cfg), n: max(c.clients, 1)}
 	if why := s.skipped(); why != "" {
@@ -130,12 +130,7 @@ func (s *serverCell) skipped() string {
 		if s.caps.NoServer != "" {
 			return s.caps.NoServer
 		}
-		if s.caps.Lossy {
-			// The clients' pingpong loop counts lost round trips, but the
-			// server's bookkeeping (take) and the end of a client's part
-			// do not yet survive a lost message.
-			return name + " may lose messages, and the server workload does not count lost requests yet"
-		}
+
 		if s.caps.Server == ipc.ServerShared && s.caps.ListenShared == nil {
 			return name + " says it has a shared server form but cannot make one"
 		}
@@ -314,7 +309,7 @@ func (s *serverCell) start() error {
 			Mechanism: t.Name(), Workload: s.c.workload, Size: s.c.size, IO: s.o.IO,
 			TimeoutNS: int64(s.o.Timeout), Addr: ep.Addr, NFiles: len(ep.Files),
 			CPU: -1, Verify: s.o.Verify, Offset: s.cfg.Offset, Piece: s.piece,
-			Role: roleClient, Client: i, Clients: s.n,
+			Role: roleClient, Client: i, Clients: s.n, RecvTimeoutNS: int64(s.cfg.RecvTimeout),
 			Count: s.o.Count, DurationNS: int64(s.o.Duration), WarmupNS: int64(s.o.Warmup),
 		}
 		if len(s.o.CPUs) == 2 {
@@ -350,17 +345,18 @@ func (s *serverCell) start() error {
 			if err != nil {
 				return fmt.Errorf("%s: connection %d of %d: the clients started but did not connect: %w", t.Name(), cl.i+1, s.n, err)
 			}
-			cl.conn = split(conn, s.h, s.piece)
+			cl.conn = splitFor(conn, s.caps, s.piece)
 		default:
 			conn, err := cl.l.Accept(time.Now().Add(s.o.Timeout))
 			if err != nil {
 				return s.clientErr(cl.i, fmt.Errorf("%s: the client started but its channel did not connect: %w", t.Name(), err))
 			}
-			cl.conn = split(conn, s.h, s.piece)
+			cl.conn = splitFor(conn, s.caps, s.piece)
 		}
 	}
 	for _, cl := range s.clients {
-		cl.frame, cl.verify, cl.oneWay = ipc.NewFrame(s.h, s.c.size, s.cfg.Offset), s.o.Verify, NewRecorder()
+		cl.st = newPeer(cl.conn, s.h, s.c.size, s.cfg.Offset, true, s.o.Verify)
+		cl.st.lossy = s.caps.Lossy
 	}
 	return nil
 }
@@ -511,23 +507,28 @@ func (s *serverCell) lockServerThread() (func(), error) {
 	}, nil
 }
 
-// handle serves one message of a client: receive it, check it, answer. It
-// reports whether the client has ended its part.
-func (s *serverCell) handle(cl *serverClient) (bool, error) {
-	if err := cl.conn.Recv(cl.frame); err != nil {
-		return false, err
+// handle serves one message of a client: receive it, check it, answer.
+// end says the client has just ended its part; done, that it needs the
+// server no more (at once after its end, or over a lossy channel once it
+// has been quiet for a while after it, in case the answer was lost).
+func (s *serverCell) handle(cl *serverClient) (end, done bool, err error) {
+	st := cl.st
+	if err := cl.conn.Recv(st.frame); err != nil {
+		done, err := st.recvFailed(err)
+		return false, done, err
 	}
-	reply, end, err := cl.take(cl.frame[s.h:])
+	st.quiet = 0
+	reply, end, err := cl.take(st.frame[s.h:])
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if reply {
-		if err := cl.conn.Send(cl.frame); err != nil {
-			return false, err
+		if err := cl.conn.Send(st.frame); err != nil {
+			return false, false, err
 		}
 	}
 	cl.recordOneWay(end)
-	return end, nil
+	return end, end && !st.lossy, nil
 }
 
 // connErr names the connection an error is about. With one listening
@@ -560,24 +561,38 @@ func (s *serverCell) serveEpoll() error {
 		}
 	}
 	events := make([]unix.EpollEvent, min(s.n, 256))
-	for left := s.n; left > 0; {
-		k, err := unix.EpollWait(ep, events, -1)
+	// Over a lossy channel the server stays, once every client has ended,
+	// until none has asked again for lingerTimeouts receive deadlines.
+	linger := int(max(s.cfg.RecvTimeout/time.Millisecond, 1))
+	for left, quiet := s.n, 0; left > 0 || (s.caps.Lossy && quiet < lingerTimeouts); {
+		wait := -1
+		if left == 0 {
+			wait = linger
+		}
+		k, err := unix.EpollWait(ep, events, wait)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
 			}
 			return fmt.Errorf("epoll_wait: %w", err)
 		}
+		if k == 0 {
+			quiet++
+			continue
+		}
+		quiet = 0
 		for _, ev := range events[:k] {
 			cl := s.clients[ev.Fd]
-			end, err := s.handle(cl)
+			end, done, err := s.handle(cl)
 			if err != nil {
 				return s.connErr(cl, err)
 			}
 			if end {
+				left--
+			}
+			if done {
 				fd, _ := ipc.RecvFD(cl.conn)
 				unix.EpollCtl(ep, unix.EPOLL_CTL_DEL, fd, nil)
-				left--
 			}
 		}
 	}
@@ -604,13 +619,13 @@ func (s *serverCell) serveThreads(lock bool) error {
 				defer unlock()
 			}
 			for {
-				end, err := s.handle(cl)
+				_, done, err := s.handle(cl)
 				if err != nil {
 					errs[i] = s.connErr(cl, err)
 					s.stop(errs[i])
 					return
 				}
-				if end {
+				if done {
 					return
 				}
 			}
@@ -783,15 +798,24 @@ func (s *serverCell) collect(res *results.Result) error {
 		if rep.Connect != nil {
 			conn.Merge(rep.Connect)
 		}
-		if cl.oneWay != nil {
-			oneWay.Merge(cl.oneWay)
+		if cl.st != nil {
+			oneWay.Merge(cl.st.oneWay)
 		}
 		res.Messages += rep.Received
 		res.ElapsedNS = max(res.ElapsedNS, rep.ElapsedNS)
 		if rep.ElapsedNS > 0 {
-			res.MsgsPerS += float64(rep.Received) / (float64(rep.ElapsedNS) / 1e9)
+			// Only answered requests count (all of them but over a lossy
+			// mechanism).
+			res.MsgsPerS += float64(rep.Received-rep.Lost) / (float64(rep.ElapsedNS) / 1e9)
 		}
-		counts = append(counts, float64(rep.Received))
+		if s.caps.Lossy {
+			if res.Lost == nil {
+				res.Lost, res.Reordered = new(int64), new(int64)
+			}
+			*res.Lost += rep.Lost
+			*res.Reordered += rep.Reordered
+		}
+		counts = append(counts, float64(rep.Received-rep.Lost))
 	}
 	res.BytesPerS = res.MsgsPerS * float64(s.c.size)
 	res.RTT = rtt.Stats()
@@ -853,33 +877,41 @@ func joinNotes(a, b string) string {
 }
 
 // take is what the server does with one message of a client, msg, already
-// received: check its sequence number (and payload when verifying), and
-// turn it into the reply in place. reply says whether to send msg back;
-// end, that the client has ended its part. The one-way delay of a stamped
-// message is kept for recordOneWay, called once the reply is sent, so that
-// recording stays off the round trip's critical path. (The server's side
-// of what peer.serve does for one driver.)
+// received: check its sequence number (and payload when verifying) with
+// the peer's own bookkeeping (over a lossy channel a gap is skipped and a
+// late message counted), and turn it into the reply in place. reply says
+// whether to send msg back; end, that the client has just ended its part
+// (a lossy client may ask again: answered, not counted twice). The one-way
+// delay of a stamped message is kept for recordOneWay, called once the
+// reply is sent, so that recording stays off the round trip's critical
+// path. (The server's side of what peer.serve does for one driver.)
 func (cl *serverClient) take(msg []byte) (reply, end bool, err error) {
+	st := cl.st
 	seq, flags, stamp := header(msg)
 	if stamp != 0 {
 		cl.pending = Now() - stamp
 	}
-	if seq != cl.seq {
-		return false, false, &SequenceError{Side: "server", Want: cl.seq, Got: seq}
+	if err := st.checkSeq(seq, flags); err != nil {
+		return false, false, err
 	}
-	cl.seq++
-	if flags&flagEnd != 0 {
-		putHeader(msg, seq, flagAck, cl.received)
-		return true, true, nil
+	switch {
+	case flags&flagEnd != 0:
+		putHeader(msg, seq, flagAck, st.counts())
+		first := !st.ending
+		st.ending = true
+		return true, first, nil
+	case flags&flagCtl != 0: // a lossy client asks again for an acknowledgement
+		putHeader(msg, seq, flagAck, st.counts())
+		return true, false, nil
 	}
-	cl.received++
-	if cl.verify {
+	st.received++
+	if st.verify {
 		if err := checkPayload(msg, seq); err != nil {
 			return false, false, err
 		}
 	}
 	if flags&flagAck != 0 {
-		putHeader(msg, seq, flagAck, 0)
+		putHeader(msg, seq, flagAck, st.counts())
 	}
 	return true, false, nil
 }
@@ -888,10 +920,10 @@ func (cl *serverClient) take(msg []byte) (reply, end bool, err error) {
 // the client's progress for the watchdog now and then.
 func (cl *serverClient) recordOneWay(end bool) {
 	if cl.pending != 0 {
-		cl.oneWay.Record(cl.pending)
+		cl.st.oneWay.Record(cl.pending)
 		cl.pending = 0
 	}
-	if cl.received&15 == 0 || end {
-		cl.progress.Store(cl.received + 1)
+	if cl.st.received&15 == 0 || end {
+		cl.progress.Store(cl.st.received + 1)
 	}
 }

@@ -37,9 +37,9 @@ func TestServerLoopsDoNotAllocate(t *testing.T) {
 	const size = 4096
 	for _, verify := range []bool{false, true} {
 		d := newEchoDriver(size, verify)
-		cl := &serverClient{frame: ipc.NewFrame(testHeadroom, size, 0), verify: verify, oneWay: NewRecorder()}
+		cl := &serverClient{conn: &echoConn{last: make([]byte, size)}}
+		cl.st = newPeer(cl.conn, testHeadroom, size, 0, true, verify)
 		server := &serverCell{h: testHeadroom}
-		cl.conn = &echoConn{last: make([]byte, size)}
 		seq := uint64(0)
 		msg := d.out[testHeadroom:]
 		if a := testing.AllocsPerRun(20, func() {
@@ -49,7 +49,7 @@ func TestServerLoopsDoNotAllocate(t *testing.T) {
 				}
 				putHeader(msg, seq, 0, Now())
 				cl.conn.Send(d.out) // the request, as a client sends it
-				if _, err := server.handle(cl); err != nil {
+				if _, _, err := server.handle(cl); err != nil {
 					t.Fatal(err)
 				}
 				seq++
@@ -115,4 +115,42 @@ func TestServerLoopsDoNotAllocate(t *testing.T) {
 	close(stop)
 	unix.Shutdown(lfd, unix.SHUT_RDWR)
 	<-served
+}
+
+// TestServerTakeLossy: over a lossy channel the server skips a gap (lost
+// requests are the client's to count), counts a late request, and answers
+// a client's end each time it is asked, counting the end once; over a
+// reliable one a gap fails.
+func TestServerTakeLossy(t *testing.T) {
+	msg := make([]byte, 64)
+	send := func(cl *serverClient, seq, flags uint64) (reply, end bool, err error) {
+		putHeader(msg, seq, flags, 0)
+		return cl.take(msg)
+	}
+	lossy := &serverClient{st: newPeer(nil, testHeadroom, 64, 0, true, false)}
+	lossy.st.lossy = true
+	for _, seq := range []uint64{0, 1, 3, 2} { // 2 is lost, then arrives late
+		if reply, end, err := send(lossy, seq, 0); err != nil || !reply || end {
+			t.Fatalf("request %d: reply %v end %v err %v", seq, reply, end, err)
+		}
+	}
+	if lossy.st.received != 4 || lossy.st.reordered != 1 {
+		t.Errorf("received %d, reordered %d: want 4 and 1", lossy.st.received, lossy.st.reordered)
+	}
+	for i, want := range []bool{true, false} { // the end, and the end asked again
+		reply, end, err := send(lossy, uint64(4+i), flagEnd)
+		if err != nil || !reply || end != want {
+			t.Fatalf("end %d: reply %v end %v err %v, want end %v", i, reply, end, err, want)
+		}
+		got, flags, stamp := header(msg)
+		if received, reordered := unpackCounts(stamp); got != uint64(4+i) || flags&flagAck == 0 || received != 4 || reordered != 1 {
+			t.Errorf("the answer to end %d: message %d flags %#x counts %d/%d", i, got, flags>>56, received, reordered)
+		}
+	}
+
+	reliable := &serverClient{st: newPeer(nil, testHeadroom, 64, 0, true, false)}
+	send(reliable, 0, 0)
+	if _, _, err := send(reliable, 2, 0); err == nil {
+		t.Error("a gap over a reliable channel did not fail")
+	}
 }

@@ -3,6 +3,7 @@ package msgqueue
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,14 @@ func listenShared(cfg ipc.Config, clients int) (ipc.SharedListener, error) {
 		return nil, &ipc.LimitError{Limit: "kernel.msgmnb", Value: l.msgmnb,
 			What: fmt.Sprintf("%d clients of %d-byte messages, each split into %d pieces, need %d bytes in the one request queue, or the server can wait for a client's next piece behind the others' for ever: raise kernel.msgmnb or use fewer -clients or smaller messages",
 				clients, cfg.Size, (cfg.Size-1)/p+1, need)}
+	}
+	// The two queues must fit under kernel.msgmni: say so before making
+	// either rather than after half of them.
+	if mni, err := readSysctl("msgmni"); err == nil {
+		if ids, err := existingQueues(); err == nil && int64(ids+2) > mni {
+			return nil, &ipc.LimitError{Limit: "kernel.msgmni", Value: mni,
+				What: fmt.Sprintf("the server's request and reply queues do not fit: the system has %d System V queues already (`ipcbench clean` removes those a killed run left)", ids)}
+		}
 	}
 	req, err := newQueue()
 	if err != nil {
@@ -200,3 +209,13 @@ func putType(b []byte, t int64) {
 }
 
 func getType(b []byte) uint64 { return getMtype(b) }
+
+// existingQueues is how many System V message queues the system has now.
+func existingQueues() (int, error) {
+	b, err := os.ReadFile("/proc/sysvipc/msg")
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return max(len(lines)-1, 0), nil // the first line is the header
+}

@@ -211,3 +211,6 @@ func recordPath(t *testing.T, pid int, name string) string {
 	t.Fatalf("no record of %s", name)
 	return ""
 }
+
+// TestServer runs the server and connect workloads: many clients, one server.
+func TestServer(t *testing.T) { harnesstest.RunServer(t, New()) }

@@ -264,7 +264,7 @@ func (l *listener) Accept(time.Time) (ipc.Conn, error) {
 		return nil, fmt.Errorf("accept on removed queues: %w", ipc.ErrClosed)
 	}
 	l.accepted = true
-	return l.conn, nil
+	return l.conn.public(), nil
 }
 
 // Close ends the channel and unlinks both queues. Unlinking alone would wake
@@ -322,7 +322,11 @@ func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 	if !ok || !validName(d2p) || !validName(p2d) || d2p == p2d {
 		return nil, fmt.Errorf("posixmq endpoint %q is malformed: want DRIVER_TO_PEER,PEER_TO_DRIVER queue names as Listen makes them", ep.Addr)
 	}
-	return open(p2d, d2p, cfg.IO, nil)
+	c, err := open(p2d, d2p, cfg.IO, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.public(), nil
 }
 
 // validName reports whether name is one of ipcbench's queue names.
@@ -374,7 +378,7 @@ func open(snd, rcv string, mode ipc.IOMode, closed *atomic.Bool) (*conn, error) 
 	if closed == nil {
 		closed = new(atomic.Bool)
 	}
-	c := &conn{snd: s, rcv: r, closed: closed, scratch: make([]byte, a.MsgSize)}
+	c := &conn{snd: s, rcv: r, closed: closed, scratch: make([]byte, a.MsgSize), raw: mode != ipc.IOGo}
 	if mode == ipc.IOGo {
 		if err := c.usePoller(); err != nil {
 			c.Close()
@@ -394,6 +398,8 @@ type conn struct {
 	// (the last piece of a split one) is received here and copied.
 	scratch []byte
 	prio    uint // the priority of the message received last
+	raw     bool
+	calls   ipc.Calls // mq_timedsend and mq_timedreceive calls in raw mode
 
 	// mu orders closing the descriptors (Close) against the Listener making
 	// them non-blocking (setNonblock); the timed calls never take it.
@@ -412,6 +418,20 @@ type conn struct {
 }
 
 var errConnClosed = fmt.Errorf("use of a closed POSIX queue Conn: %w", ipc.ErrClosed)
+
+// public is the Conn to hand out: in raw mode one that counts its system
+// calls (ipc.SyscallCounter); through the poller it cannot see them all.
+func (c *conn) public() ipc.Conn {
+	if c.raw {
+		return rawCounter{c}
+	}
+	return c
+}
+
+// rawCounter is a raw-mode conn that says how many system calls it made.
+type rawCounter struct{ *conn }
+
+func (c rawCounter) Syscalls() int64 { return c.conn.calls.Syscalls() }
 
 // usePoller registers both (non-blocking) descriptors with the runtime
 // poller.
@@ -461,6 +481,7 @@ func (c *conn) Send(frame []byte) error {
 		err = c.sendErr
 	} else {
 		err = mqSend(c.snd, bufPtr(frame), len(frame), Priority)
+		c.calls.Send++
 	}
 	if err != nil {
 		if err == errEMSGSIZE {
@@ -492,6 +513,7 @@ func (c *conn) Recv(frame []byte) error {
 		n, err = c.got, c.recvErr
 	} else {
 		n, err = mqReceive(c.rcv, bufPtr(buf), len(buf), &c.prio)
+		c.calls.Recv++
 	}
 	if err != nil {
 		if err == errEMSGSIZE {

@@ -325,6 +325,31 @@ func records(t *testing.T) map[string]string {
 // stopByte starts the message that ends an echo.
 const stopByte = 0xff
 
+// TestSyscallsCounted: a raw Conn counts one call per message (and per
+// piece when split); through the poller it does not claim to know.
+func TestSyscallsCounted(t *testing.T) {
+	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
+		_, driver, peer := connect(t, ipc.Config{Size: 20000, IO: mode, Timeout: time.Second})
+		f := ipc.NewFrame(0, 20000, 0)
+		errc := make(chan error, 1)
+		go func() { errc <- peer.Recv(ipc.NewFrame(0, 20000, 0)) }()
+		if err := driver.Send(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		n, ok := ipc.Syscalls(driver)
+		m, _ := ipc.Syscalls(peer)
+		switch {
+		case mode == ipc.IOGo && ok:
+			t.Errorf("io=go: the driver claims to count its calls (%d)", n)
+		case mode == ipc.IORaw && (!ok || n != 3 || m != 3):
+			t.Errorf("io=raw: %d, %v calls to send 3 pieces, %d to receive them; want 3 each", n, ok, m)
+		}
+	}
+}
+
 // TestNoAllocs: a round trip through the driver's Send and Recv allocates
 // nothing, whole or split, in both io modes.
 func TestNoAllocs(t *testing.T) {

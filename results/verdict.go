@@ -21,6 +21,9 @@ type Verdict struct {
 	Figure string `json:"figure"`
 	// Better is "lower" or "higher": which way the figure improves.
 	Better string `json:"better"`
+	// Alpha is the level the Holm-corrected tests were held to: 0.05, or
+	// less for adaptive rounds, which look at the figures several times.
+	Alpha float64 `json:"alpha,omitempty"`
 	// Groups are the tiers, best first; in a tier, the better median first.
 	Groups [][]string `json:"groups"`
 	// Steps are the differences between adjacent groups: Steps[i] is from

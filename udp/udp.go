@@ -54,11 +54,12 @@ func (transport) Caps(cfg ipc.Config) ipc.Caps {
 		Lossy:           true,
 		IOModes:         []ipc.IOMode{ipc.IORaw, ipc.IOGo},
 		Sysctls:         sysctls,
-		// UDP's natural server is one socket that answers every client
-		// with sendto; the server workload does not count lost requests
-		// yet (the harness skips lossy mechanisms' server cells).
-		NoServer:  "udp may lose requests, and the server workload does not count them yet (UDP's own server form would be one socket answering every client with sendto)",
-		NoConnect: "UDP has no connections: connect(2) on a datagram socket only sets its default peer, with no handshake to time",
+		// The server workload's generic form: each client its own pair
+		// of connected sockets, losses counted by the clients. (UDP's own
+		// server form, one socket answering every client with sendto, is
+		// not built.)
+		ServerNote: "each client its own pair of connected sockets (not UDP's one-socket server with sendto)",
+		NoConnect:  "UDP has no connections: connect(2) on a datagram socket only sets its default peer, with no handshake to time",
 	}
 	note := "loopback, connected"
 	if cfg.Size > MaxDatagram {

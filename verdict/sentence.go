@@ -106,11 +106,11 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// allEquivalent reports whether every adjacent pair within the group was
-// shown equivalent.
+// allEquivalent reports whether every mechanism of the group was shown
+// equivalent to its best, the one each was compared with.
 func allEquivalent(v *results.Verdict, g []string) bool {
-	for i := 0; i+1 < len(g); i++ {
-		if !slices.Contains(v.Equivalent, [2]string{g[i], g[i+1]}) {
+	for i := 1; i < len(g); i++ {
+		if !slices.Contains(v.Equivalent, [2]string{g[0], g[i]}) {
 			return false
 		}
 	}
@@ -157,9 +157,13 @@ func Summarize(f *results.File) *Summary {
 	if len(vs) == 0 {
 		return nil
 	}
+	level := "alpha " + strconv.FormatFloat(Alpha, 'g', -1, 64)
+	if f.Meta.RoundsAuto != nil {
+		level = "alpha " + strconv.FormatFloat(AutoAlpha, 'g', -1, 64) + " at each look of the adaptive rounds, " +
+			strconv.FormatFloat(Alpha, 'g', -1, 64) + " over all of them"
+	}
 	s := &Summary{Intro: "Mechanisms ranked by their median across rounds; ≈ joins those a Mann-Whitney U test " +
-		"(Holm-corrected across each line's comparisons, alpha " + strconv.FormatFloat(Alpha, 'g', -1, 64) +
-		") does not tell apart, and each ratio is of the medians."}
+		"(Holm-corrected across each line's comparisons, " + level + ") does not tell apart, and each ratio is of the medians."}
 	allFew := true
 	for i := range vs {
 		allFew = allFew && vs[i].TooFewRounds
@@ -191,6 +195,9 @@ func tooFewAll(vs []results.Verdict) string {
 		mechs = max(mechs, len(vs[i].N))
 	}
 	need := strconv.Itoa(mechs) + " mechanisms need -rounds " + strconv.Itoa(RoundsNeeded(mechs)) + " or more (or -rounds auto)"
+	if vs[0].Alpha != 0 && vs[0].Alpha < Alpha {
+		need = strconv.Itoa(mechs) + " mechanisms need " + strconv.Itoa(FirstRounds(mechs)) + " rounds each or more"
+	}
 	if hi <= 1 {
 		return "one round of each mechanism allows no test; " + need
 	}
@@ -198,7 +205,7 @@ func tooFewAll(vs []results.Verdict) string {
 	if hi != lo {
 		n += " to " + strconv.Itoa(hi)
 	}
-	return "with " + n + " rounds of each mechanism no p-value can be below " + formatP(MinP(hi, hi)) + "; " + need
+	return "with " + n + " rounds of each mechanism no p-value can be small enough; " + need
 }
 
 // roundsText is how adaptive rounds ended.

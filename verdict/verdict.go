@@ -32,6 +32,19 @@ import (
 const (
 	// Alpha is the family-wise significance level of a verdict.
 	Alpha = 0.05
+	// AutoAlpha is the level of each look of adaptive rounds. Looking
+	// again after more rounds, and stopping where a pair first looks
+	// separated, would make false separations far likelier than Alpha:
+	// simulated, one look per round from 6 to 30 rounds separates two
+	// identical mechanisms 19% of the time at 0.05. Adaptive rounds look
+	// at most five times (6, 9, 14, 21, 30 rounds: each look brings the
+	// unresolved cells to 1.5 times the rounds of the last), and at 0.015
+	// per look, as Pocock's boundary for five looks has it, identical
+	// mechanisms come out separated 4.3% of the time (simulated), within
+	// Alpha.
+	AutoAlpha = 0.015
+	// Growth is how adaptive rounds grow between looks.
+	Growth = 1.5
 	// Margin is the equivalence margin: two mechanisms within ±5% of each
 	// other (as a ratio, 1/1.05 to 1.05) may be shown equivalent.
 	Margin = 0.05
@@ -122,7 +135,8 @@ type Entry struct {
 	Rows      []*results.Result
 }
 
-// Pair is the comparison of two mechanisms adjacent in the ranking.
+// Pair is the comparison of a mechanism with the best of the tier it
+// would join (the one before it in the ranking, when that starts a tier).
 type Pair struct {
 	Better, Worse string
 	// P is the U test's p-value, PHolm the Holm-corrected one.
@@ -148,7 +162,9 @@ type Analysis struct {
 	Context results.Key
 	Figure  Figure
 	Ranked  []Entry // best median first
-	Pairs   []Pair  // Pairs[i] compares Ranked[i] and Ranked[i+1]
+	// Pairs[i] compares Ranked[i+1] with the leader of its tier, or of the
+	// tier before when it starts one.
+	Pairs []Pair
 	// Failed are the context's mechanisms without figures.
 	Failed []string
 	// TooFew: no pair could be significant after the correction, whatever
@@ -156,6 +172,20 @@ type Analysis struct {
 	TooFew bool
 	// Placements counts the ranked rows by placement ("" unrecorded).
 	Placements map[string]int
+	// Alpha is the level the corrected tests are held to: Alpha, or
+	// AutoAlpha for a run with adaptive rounds.
+	Alpha  float64
+	auto   bool
+	family [][2]int // the indexes in Ranked of each pair of Pairs
+}
+
+// AlphaOf is the level f's verdicts are held to: AutoAlpha when its rounds
+// were adaptive (it has meta.rounds_auto), Alpha otherwise.
+func AlphaOf(f *results.File) float64 {
+	if f.Meta.RoundsAuto != nil {
+		return AutoAlpha
+	}
+	return Alpha
 }
 
 // Analyze ranks and compares the mechanisms of every context in f, in the
@@ -210,7 +240,8 @@ func Analyze(f *results.File) []*Analysis {
 		for _, m := range g.mechs {
 			all = append(all, g.rows[m]...)
 		}
-		a := &Analysis{Context: g.ctx, Figure: FigureOf(g.ctx.Workload, all), Placements: map[string]int{}}
+		a := &Analysis{Context: g.ctx, Figure: FigureOf(g.ctx.Workload, all), Placements: map[string]int{},
+			Alpha: AlphaOf(f), auto: f.Meta.RoundsAuto != nil}
 		for _, m := range g.mechs {
 			e := Entry{Mechanism: m}
 			skipped := 0
@@ -262,32 +293,88 @@ func (a *Analysis) rank() {
 			a.Placements[r.Placement]++
 		}
 	}
-	a.Pairs = make([]Pair, len(a.Ranked)-1)
-	ps := make([]float64, len(a.Pairs))
-	for i := range a.Pairs {
-		b, w := &a.Ranked[i], &a.Ranked[i+1]
-		p := &a.Pairs[i]
-		p.Better, p.Worse = b.Mechanism, w.Mechanism
-		cmp := benchmath.AssumeNothing.Compare(
-			benchmath.NewSample(slices.Clone(b.Values), &benchmath.DefaultThresholds),
-			benchmath.NewSample(slices.Clone(w.Values), &benchmath.DefaultThresholds))
-		p.P = cmp.P
-		p.MinP = MinP(len(b.Values), len(w.Values))
-		p.Ratio = ratio(b.Median, w.Median, a.Figure.LowerBetter)
-		p.CI95 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.95)
-		p.CI90 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.90)
-		p.Equivalent = p.CI90 != nil && p.CI90[0] >= 1/(1+Margin) && p.CI90[1] <= 1+Margin
-		ps[i] = p.P
+	// Each mechanism after the first is compared with the best of the
+	// tier it would join, its leader: a new tier starts where the
+	// corrected test separates the two. Comparing with the leader, not
+	// with the neighbour, keeps a chain of small steps from joining
+	// mechanisms far apart into one tier. Which pairs are compared
+	// depends on the tiers, and the tiers on the corrected tests of those
+	// pairs (Holm across the m-1 of them), so both are worked out again
+	// until they agree, starting from neighbours.
+	n := len(a.Ranked)
+	cache := map[[2]int]Pair{}
+	pairOf := func(i, j int) Pair {
+		k := [2]int{i, j}
+		if p, ok := cache[k]; ok {
+			return p
+		}
+		p := a.compare(i, j)
+		cache[k] = p
+		return p
 	}
-	adj := Holm(ps)
+	family := make([][2]int, n-1)
+	for j := 1; j < n; j++ {
+		family[j-1] = [2]int{j - 1, j}
+	}
+	var pairs []Pair
+	for iter := 0; ; iter++ {
+		pairs = make([]Pair, len(family))
+		ps := make([]float64, len(family))
+		for i, k := range family {
+			pairs[i] = pairOf(k[0], k[1])
+			ps[i] = pairs[i].P
+		}
+		adj := Holm(ps)
+		separated := map[[2]int]bool{}
+		for i, k := range family {
+			pairs[i].PHolm = adj[i]
+			// Benchstat's rule: significant unless p > alpha.
+			pairs[i].Separated = !(adj[i] > a.Alpha)
+			separated[k] = pairs[i].Separated
+		}
+		// The tiers these decisions give, and the pairs they compare; a
+		// pair outside the family is judged as Bonferroni would.
+		next := make([][2]int, 0, n-1)
+		leader := 0
+		for j := 1; j < n; j++ {
+			k := [2]int{leader, j}
+			next = append(next, k)
+			sep, ok := separated[k]
+			if !ok {
+				sep = !(pairOf(leader, j).P*float64(n-1) > a.Alpha)
+			}
+			if sep {
+				leader = j
+			}
+		}
+		if slices.Equal(next, family) || iter >= n {
+			break
+		}
+		family = next
+	}
+	a.Pairs = pairs
+	a.family = family
 	smallest := math.Inf(1)
 	for i := range a.Pairs {
-		a.Pairs[i].PHolm = adj[i]
-		// Benchstat's rule: significant unless p > alpha.
-		a.Pairs[i].Separated = !(adj[i] > Alpha)
 		smallest = min(smallest, a.Pairs[i].MinP)
 	}
-	a.TooFew = smallest*float64(len(a.Pairs)) > Alpha
+	a.TooFew = smallest*float64(len(a.Pairs)) > a.Alpha
+}
+
+// compare tests Ranked[i] (the better) against Ranked[j].
+func (a *Analysis) compare(i, j int) Pair {
+	b, w := &a.Ranked[i], &a.Ranked[j]
+	p := Pair{Better: b.Mechanism, Worse: w.Mechanism}
+	cmp := benchmath.AssumeNothing.Compare(
+		benchmath.NewSample(slices.Clone(b.Values), &benchmath.DefaultThresholds),
+		benchmath.NewSample(slices.Clone(w.Values), &benchmath.DefaultThresholds))
+	p.P = cmp.P
+	p.MinP = MinP(len(b.Values), len(w.Values))
+	p.Ratio = ratio(b.Median, w.Median, a.Figure.LowerBetter)
+	p.CI95 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.95)
+	p.CI90 = ratioCI(b.Values, w.Values, a.Figure.LowerBetter, 0.90)
+	p.Equivalent = p.CI90 != nil && p.CI90[0] >= 1/(1+Margin) && p.CI90[1] <= 1+Margin
+	return p
 }
 
 // Holm adjusts p-values for the number of comparisons by Holm's step-down
@@ -325,10 +412,18 @@ func MinP(n1, n2 int) float64 {
 // RoundsNeeded is the fewest rounds per mechanism (the same for all) with
 // which a context of m mechanisms can show a difference at all: the smallest
 // p of one pair, times the m-1 comparisons Holm corrects for, at most Alpha.
-func RoundsNeeded(m int) int {
+func RoundsNeeded(m int) int { return roundsNeededAt(m, Alpha) }
+
+// FirstRounds is how many rounds adaptive rounds start with for m
+// mechanisms: at least MinRounds, and enough for a first look at AutoAlpha
+// to show a difference at all: 5 for 2 mechanisms, 6 for 3 to 7, 7 for 8
+// to 26.
+func FirstRounds(m int) int { return max(MinRounds, roundsNeededAt(m, AutoAlpha)) }
+
+func roundsNeededAt(m int, alpha float64) int {
 	k := max(m-1, 1)
 	n := 2
-	for MinP(n, n)*float64(k) > Alpha {
+	for MinP(n, n)*float64(k) > alpha {
 		n++
 	}
 	return n
@@ -455,7 +550,7 @@ func (a *Analysis) Verdict() results.Verdict {
 		Workload: a.Context.Workload, SizeBytes: a.Context.SizeBytes, Clients: a.Context.Clients, Rate: a.Context.Rate, PayloadOffset: a.Context.Offset,
 		Figure: a.Figure.Name, Better: "higher",
 		Medians: map[string]float64{}, N: map[string]int{},
-		TooFewRounds: a.TooFew, Failed: a.Failed,
+		TooFewRounds: a.TooFew, Failed: a.Failed, Alpha: a.Alpha,
 		Steps: []results.Step{},
 	}
 	if a.Figure.LowerBetter {
@@ -549,11 +644,14 @@ func (a *Analysis) tooFewText() string {
 		n = fmt.Sprintf("n=%d to %d", lo, hi)
 	}
 	need := fmt.Sprintf("-rounds %d or more", RoundsNeeded(len(a.Ranked)))
+	if a.auto {
+		need = fmt.Sprintf("%d rounds each or more", FirstRounds(len(a.Ranked)))
+	}
 	if len(a.Pairs) == 1 {
 		return fmt.Sprintf("not enough rounds: %s can give no p below %s (%s)", n, formatP(smallest), need)
 	}
 	return fmt.Sprintf("not enough rounds: %s can give no p below %s, and %d comparisons need one of %s or less (%s)",
-		n, formatP(smallest), len(a.Pairs), formatP(Alpha/float64(len(a.Pairs))), need)
+		n, formatP(smallest), len(a.Pairs), formatP(a.Alpha/float64(len(a.Pairs))), need)
 }
 
 // formatP prints a p-value with two significant digits: 0.1, 0.0079.

@@ -3,6 +3,7 @@ package verdict
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -120,7 +121,7 @@ func TestThreeTiers(t *testing.T) {
 	if v.Better != "higher" || v.Figure != "bytes_per_s" || len(v.Steps) != 2 {
 		t.Fatalf("better %q figure %q steps %+v", v.Better, v.Figure, v.Steps)
 	}
-	if v.Steps[0].Between != [2]string{"unixsocket", "tcpsocket"} || v.Steps[1].Between != [2]string{"pipe", "msgqueue"} {
+	if v.Steps[0].Between != [2]string{"unixsocket", "tcpsocket"} || v.Steps[1].Between != [2]string{"tcpsocket", "msgqueue"} {
 		t.Errorf("steps between %v and %v", v.Steps[0].Between, v.Steps[1].Between)
 	}
 	got := Sentence(&v)
@@ -389,5 +390,78 @@ func TestOpenLoop(t *testing.T) {
 	}
 	if got := Label(&vs[1]); got != "64 B round trip at "+vs[1].Rate {
 		t.Errorf("label %q", got)
+	}
+}
+
+// TestAdaptiveLevel: the looks of adaptive rounds (at 6, 9, 14, 21 and 30
+// rounds, stopping at the first that separates) at AutoAlpha separate two
+// identical mechanisms in about 4% of runs, within Alpha; at Alpha itself
+// they would do so in about 14%. Seeded, so the counts are the same each
+// time.
+func TestAdaptiveLevel(t *testing.T) {
+	looks := []int{6, 9, 14, 21, 30}
+	falseSeparations := func(auto bool) int {
+		rng := rand.New(rand.NewPCG(3, 4))
+		n := 0
+		for trial := 0; trial < 200; trial++ {
+			var a, b []float64
+			for _, k := range looks {
+				for len(a) < k {
+					a = append(a, 1000*(1+0.2*rng.NormFloat64()))
+					b = append(b, 1000*(1+0.2*rng.NormFloat64()))
+				}
+				f := file(rows("a", results.PingPong, 64, a...), rows("b", results.PingPong, 64, b...))
+				if auto {
+					f.Meta.RoundsAuto = &results.AutoRounds{}
+				}
+				if Analyze(f)[0].Pairs[0].Separated {
+					n++
+					break
+				}
+			}
+		}
+		return n
+	}
+	auto, fixed := falseSeparations(true), falseSeparations(false)
+	t.Logf("identical mechanisms separated in %d of 200 runs at AutoAlpha, %d at Alpha", auto, fixed)
+	if auto > 12 {
+		t.Errorf("adaptive level: %d of 200 runs separate identical mechanisms, more than 6%%", auto)
+	}
+	if fixed < 16 {
+		t.Errorf("at alpha 0.05 each look, %d of 200 runs separate identical mechanisms: the test no longer shows why AutoAlpha exists", fixed)
+	}
+}
+
+func TestFirstRounds(t *testing.T) {
+	for m, want := range map[int]int{2: 5, 3: 6, 7: 6, 8: 7, 12: 7, 26: 7} {
+		if got := FirstRounds(m); got != want {
+			t.Errorf("FirstRounds(%d) = %d, want %d", m, got, want)
+		}
+	}
+}
+
+// TestNoChain: six mechanisms each a small step from the next, none told
+// apart from its neighbour, but the first far from the last. Compared with
+// their neighbours they would chain into one tier; compared with the best
+// of their tier, they do not.
+func TestNoChain(t *testing.T) {
+	var rs [][]results.Result
+	for i := 0; i < 6; i++ {
+		rs = append(rs, rows("m"+string(rune('a'+i)), results.PingPong, 64, spread(1000+60*float64(i), 7, 25)...))
+	}
+	a := Analyze(file(rs...))[0]
+	v := a.Verdict()
+	if len(v.Groups) < 2 || slices.Contains(v.Groups[0], "mf") {
+		t.Fatalf("groups %v: ma and mf are far apart", v.Groups)
+	}
+	for _, g := range v.Groups {
+		if len(g) > 3 {
+			t.Errorf("tier %v spans more than 120 of 1000", g)
+		}
+	}
+	// Neighbours are indeed not separated.
+	ab := a.compare(0, 1)
+	if ab.P*5 <= Alpha {
+		t.Errorf("ma and mb separated (p %v): the test does not show a chain", ab.P)
 	}
 }

@@ -86,6 +86,7 @@ func ipcbenchSide(bin, io string) side {
 			"-mech", c.mech, "-workload", c.workload, "-sizes", strconv.Itoa(c.size),
 			"-io", io, "-cpus", c.cpuList(),
 			"-duration", c.duration.String(), "-warmup", c.warmup.String(),
+			"-rounds", "1", // a turn is one measurement; the default is -rounds auto
 			"-offset", strconv.Itoa(c.offset), "-format", "json", "-q")
 		if err != nil {
 			return 0, err

@@ -15,8 +15,8 @@ import (
 // differences are real").
 const (
 	defaultSizes    = "64,64K"
-	defaultDuration = 80 * time.Millisecond
-	defaultWarmup   = 20 * time.Millisecond
+	defaultDuration = 50 * time.Millisecond
+	defaultWarmup   = 10 * time.Millisecond
 	defaultBudget   = 50 * time.Second
 	// maxAutoRounds caps the rounds of one cell under -rounds auto, as
 	// netperf's -i caps its iterations.
@@ -50,9 +50,11 @@ func (r *roundsValue) Set(s string) error {
 }
 
 // autoRounds sets o up for adaptive rounds: every cell first gets the
-// rounds with which its verdict can tell the mechanisms apart at all (at
-// least verdict.MinRounds), then more while verdicts stay unresolved.
+// rounds with which its verdict can tell the mechanisms apart at all at the
+// adaptive level (verdict.FirstRounds), then, look after look, 1.5 times as
+// many for the cells whose verdicts stay unresolved.
 func autoRounds(o *harness.Options, budget time.Duration) {
-	o.Rounds = max(verdict.MinRounds, verdict.RoundsNeeded(len(o.Transports)))
-	o.Auto = &harness.AutoRounds{Budget: budget, MaxRounds: max(maxAutoRounds, o.Rounds), Unresolved: verdict.Unresolved}
+	o.Rounds = verdict.FirstRounds(len(o.Transports))
+	o.Auto = &harness.AutoRounds{Budget: budget, MaxRounds: max(maxAutoRounds, o.Rounds), Growth: verdict.Growth,
+		Unresolved: verdict.Unresolved}
 }

@@ -270,6 +270,7 @@ func TestRealOutputMatchesSchema(t *testing.T) {
 
 // TestReplaySeed: the seed a run records replays its cell order.
 func TestReplaySeed(t *testing.T) {
+	// A fixed number of rounds: adaptive ones depend on the figures.
 	args := []string{"run", "-mech", "pipe,unixsocket", "-sizes", "64,1K", "-workload", "pingpong", "-count", "20", "-rounds", "3", "-q", "-format", "json"}
 	order := func(out string) (seed int64, cells []string) {
 		f, err := results.Read(strings.NewReader(out))

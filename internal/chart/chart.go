@@ -6,6 +6,7 @@ package chart
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"image/color"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -28,11 +30,12 @@ import (
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// Plot geometry. The same drawing goes to SVG and PNG; the PNG is 960x600.
+// Plot geometry. The same drawing goes to SVG and PNG; the PNG is
+// 1920x1200, twice 960x600, so that it stays sharp on a hi-DPI screen.
 const (
 	width  = 8 * vg.Inch
 	height = 5 * vg.Inch
-	dpi    = 120
+	dpi    = 240
 )
 
 // face is the face of every text in the plots: Liberation Sans, which
@@ -99,7 +102,9 @@ func Draw(f *results.File) ([]Drawing, error) {
 	charts = append(charts, loadCharts(m)...)
 	charts = append(charts, costCharts(m, f.Meta.IO)...)
 	var out []Drawing
+	foot := footer(&f.Meta)
 	for _, c := range charts {
+		c.footer = foot
 		svg, png, err := c.render()
 		if err != nil {
 			return nil, fmt.Errorf("cannot draw the %s plot: %w", c.name, err)
@@ -145,6 +150,9 @@ type figure struct {
 	solidKey  string
 	dashedKey string
 	notes     []string // small print under the legend
+	// footer is the line at the bottom that says where the figures come
+	// from, so that a chart that travels alone still says it.
+	footer string
 	// floor, when positive, is a level no point can go under, drawn as a
 	// line across the chart (the cache-line round trip), in axis units;
 	// floorKey is its legend entry.
@@ -688,6 +696,7 @@ func (ch *figure) render() (svg, png []byte, err error) {
 	// Sans would fall back to a serif face. Arial has the same metrics.
 	svg = bytes.ReplaceAll(sb.Bytes(), []byte("font-family:Liberation Sans;"),
 		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	svg = withTitle(svg, ch.title)
 
 	ic := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(dpi))
 	if err := ch.draw(draw.New(ic)); err != nil {
@@ -698,6 +707,52 @@ func (ch *figure) render() (svg, png []byte, err error) {
 		return nil, nil, err
 	}
 	return svg, pb.Bytes(), nil
+}
+
+// withTitle gives an SVG document its <title>, the first child of <svg>:
+// what a browser tab, a screen reader and a file manager show for it.
+func withTitle(svg []byte, title string) []byte {
+	start := bytes.Index(svg, []byte("<svg"))
+	if start < 0 {
+		return svg
+	}
+	end := bytes.IndexByte(svg[start:], '>')
+	if end < 0 {
+		return svg
+	}
+	end += start + 1
+	var t bytes.Buffer
+	t.WriteString("\n<title>")
+	xml.EscapeText(&t, []byte(title))
+	t.WriteString("</title>")
+	return slices.Concat(svg[:end], t.Bytes(), svg[end:])
+}
+
+// footer is the one line every chart carries at its bottom: host, kernel,
+// io mode, placement, date and version, as far as the results know them.
+func footer(m *results.Meta) string {
+	var parts []string
+	add := func(label, v string) {
+		if v != "" {
+			parts = append(parts, label+v)
+		}
+	}
+	add("", m.Host)
+	add("Linux ", m.Kernel)
+	add("io=", m.IO)
+	switch {
+	case m.Placement != "":
+		parts = append(parts, m.Placement)
+	case len(m.CPUs) == 2:
+		parts = append(parts, fmt.Sprintf("CPUs %d,%d", m.CPUs[0], m.CPUs[1]))
+	case m.IO != "":
+		parts = append(parts, "not pinned")
+	}
+	if !m.Started.IsZero() {
+		parts = append(parts, m.Started.UTC().Format(time.DateOnly))
+	}
+	add("ipcbench ", m.Version)
+	return strings.Join(parts, " · ")
 }
 
 func textStyle(size vg.Length) text.Style {
@@ -851,6 +906,15 @@ func (ch *figure) draw(c draw.Canvas) (err error) {
 	// The axis ranges are fixed after Add, which widens them to the data.
 	p.X.Min, p.X.Max = ch.xMin, ch.xMax
 	p.Y.Min, p.Y.Max = ch.yMin, ch.yMax
+
+	// The footer along the bottom edge, the rest above it.
+	if ch.footer != "" {
+		foot := textStyle(8)
+		foot.Color = color.Gray{Y: 90}
+		footH := foot.Height("Mg") + vg.Points(6)
+		c.FillText(foot, vg.Point{X: c.Min.X + vg.Points(6), Y: c.Min.Y + foot.FontExtents().Descent + vg.Points(3)}, ch.footer)
+		c = draw.Crop(c, 0, 0, footH, 0)
+	}
 
 	// The strip is as wide as its widest line, within reason.
 	pad := vg.Points(10)

@@ -34,8 +34,8 @@ func checkFiles(t *testing.T, paths []string) {
 			if err != nil {
 				t.Fatalf("%s: %v", p, err)
 			}
-			if b := img.Bounds(); b.Dx() != 960 || b.Dy() != 600 {
-				t.Errorf("%s: %dx%d, want 960x600", p, b.Dx(), b.Dy())
+			if b := img.Bounds(); b.Dx() != 1920 || b.Dy() != 1200 {
+				t.Errorf("%s: %dx%d, want 1920x1200 (2x, for hi-DPI screens)", p, b.Dx(), b.Dy())
 			}
 		case ".svg":
 			var root struct{ XMLName xml.Name }

@@ -40,6 +40,10 @@ const (
 	YieldsBeforeNap = 200
 	// Nap is how long one nap lasts (nanosleep).
 	Nap = 50_000 // ns
+	// LongWait is how many polls make a wait long enough to check, with a
+	// getcpu call, where this side runs: some 100 µs, against which the
+	// call is nothing.
+	LongWait = 4096
 )
 
 // A Waiter is one side's spin policy; it remembers its budget from wait to
@@ -65,29 +69,56 @@ func (w *Waiter) OnCPU(mine, theirs *atomic.Uint32) *Waiter {
 	return w
 }
 
+// where says which CPU this thread runs on, and returns it plus one (0 if
+// it cannot tell).
+func (w *Waiter) where() uint32 {
+	var cpu uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
+		return 0
+	}
+	w.mine.Store(cpu + 1)
+	return cpu + 1
+}
+
 // elsewhere reports whether the other side is known to run on another CPU
 // than this thread, saying first where this thread runs.
 func (w *Waiter) elsewhere() bool {
 	if w.mine == nil {
 		return false
 	}
-	var cpu uint32
-	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(&cpu)), 0, 0); e != 0 {
+	mine, theirs := w.where(), w.theirs.Load()
+	return mine != 0 && theirs != 0 && theirs != mine
+}
+
+// sharing reports whether the two sides last said they run on one CPU.
+func (w *Waiter) sharing() bool {
+	if w.mine == nil {
 		return false
 	}
-	w.mine.Store(cpu + 1)
-	theirs := w.theirs.Load()
-	return theirs != 0 && theirs != cpu+1
+	mine := w.mine.Load()
+	return mine != 0 && mine == w.theirs.Load()
 }
 
 // Until waits until ready returns true, or stop does; it reports whether
 // ready did. Once stop returns true it asks ready once more, so that what
 // happened before the stop (the last message, then the close) is never lost
 // to a stop seen an instant after ready was polled.
+//
+// A wait that ends while spinning can still have lasted long: on a shared
+// CPU the peer answers only once the scheduler preempts this side. A wait
+// of LongWait polls or more therefore says where this side runs, and one
+// whose two sides last said they share a CPU spins only MinBudget polls.
 func (w *Waiter) Until(ready, stop func() bool) bool {
-	for i := 0; i < w.budget; i++ {
+	budget, shared := w.budget, w.sharing()
+	if shared {
+		budget = MinBudget
+	}
+	for i := 0; i < budget; i++ {
 		if ready() {
-			if w.budget < MaxBudget {
+			if i >= LongWait && w.mine != nil {
+				w.where()
+			}
+			if !shared && w.budget < MaxBudget {
 				w.budget *= 2
 			}
 			return true
@@ -128,6 +159,8 @@ func (w *Waiter) Until(ready, stop func() bool) bool {
 }
 
 // Yield gives the CPU to another runnable thread, if there is one
-// (sched_yield). It goes through the Go scheduler's syscall path, so other
-// goroutines of the process keep running meanwhile.
-func Yield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+// (sched_yield). It is a raw syscall, out of the Go scheduler's sight: the
+// scheduler's syscall path would hand this thread's P to another thread,
+// which with the whole process on one CPU (-io go -cpus 0,0) then takes the
+// CPU the peer was meant to get.
+func Yield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

@@ -21,16 +21,6 @@ func never() bool { return false }
 // goes on polling when the other side is known to run elsewhere; a wait
 // that ends within the budget doubles it, up to MaxBudget.
 func TestBudget(t *testing.T) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var old, set unix.CPUSet
-	unix.SchedGetaffinity(0, &old)
-	set.Set(0)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		t.Skip(err)
-	}
-	defer unix.SchedSetaffinity(0, &old)
-
 	for _, tc := range []struct {
 		name       string
 		theirs     uint32 // 0: no place to say; else the other side's CPU plus one
@@ -42,6 +32,17 @@ func TestBudget(t *testing.T) {
 		{"elsewhere", 2, MaxBudget, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// On CPU 0, this goroutine's thread: each subtest runs on a
+			// goroutine of its own.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var old, set unix.CPUSet
+			unix.SchedGetaffinity(0, &old)
+			set.Set(0)
+			if err := unix.SchedSetaffinity(0, &set); err != nil {
+				t.Skip(err)
+			}
+			defer unix.SchedSetaffinity(0, &old)
 			w := New()
 			var mine, theirs atomic.Uint32
 			if tc.theirs != 0 {
@@ -57,8 +58,19 @@ func TestBudget(t *testing.T) {
 			if tc.theirs != 0 && mine.Load() != 1 {
 				t.Errorf("this side said it runs on CPU %d, want 0", int(mine.Load())-1)
 			}
-			if !w.Until(after(3), never) || w.budget != min(2*tc.wantBudget, MaxBudget) {
-				t.Errorf("after a short wait the budget is %d, want %d", w.budget, min(2*tc.wantBudget, MaxBudget))
+			// Once both sides said they share a CPU, a wait spins only
+			// MinBudget polls and leaves the budget as it is.
+			want := min(2*tc.wantBudget, MaxBudget)
+			if tc.theirs == 1 {
+				want = tc.wantBudget
+			}
+			if !w.Until(after(3), never) || w.budget != want {
+				t.Errorf("after a short wait the budget is %d, want %d", w.budget, want)
+			}
+			yields := w.Yields
+			w.Until(after(MinBudget+5), never)
+			if got := w.Yields > yields; got != (tc.theirs == 1) {
+				t.Errorf("a wait of %d polls yielded: %v, want %v", MinBudget+5, got, tc.theirs == 1)
 			}
 		})
 	}

@@ -209,3 +209,22 @@ func sharedNote(cells []*results.Cell, get func(*results.Cell) string, skipped b
 	}
 	return common
 }
+
+// clientsIntro is the sentence the introduction adds about the server and
+// connect workloads when the file has them, with their names quoted by q
+// ("`" for Markdown); "" otherwise.
+func clientsIntro(f *results.File, q string) string {
+	var has bool
+	for i := range f.Results {
+		if hasClients(f.Results[i].Workload) {
+			has = true
+			break
+		}
+	}
+	if !has {
+		return ""
+	}
+	return " " + q + "server" + q + " runs N client processes at once against one server process (requests/s, " +
+		"round trip over all clients, fairness); " + q + "connect" + q + " times one connection after another " +
+		"(connect, send, echo, close)."
+}

@@ -41,11 +41,14 @@ func WriteHTML(w io.Writer, f *results.File) error {
 
 // htmlPage is what the template shows.
 type htmlPage struct {
-	Title          string
-	Version        string
-	Incomplete     bool
-	Facts          []metaFact
-	Verdicts       *verdict.Summary
+	Title      string
+	Version    string
+	Incomplete bool
+	Facts      []metaFact
+	Verdicts   *verdict.Summary
+	// ClientsIntro says what the server and connect workloads are, when the
+	// file has them.
+	ClientsIntro   string
 	NoisyPercent   string
 	Tables         []htmlTable
 	Groups         []htmlGroup
@@ -86,6 +89,7 @@ func writeHTML(w io.Writer, f *results.File, charts []chart.Drawing) error {
 		Incomplete:   v.Incomplete,
 		Facts:        metaFacts(&f.Meta, v.Rounds),
 		Verdicts:     verdict.Summarize(f),
+		ClientsIntro: clientsIntro(f, ""),
 		NoisyPercent: strconv.FormatFloat(results.NoisyThreshold*100, 'f', -1, 64),
 	}
 	if f.Meta.TimerOverheadNS > 0 {

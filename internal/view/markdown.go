@@ -23,9 +23,9 @@ func WriteMarkdown(w io.Writer, f *results.File) error {
 	v := buildLayout(f)
 	ew := &errWriter{w: w}
 	ew.printf("# ipcbench results\n\n")
-	ew.printf("Two processes on one machine exchange messages through each IPC mechanism. " +
-		"`pingpong` measures the round-trip time of a message and its same-size echo; " +
-		"`stream` measures one-way throughput.\n\n")
+	ew.printf("%s\n\n", "Two processes on one machine exchange messages through each IPC mechanism. "+
+		"`pingpong` measures the round-trip time of a message and its same-size echo; "+
+		"`stream` measures one-way throughput."+clientsIntro(f, "`"))
 	if sum := verdict.Summarize(f); sum != nil {
 		ew.printf("## Verdicts\n\n%s\n\n", mdEscape(sum.Intro))
 		for _, line := range sum.Sentences {
