@@ -92,6 +92,20 @@ type broken struct {
 	noWake     bool // Listener.Close does nothing until the test ends
 	allocSend  bool // Send allocates
 	corruptRcv bool // Recv flips a byte of every message it receives
+
+	mu   sync.Mutex
+	lazy []ipc.Listener // the listeners whose Close was skipped, closed at the end
+}
+
+// closeLazy closes for real what the lazy listeners left: their socket
+// files and private directories must not outlive the test.
+func (b *broken) closeLazy() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.lazy {
+		l.Close()
+	}
+	b.lazy = nil
 }
 
 func (b *broken) Listen(cfg ipc.Config) (ipc.Listener, error) {
@@ -99,6 +113,9 @@ func (b *broken) Listen(cfg ipc.Config) (ipc.Listener, error) {
 	if err != nil || !b.noWake {
 		return l, err
 	}
+	b.mu.Lock()
+	b.lazy = append(b.lazy, l)
+	b.mu.Unlock()
 	return &lazyListener{Listener: l}, nil
 }
 
@@ -164,6 +181,7 @@ func TestSuiteCatchesBrokenTransports(t *testing.T) {
 			tc.tr.Transport = unixsocket.New()
 			r := newRecorder()
 			Contract(r, tc.tr)
+			tc.tr.closeLazy()
 			if !r.Failed() {
 				t.Fatal("the broken transport passed the suite")
 			}
