@@ -28,10 +28,12 @@ import (
 // control pipe to the driver (one JSON line when ready, one with the peer's
 // report at the end), and 5 on the mechanism's own (Endpoint.Files).
 const (
-	peerEnv      = "IPCBENCH_PEER"
-	fdCtrlIn     = 3
-	fdCtrlOut    = 4
-	fdFirstExtra = 5
+	peerEnv   = "IPCBENCH_PEER"
+	fdCtrlIn  = 3
+	fdCtrlOut = 4
+	// exitDriverGone is how a peer ends when its driver has gone away.
+	exitDriverGone = 3
+	fdFirstExtra   = 5
 )
 
 // peerSpec is what the driver tells a peer.
@@ -120,11 +122,18 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 			close(start)
 		}
 		io.Copy(io.Discard, ctrlIn)
-		os.Exit(3)
+		os.Exit(exitDriverGone)
 	}()
 	fail := func(err error) int {
+		// A failure is most often the driver going away, killed even: then
+		// the report cannot be delivered, and writing to stderr (a pipe to
+		// the driver too) would kill this process with SIGPIPE. The report
+		// goes first, so the peer ends the same way whichever of the
+		// channel and the control pipe noticed first.
+		if rerr := json.NewEncoder(ctrlOut).Encode(peerReport{Error: err.Error()}); errors.Is(rerr, unix.EPIPE) {
+			return exitDriverGone
+		}
 		fmt.Fprintf(os.Stderr, "ipcbench peer: %v\n", err)
-		json.NewEncoder(ctrlOut).Encode(peerReport{Error: err.Error()})
 		return 1
 	}
 
@@ -162,6 +171,10 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 	// cell ends, so neither is undone.
 	if spec.IO == ipc.IORaw {
 		runtime.LockOSThread()
+		// For the peer's whole life, which is one cell, its Send and Recv
+		// skip the runtime's syscall bookkeeping (see ipc.Unmanaged): the
+		// collector is off, and the control pipe's goroutine has a P.
+		defer ipc.Unmanaged(2)()
 	}
 	if spec.CPU >= 0 {
 		pin := host.PinThread

@@ -365,6 +365,12 @@ func (s *serverCell) start() error {
 // its part, and watches them: a client that dies, a server that makes no
 // progress for -timeout, or an interrupt ends the cell.
 func (s *serverCell) serve(ctx context.Context) error {
+	if s.o.IO == ipc.IORaw {
+		// The server's Send and Recv skip the runtime's syscall bookkeeping
+		// until the loop has returned, as every path below waits for it to
+		// (see ipc.Unmanaged): a thread per client at most, and the loop's.
+		defer ipc.Unmanaged(s.n + 1)()
+	}
 	for _, cl := range s.clients {
 		if _, err := cl.proc.ctrlOut.Write([]byte{'g'}); err != nil {
 			return s.clientErr(cl.i, cl.proc.deathError())

@@ -130,7 +130,7 @@ func recvTrunc(fd int, p []byte) (int, unix.Errno) {
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
 	}
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(len(p)), unix.MSG_TRUNC, 0, 0)
+	n, e := Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(len(p)), unix.MSG_TRUNC, 0, 0)
 	return int(n), e
 }
 
@@ -177,12 +177,12 @@ func (c *rawDatagram) RecvFD() int { return c.fd }
 func (c *rawDatagram) Send(frame []byte) error {
 	for {
 		c.Calls.Send++
-		n, err := unix.Write(c.fd, frame)
-		if err == unix.EINTR {
+		n, e := Write(c.fd, frame)
+		if e == unix.EINTR {
 			continue
 		}
-		if err != nil {
-			return datagramErr("send", err)
+		if e != 0 {
+			return datagramErr("send", e)
 		}
 		if n != len(frame) {
 			return fmt.Errorf("send: %d of a %d-byte datagram sent", n, len(frame))

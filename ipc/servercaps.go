@@ -176,12 +176,12 @@ type fdConn struct{ fd int }
 func (c *fdConn) Send(frame []byte) error {
 	p := frame
 	for len(p) > 0 {
-		n, err := unix.Write(c.fd, p)
-		if err != nil {
-			if err == unix.EINTR {
+		n, e := Write(c.fd, p)
+		if e != 0 {
+			if e == unix.EINTR {
 				continue
 			}
-			return streamErr("write", err)
+			return streamErr("write", e)
 		}
 		p = p[n:]
 	}
@@ -191,12 +191,12 @@ func (c *fdConn) Send(frame []byte) error {
 func (c *fdConn) Recv(frame []byte) error {
 	p := frame
 	for len(p) > 0 {
-		n, err := unix.Read(c.fd, p)
-		if err != nil {
-			if err == unix.EINTR {
+		n, e := Read(c.fd, p)
+		if e != 0 {
+			if e == unix.EINTR {
 				continue
 			}
-			return streamErr("read", err)
+			return streamErr("read", e)
 		}
 		if n == 0 {
 			return ErrClosed

@@ -83,13 +83,13 @@ type rawStream struct {
 func (c *rawStream) Send(frame []byte) error {
 	p := frame
 	for len(p) > 0 {
-		n, err := unix.Write(c.wfd, p)
+		n, e := Write(c.wfd, p)
 		c.Calls.Send++
-		if err != nil {
-			if err == unix.EINTR {
+		if e != 0 {
+			if e == unix.EINTR {
 				continue
 			}
-			return streamErr("write", err)
+			return streamErr("write", e)
 		}
 		p = p[n:]
 	}
@@ -99,13 +99,13 @@ func (c *rawStream) Send(frame []byte) error {
 func (c *rawStream) Recv(frame []byte) error {
 	p := frame
 	for len(p) > 0 {
-		n, err := unix.Read(c.rfd, p)
+		n, e := Read(c.rfd, p)
 		c.Calls.Recv++
-		if err != nil {
-			if err == unix.EINTR {
+		if e != 0 {
+			if e == unix.EINTR {
 				continue
 			}
-			return streamErr("read", err)
+			return streamErr("read", e)
 		}
 		if n == 0 {
 			return ErrClosed

@@ -3,13 +3,15 @@ package msgqueue
 import (
 	"unsafe"
 
+	"github.com/ipcbench/ipcbench/ipc"
+
 	"golang.org/x/sys/unix"
 )
 
 // x/sys/unix has the System V message syscall numbers but no wrappers, so
-// these are written here in the style of its zsyscall files. They use
-// unix.Syscall6, not RawSyscall: msgsnd and msgrcv block, and the runtime must
-// know the thread is in a syscall so that it can hand the P to another one.
+// these are written here in the style of its zsyscall files. msgsnd and
+// msgrcv, the calls of Send and Recv, go through ipc.Syscall6, which skips
+// the runtime's bookkeeping only inside the harness's ipc.Unmanaged window.
 //
 // msgsnd and msgrcv are never restarted after a signal handler, even with
 // SA_RESTART (signal(7)), and a Go process takes signals all the time
@@ -62,7 +64,7 @@ func msgget(key, flag int) (int, error) {
 // text (size excludes the mtype).
 func msgsnd(id int, p unsafe.Pointer, size, flag int) error {
 	for {
-		_, _, e := unix.Syscall6(unix.SYS_MSGSND, uintptr(id), uintptr(p), uintptr(size), uintptr(flag), 0, 0)
+		_, e := ipc.Syscall6(unix.SYS_MSGSND, uintptr(id), uintptr(p), uintptr(size), uintptr(flag), 0, 0)
 		if e != unix.EINTR {
 			return errnoErr(e)
 		}
@@ -73,7 +75,7 @@ func msgsnd(id int, p unsafe.Pointer, size, flag int) error {
 // first, then the text) and returns the length of the text.
 func msgrcv(id int, p unsafe.Pointer, size, typ, flag int) (int, error) {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_MSGRCV, uintptr(id), uintptr(p), uintptr(size), uintptr(typ), uintptr(flag), 0)
+		r, e := ipc.Syscall6(unix.SYS_MSGRCV, uintptr(id), uintptr(p), uintptr(size), uintptr(typ), uintptr(flag), 0)
 		if e == 0 {
 			return int(r), nil
 		}

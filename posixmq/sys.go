@@ -3,6 +3,8 @@ package posixmq
 import (
 	"unsafe"
 
+	"github.com/ipcbench/ipcbench/ipc"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -105,7 +107,7 @@ func mqUnlink(name string) error {
 // is full unless the descriptor is non-blocking (then EAGAIN).
 func mqSend(mqd int, p unsafe.Pointer, n int, prio uint) error {
 	for {
-		_, _, e := unix.Syscall6(unix.SYS_MQ_TIMEDSEND, uintptr(mqd), uintptr(p), uintptr(n), uintptr(prio), 0, 0)
+		_, e := ipc.Syscall6(unix.SYS_MQ_TIMEDSEND, uintptr(mqd), uintptr(p), uintptr(n), uintptr(prio), 0, 0)
 		if e != unix.EINTR {
 			return errnoErr(e)
 		}
@@ -117,7 +119,7 @@ func mqSend(mqd int, p unsafe.Pointer, n int, prio uint) error {
 // EMSGSIZE), and returns its length; its priority goes to *prio if not nil.
 func mqReceive(mqd int, p unsafe.Pointer, n int, prio *uint) (int, error) {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_MQ_TIMEDRECEIVE, uintptr(mqd), uintptr(p), uintptr(n), uintptr(unsafe.Pointer(prio)), 0, 0)
+		r, e := ipc.Syscall6(unix.SYS_MQ_TIMEDRECEIVE, uintptr(mqd), uintptr(p), uintptr(n), uintptr(unsafe.Pointer(prio)), 0, 0)
 		if e == 0 {
 			return int(r), nil
 		}

@@ -308,10 +308,14 @@ func shutdownFunc(rc syscall.RawConn) func() {
 // for a record) or the error.
 func write(fd int, b []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, b)
-		if err != unix.EINTR {
-			return n, err
+		n, e := ipc.Write(fd, b)
+		switch e {
+		case 0:
+			return n, nil
+		case unix.EINTR:
+			continue
 		}
+		return n, e
 	}
 }
 
@@ -319,7 +323,7 @@ func write(fd int, b []byte) (int, error) {
 // which is larger than len(b) if the record did not fit (MSG_TRUNC).
 func recvTrunc(fd int, b []byte) (int, error) {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), unix.MSG_TRUNC, 0, 0)
+		r, e := ipc.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), unix.MSG_TRUNC, 0, 0)
 		switch e {
 		case 0:
 			return int(r), nil

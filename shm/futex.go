@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/ipcbench/ipcbench/ipc"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -21,12 +23,12 @@ const (
 // (EINTR); the caller checks its condition again either way, so the error
 // does not matter.
 func futexWaitOn(w *atomic.Uint32, val uint32) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWait, uintptr(val), 0, 0, 0)
+	ipc.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWait, uintptr(val), 0, 0, 0)
 }
 
 // futexWakeOn wakes up to n sleepers on w.
 func futexWakeOn(w *atomic.Uint32, n int) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWake, uintptr(n), 0, 0, 0)
+	ipc.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWake, uintptr(n), 0, 0, 0)
 }
 
 // wakeAll is n for futexWakeOn: every sleeper.

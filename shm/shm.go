@@ -495,9 +495,9 @@ func (c *conn) notify(s *slot, calls *int64) {
 	case eventfds:
 		if s.waiting.Load() != 0 {
 			for {
-				_, err := unix.Write(s.efd, c.one[:])
+				_, e := ipc.Write(s.efd, c.one[:])
 				*calls++
-				if err != unix.EINTR {
+				if e != unix.EINTR {
 					break
 				}
 			}
@@ -536,16 +536,16 @@ func (c *conn) await(w *waiter, ready func() bool) error {
 				return err
 			}
 			// Reading resets the count: several wakes cost one read.
-			_, err := unix.Read(w.sleep.efd, w.count[:])
+			_, e := ipc.Read(w.sleep.efd, w.count[:])
 			*w.syscalls++
-			if err == unix.EAGAIN {
+			if e == unix.EAGAIN {
 				// Left non-blocking by someone: block on it with poll.
 				fds := [1]unix.PollFd{{Fd: int32(w.sleep.efd), Events: unix.POLLIN}}
 				unix.Poll(fds[:], -1)
 				*w.syscalls++
-			} else if err != nil && err != unix.EINTR {
+			} else if e != 0 && e != unix.EINTR {
 				w.sleep.waiting.Store(0)
-				return fmt.Errorf("reading the eventfd: %w", err)
+				return fmt.Errorf("reading the eventfd: %w", e)
 			}
 		}
 	}

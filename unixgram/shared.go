@@ -136,7 +136,7 @@ func (l *sharedListener) recvOnce(fd uintptr) bool {
 	if len(l.buf) > 0 {
 		p = unsafe.Pointer(&l.buf[0])
 	}
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(p), uintptr(len(l.buf)), unix.MSG_TRUNC,
+	n, e := ipc.Syscall6(unix.SYS_RECVFROM, fd, uintptr(p), uintptr(len(l.buf)), unix.MSG_TRUNC,
 		uintptr(unsafe.Pointer(&l.from)), uintptr(unsafe.Pointer(&l.fromLen)))
 	l.n, l.e = int(n), e
 	return l.mode == ipc.IORaw || e != unix.EAGAIN
@@ -148,7 +148,7 @@ func (l *sharedListener) sendOnce(fd uintptr) bool {
 	if len(l.buf) > 0 {
 		p = unsafe.Pointer(&l.buf[0])
 	}
-	n, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(p), uintptr(len(l.buf)), 0,
+	n, e := ipc.Syscall6(unix.SYS_SENDTO, fd, uintptr(p), uintptr(len(l.buf)), 0,
 		uintptr(unsafe.Pointer(&l.clients[l.to])), unsafe.Sizeof(l.clients[l.to]))
 	l.n, l.e = int(n), e
 	return l.mode == ipc.IORaw || e != unix.EAGAIN

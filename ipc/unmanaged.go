@@ -1,0 +1,113 @@
+package ipc
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A system call made through syscall.Syscall tells the Go runtime that the
+// thread is entering and leaving the kernel (entersyscall, exitsyscall), so
+// that the runtime can hand the thread's P to another thread while it
+// blocks. That bookkeeping costs 40-50 ns a call on the CPUs measured here,
+// and a round trip makes four calls on its critical path: it is most of what
+// made ipcbench's 64 B round trip slower than a C program making the same
+// calls (README, "Accuracy"). syscall.RawSyscall skips it.
+//
+// Skipping it is safe only while nothing needs every thread to stop: a
+// thread blocked in a raw call holds its P and cannot stop, so a garbage
+// collection or any other stop-the-world waits for the call to return, and
+// if the call waits on a goroutine of this process (a watchdog that kills a
+// stalled peer, the other half of a test) nothing moves again. Unmanaged
+// opens a window in which that cannot happen: the collector is off, and
+// there is a P to spare for every other goroutine. Inside it, Syscall6 and
+// its kin are raw; outside it they are ordinary calls. The harness opens it
+// around each measuring cell and for a peer's whole life; everything else
+// (tests, a library user) gets ordinary calls.
+
+var (
+	unmanagedMu      sync.Mutex
+	unmanagedThreads int // threads the open windows allow into raw calls
+	unmanagedOn      atomic.Bool
+	savedGCPercent   int
+	savedMemLimit    int64
+	raisedProcs      bool
+)
+
+// Unmanaged opens a window in which up to threads goroutines, each locked
+// to its thread, may block in Send and Recv calls that the runtime does not
+// know about, and returns the function that closes it. While any window is
+// open the garbage collector is off (so the process should not allocate
+// much) and GOMAXPROCS is at least the threads of all open windows plus
+// one; closing the last window restores both.
+//
+// Open it only where no raw call is in flight, and close it only when none
+// is: both ends may stop the world. In between, the caller must not call
+// anything that stops the world itself (runtime.GC, runtime.ReadMemStats,
+// runtime.GOMAXPROCS, a goroutine profile).
+func Unmanaged(threads int) (close func()) {
+	unmanagedMu.Lock()
+	defer unmanagedMu.Unlock()
+	if unmanagedThreads == 0 {
+		savedGCPercent = debug.SetGCPercent(-1) // waits for a collection under way
+		savedMemLimit = debug.SetMemoryLimit(math.MaxInt64)
+	}
+	unmanagedThreads += threads
+	if need := unmanagedThreads + 1; runtime.GOMAXPROCS(0) < need {
+		runtime.GOMAXPROCS(need)
+		raisedProcs = true
+	}
+	unmanagedOn.Store(true)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			unmanagedMu.Lock()
+			defer unmanagedMu.Unlock()
+			unmanagedThreads -= threads
+			if unmanagedThreads > 0 {
+				return
+			}
+			unmanagedOn.Store(false)
+			if raisedProcs {
+				runtime.SetDefaultGOMAXPROCS()
+				raisedProcs = false
+			}
+			debug.SetMemoryLimit(savedMemLimit)
+			debug.SetGCPercent(savedGCPercent)
+		})
+	}
+}
+
+// IsUnmanaged says whether a window is open, so that Send and Recv calls
+// skip the runtime's bookkeeping.
+func IsUnmanaged() bool { return unmanagedOn.Load() }
+
+// Syscall6 is unix.Syscall6, or unix.RawSyscall6 while an Unmanaged window
+// is open. Mechanisms use it (and Read, Write) for the calls of Send and
+// Recv, and only for those: a call that may block for long for reasons of
+// its own (accept, epoll_wait, connect) stays an ordinary one.
+func Syscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, err unix.Errno) {
+	if unmanagedOn.Load() {
+		r1, _, err = unix.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
+		return r1, err
+	}
+	r1, _, err = unix.Syscall6(trap, a1, a2, a3, a4, a5, a6)
+	return r1, err
+}
+
+// Read is read(2) through Syscall6: the bytes read, or the errno.
+func Read(fd int, p []byte) (int, unix.Errno) {
+	n, e := Syscall6(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	return int(n), e
+}
+
+// Write is write(2) through Syscall6: the bytes written, or the errno.
+func Write(fd int, p []byte) (int, unix.Errno) {
+	n, e := Syscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	return int(n), e
+}

@@ -1,0 +1,90 @@
+package ipc_test
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ipcbench/ipcbench/ipc"
+)
+
+// TestUnmanagedWindow checks what the window promises: the collector off
+// and a P to spare while it is open, everything as it was once it closes,
+// and nested windows adding up.
+func TestUnmanagedWindow(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	gc := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gc)
+
+	if ipc.IsUnmanaged() {
+		t.Fatal("a window is open before any was opened")
+	}
+	closeA := ipc.Unmanaged(2)
+	if !ipc.IsUnmanaged() {
+		t.Fatal("no window after Unmanaged")
+	}
+	if got := runtime.GOMAXPROCS(0); got < 3 {
+		t.Errorf("GOMAXPROCS is %d inside a window for 2 threads, want at least 3", got)
+	}
+	closeB := ipc.Unmanaged(3)
+	if got := runtime.GOMAXPROCS(0); got < 6 {
+		t.Errorf("GOMAXPROCS is %d inside windows for 2+3 threads, want at least 6", got)
+	}
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Errorf("GC percent is %d inside a window, want -1 (off)", p)
+	}
+	closeB()
+	closeB() // a second close is a no-op, not a second release
+	if !ipc.IsUnmanaged() {
+		t.Fatal("closing the inner window closed the outer one")
+	}
+	closeA()
+	if ipc.IsUnmanaged() {
+		t.Fatal("a window is still open after closing both")
+	}
+	if p := debug.SetGCPercent(100); p != 100 {
+		t.Errorf("GC percent is %d after the windows closed, want 100 again", p)
+	}
+	runtime.GC() // nothing is in a raw call: must return at once
+}
+
+// TestUnmanagedBlockedReadLeavesAP blocks a locked goroutine in a raw read
+// inside a window with GOMAXPROCS 1 at the start: the goroutine that will
+// write must still run (the window's spare P), and a write then wakes the
+// read. Without the spare P the writer would never be scheduled and the
+// test would hang.
+func TestUnmanagedBlockedReadLeavesAP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+
+	closeWindow := ipc.Unmanaged(1)
+	got := make(chan []byte)
+	entered := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		buf := make([]byte, 5)
+		close(entered)
+		n, e := ipc.Read(fds[0], buf)
+		if e != 0 {
+			t.Errorf("read: %v", e)
+		}
+		got <- buf[:n]
+	}()
+	<-entered
+	runtime.Gosched() // let the reader reach its read if it can
+	if _, e := ipc.Write(fds[1], []byte("hello")); e != 0 {
+		t.Fatalf("write: %v", e)
+	}
+	if b := <-got; string(b) != "hello" {
+		t.Errorf("read %q, want hello", b)
+	}
+	closeWindow()
+}
