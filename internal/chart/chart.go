@@ -738,7 +738,11 @@ func footer(m *results.Meta) string {
 		}
 	}
 	add("", m.Host)
-	add("Linux ", m.Kernel)
+	kernel := m.Kernel // "Linux 6.1.0" (host.Kernel), or the bare release
+	if kernel != "" && !strings.HasPrefix(kernel, "Linux") {
+		kernel = "Linux " + kernel
+	}
+	add("", kernel)
 	add("io=", m.IO)
 	switch {
 	case m.Placement != "":

@@ -81,4 +81,9 @@ func TestChartsTravel(t *testing.T) {
 	if got := footer(&f.Meta); strings.Contains(got, "&") || !strings.HasPrefix(got, "bench-vm · Linux") {
 		t.Errorf("footer %q", got)
 	}
+	// The kernel as host.Kernel gives it already says Linux: once is enough.
+	f.Meta.Kernel = "Linux 6.18.44"
+	if got := footer(&f.Meta); !strings.Contains(got, " · Linux 6.18.44 · ") {
+		t.Errorf("footer %q, want the kernel named once", got)
+	}
 }
