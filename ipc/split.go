@@ -1,7 +1,5 @@
 package ipc
 
-import "encoding/binary"
-
 // Split returns a Conn that carries each message as pieces of at most piece
 // bytes over c, for a mechanism whose kernel limits the size of one message
 // (Caps.MaxMessage). Both sides must split the same way; the harness does,
@@ -44,42 +42,34 @@ func (s *splitConn) Recv(frame []byte) error {
 	return s.each(frame, s.recvSaved, false)
 }
 
+// op sends or receives one frame on the inner Conn. (A method value such as
+// s.c.Send passed around instead could cost an allocation per call.)
+func (s *splitConn) op(frame []byte, send bool) error {
+	if send {
+		return s.c.Send(frame)
+	}
+	return s.c.Recv(frame)
+}
+
 // each sends or receives every piece of frame's message, saving and
-// restoring the message bytes that serve as a later piece's headroom. The
-// loop calls the inner Conn directly and keeps an 8-byte headroom (a System
-// V mtype) in a register: it runs between every two system calls of a
-// large message, where the C baseline runs a few instructions.
+// restoring the message bytes that serve as a later piece's headroom.
 func (s *splitConn) each(frame, saved []byte, send bool) error {
 	size := len(frame) - s.h
 	if size <= s.piece {
-		if send {
-			return s.c.Send(frame)
-		}
-		return s.c.Recv(frame)
+		return s.op(frame, send)
 	}
 	for off := 0; off < size; off += s.piece {
-		sub := frame[off : s.h+off+min(s.piece, size-off)]
-		var word uint64
-		switch {
-		case off == 0: // the frame's own headroom: nothing to keep
-		case s.h == 8:
-			word = binary.NativeEndian.Uint64(sub)
-		default:
-			copy(saved, sub[:s.h])
+		n := min(s.piece, size-off)
+		sub := frame[off : s.h+off+n]
+		if off == 0 {
+			if err := s.op(sub, send); err != nil {
+				return err
+			}
+			continue
 		}
-		var err error
-		if send {
-			err = s.c.Send(sub)
-		} else {
-			err = s.c.Recv(sub)
-		}
-		switch {
-		case off == 0:
-		case s.h == 8:
-			binary.NativeEndian.PutUint64(sub, word)
-		default:
-			copy(sub[:s.h], saved)
-		}
+		copy(saved, sub[:s.h])
+		err := s.op(sub, send)
+		copy(sub[:s.h], saved)
 		if err != nil {
 			return err
 		}

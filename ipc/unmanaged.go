@@ -83,10 +83,6 @@ func Unmanaged(threads int) (close func()) {
 	}
 }
 
-// IsUnmanaged says whether a window is open, so that Send and Recv calls
-// skip the runtime's bookkeeping.
-func IsUnmanaged() bool { return unmanagedOn.Load() }
-
 // Syscall6 is unix.Syscall6, or unix.RawSyscall6 while an Unmanaged window
 // is open. Mechanisms use it (and Read, Write) for the calls of Send and
 // Recv, and only for those: a call that may block for long for reasons of

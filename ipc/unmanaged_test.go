@@ -1,4 +1,4 @@
-package ipc_test
+package ipc
 
 import (
 	"runtime"
@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/ipcbench/ipcbench/ipc"
 )
 
 // TestUnmanagedWindow checks what the window promises: the collector off
@@ -18,17 +16,17 @@ func TestUnmanagedWindow(t *testing.T) {
 	gc := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(gc)
 
-	if ipc.IsUnmanaged() {
+	if unmanagedOn.Load() {
 		t.Fatal("a window is open before any was opened")
 	}
-	closeA := ipc.Unmanaged(2)
-	if !ipc.IsUnmanaged() {
+	closeA := Unmanaged(2)
+	if !unmanagedOn.Load() {
 		t.Fatal("no window after Unmanaged")
 	}
 	if got := runtime.GOMAXPROCS(0); got < 3 {
 		t.Errorf("GOMAXPROCS is %d inside a window for 2 threads, want at least 3", got)
 	}
-	closeB := ipc.Unmanaged(3)
+	closeB := Unmanaged(3)
 	if got := runtime.GOMAXPROCS(0); got < 6 {
 		t.Errorf("GOMAXPROCS is %d inside windows for 2+3 threads, want at least 6", got)
 	}
@@ -37,11 +35,11 @@ func TestUnmanagedWindow(t *testing.T) {
 	}
 	closeB()
 	closeB() // a second close is a no-op, not a second release
-	if !ipc.IsUnmanaged() {
+	if !unmanagedOn.Load() {
 		t.Fatal("closing the inner window closed the outer one")
 	}
 	closeA()
-	if ipc.IsUnmanaged() {
+	if unmanagedOn.Load() {
 		t.Fatal("a window is still open after closing both")
 	}
 	if p := debug.SetGCPercent(100); p != 100 {
@@ -64,7 +62,7 @@ func TestUnmanagedBlockedReadLeavesAP(t *testing.T) {
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
 
-	closeWindow := ipc.Unmanaged(1)
+	closeWindow := Unmanaged(1)
 	got := make(chan []byte)
 	entered := make(chan struct{})
 	go func() {
@@ -72,7 +70,7 @@ func TestUnmanagedBlockedReadLeavesAP(t *testing.T) {
 		defer runtime.UnlockOSThread()
 		buf := make([]byte, 5)
 		close(entered)
-		n, e := ipc.Read(fds[0], buf)
+		n, e := Read(fds[0], buf)
 		if e != 0 {
 			t.Errorf("read: %v", e)
 		}
@@ -80,7 +78,7 @@ func TestUnmanagedBlockedReadLeavesAP(t *testing.T) {
 	}()
 	<-entered
 	runtime.Gosched() // let the reader reach its read if it can
-	if _, e := ipc.Write(fds[1], []byte("hello")); e != 0 {
+	if _, e := Write(fds[1], []byte("hello")); e != 0 {
 		t.Fatalf("write: %v", e)
 	}
 	if b := <-got; string(b) != "hello" {

@@ -240,12 +240,15 @@ func (v *intCount) Set(s string) error {
 // harness.MaxClients, without repeats (-clients).
 type clientsValue struct{ clients *[]int }
 
-func (v *clientsValue) String() string {
-	if v.clients == nil {
+func (v *clientsValue) String() string { return joinInts(v.clients) }
+
+// joinInts writes a list of numbers as a flag takes it: 1,8,32.
+func joinInts(list *[]int) string {
+	if list == nil {
 		return ""
 	}
 	var s []string
-	for _, n := range *v.clients {
+	for _, n := range *list {
 		s = append(s, strconv.Itoa(n))
 	}
 	return strings.Join(s, ",")
@@ -316,16 +319,7 @@ func (v *ratesValue) Set(s string) error {
 // offsetsValue is -offset: payload offsets past a page boundary.
 type offsetsValue struct{ offsets *[]int }
 
-func (v *offsetsValue) String() string {
-	if v.offsets == nil {
-		return ""
-	}
-	var s []string
-	for _, n := range *v.offsets {
-		s = append(s, strconv.Itoa(n))
-	}
-	return strings.Join(s, ",")
-}
+func (v *offsetsValue) String() string { return joinInts(v.offsets) }
 
 func (v *offsetsValue) Set(s string) error {
 	offsets, err := harness.ParseOffsets(s)
