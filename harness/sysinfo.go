@@ -46,6 +46,8 @@ func (o *Options) meta() results.Meta {
 	m.Hypervisor = host.Hypervisor(m.CPU)
 	m.CPUIdle = host.CPUIdle()
 	m.THP = host.THP()
+	rseq := host.Rseq()
+	m.Rseq = &rseq
 	return m
 }
 

@@ -77,6 +77,11 @@ type Meta struct {
 	CPUIdle    *CPUIdle `json:"cpuidle,omitempty"`
 	// THP is the transparent huge page setting (always, madvise, never).
 	THP string `json:"thp,omitempty"`
+	// Rseq says whether the measuring threads had restartable sequences
+	// registered (glibc does that for a cgo build's threads, as for any C
+	// program's): the kernel then updates them after every context switch,
+	// which a round trip pays for on each side. Absent in older files.
+	Rseq *bool `json:"rseq,omitempty"`
 	// Offsets are the payload offsets the run measured (-offset), bytes past
 	// a page boundary; absent in files from before placement was set.
 	Offsets []int `json:"offsets,omitempty"`

@@ -60,6 +60,9 @@ type config struct {
 	jsonOut            string
 	ipcbench, cbin     string
 	offset             int
+	// rseq is whether ipcbench's threads have restartable sequences
+	// registered; the C baseline is given the same (see host.Rseq).
+	rseq bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -175,6 +178,11 @@ func compare(c config, stdout, stderr io.Writer) error {
 		}
 	}
 	raw := ipcbenchSide(c.ipcbench, "raw")
+	if c.against == "c" {
+		if c.rseq, err = ipcbenchRseq(c.ipcbench); err != nil {
+			return err
+		}
+	}
 
 	var rows []row
 	for _, p := range placements {
@@ -192,7 +200,7 @@ func compare(c config, stdout, stderr io.Writer) error {
 						return err
 					}
 				}
-				cb := baselineSide(c.cbin)
+				cb := baselineSide(c.cbin, c.rseq)
 				ppRow := row{pp, raw, []ref{{cb, target{max: 1.10}}}}
 				stRow := row{st, raw, []ref{{cb, target{min: 0.95}}}}
 				if m == "tcpsocket" && c.tools && c.offset != 0 {
@@ -376,7 +384,11 @@ func printTable(w io.Writer, rows []row, samples []sample, c config) {
 	if c.offset != 0 {
 		placement = fmt.Sprintf("payload %d B past a page", c.offset)
 	}
-	fmt.Fprintf(w, "Medians of %d turns each [min–max], %v per turn, %s; ratio = %s / reference (medians)\n\n", c.reps, c.duration, placement, what)
+	fmt.Fprintf(w, "Medians of %d turns each [min–max], %v per turn, %s; ratio = %s / reference (medians)\n", c.reps, c.duration, placement, what)
+	if c.against == "c" {
+		fmt.Fprintf(w, "Restartable sequences (rseq) registered in both programs' threads: %s\n", map[bool]string{true: "yes (ipcbench is a cgo build)", false: "no (ipcbench is a static build; the C baseline runs with glibc.pthread.rseq=0)"}[c.rseq])
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "| cpus | mechanism | figure | %s | reference | reference figure | ratio | target | met |\n", what)
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {

@@ -58,7 +58,13 @@ func figure(r results.Result) (float64, error) {
 
 // runCmd runs a command and returns its stdout; stderr goes into the error.
 func runCmd(timeout time.Duration, name string, args ...string) ([]byte, error) {
+	return runCmdEnv(timeout, nil, name, args...)
+}
+
+// runCmdEnv is runCmd with the environment env (nil: this process's).
+func runCmdEnv(timeout time.Duration, env []string, name string, args ...string) ([]byte, error) {
 	cmd := exec.Command(name, args...)
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -102,10 +108,35 @@ func ipcbenchSide(bin, io string) side {
 	}}
 }
 
-// baselineSide runs the C baseline for one cell.
-func baselineSide(bin string) side {
+// ipcbenchRseq asks ipcbench, with one short cell, whether its threads have
+// restartable sequences registered (results' meta.rseq).
+func ipcbenchRseq(bin string) (bool, error) {
+	out, err := runCmd(30*time.Second, bin, "run", "-mech", "pipe", "-workload", "pingpong", "-sizes", "64",
+		"-count", "100", "-warmup", "0", "-rounds", "1", "-format", "json", "-q")
+	if err != nil {
+		return false, err
+	}
+	var f results.File
+	if err := json.Unmarshal(out, &f); err != nil {
+		return false, fmt.Errorf("ipcbench printed something that is not results JSON: %v", err)
+	}
+	if f.Meta.Rseq == nil {
+		return false, errors.New("ipcbench does not say whether its threads have rseq registered (meta.rseq): build it from this tree")
+	}
+	return *f.Meta.Rseq, nil
+}
+
+// baselineSide runs the C baseline for one cell. Without rseq, glibc is told
+// not to register restartable sequences, as in ipcbench's static build: the
+// kernel's work for them after each context switch is then missing from
+// both figures rather than from one.
+func baselineSide(bin string, rseq bool) side {
+	var env []string
+	if !rseq {
+		env = append(os.Environ(), "GLIBC_TUNABLES=glibc.pthread.rseq=0")
+	}
 	return side{name: "C baseline", measure: func(c cellSpec) (float64, error) {
-		out, err := runCmd(c.duration+c.warmup+30*time.Second, bin,
+		out, err := runCmdEnv(c.duration+c.warmup+30*time.Second, env, bin,
 			"-m", c.mech, "-w", c.workload, "-s", strconv.Itoa(c.size), "-c", c.cpuList(),
 			"-d", seconds(c.duration), "-u", seconds(c.warmup), "-o", strconv.Itoa(c.offset))
 		if err != nil {
