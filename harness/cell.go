@@ -395,11 +395,16 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) 
 // drive is one pair's measuring goroutine: warm up, measure, end the cell.
 func (o *Options) drive(c cell, p *pair, start <-chan struct{}) error {
 	if o.IO == ipc.IORaw {
-		// Unlocked again before returning: a locked goroutine that exits
-		// takes its thread with it, and a peer started from that thread
-		// would get its parent-death signal.
+		// The measuring thread gets a descriptor table of its own, as a
+		// single-threaded C program has (see host.PrivateFiles), and then
+		// ends with this goroutine, which returns locked: no other
+		// goroutine may run on it. Peers are started from another thread
+		// (see spawn), so that this one's end does not kill them. Where a
+		// sandbox forbids it, the thread shares the table and is given back.
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+		if host.PrivateFiles() != nil {
+			defer runtime.UnlockOSThread()
+		}
 		if len(o.CPUs) == 2 {
 			restore, err := host.PinThread(o.CPUs[0])
 			if err != nil {

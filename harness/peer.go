@@ -202,6 +202,12 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 		return fail(fmt.Errorf("%s: joining the driver's channel: %w", spec.Mechanism, explainLimit(err)))
 	}
 	defer conn.Close()
+	if spec.IO == ipc.IORaw {
+		// As the driver's measuring thread (see drive); this thread is the
+		// process's main one and ends with it. Only the control pipe's
+		// goroutine runs elsewhere, on descriptors both tables hold.
+		host.PrivateFiles()
+	}
 	p := newPeer(splitFor(conn, caps, spec.Piece), caps.Headroom, spec.Size, spec.Offset, isEcho(spec.Workload), spec.Verify)
 	p.lossy = caps.Lossy
 	p.meter = newUsageMeter(spec.IO == ipc.IORaw) // on the measuring thread, locked above in raw mode
@@ -279,7 +285,7 @@ func startPeer(spec peerSpec, files []*os.File) (*peerProc, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// Belt and braces with the control pipe: the kernel kills the peer
 		// if the thread that started it dies (a thread, not the process:
-		// see drive, which unlocks its thread for that reason).
+		// see spawn).
 		Pdeathsig: syscall.SIGKILL,
 		// A process group of its own: Ctrl-C in a terminal signals the
 		// whole foreground group, and a peer killed by it would race the
@@ -288,7 +294,7 @@ func startPeer(spec peerSpec, files []*os.File) (*peerProc, error) {
 		Setpgid: true,
 	}
 	p.cmd = cmd
-	err = cmd.Start()
+	err = spawn(cmd)
 	// The peer has its copies now (or never will): close the driver's.
 	downR.Close()
 	upW.Close()
@@ -514,3 +520,25 @@ func summarizeStderr(s string) string {
 	}
 	return out
 }
+
+// spawn starts cmd from a thread that lives as long as the process. A
+// peer's parent-death signal follows the thread that started it, and the
+// measuring threads end with their cells (see drive): a peer started from
+// one of them, which any thread could have been before, would be killed
+// before its report is read.
+func spawn(cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	spawner() <- func() { done <- cmd.Start() }
+	return <-done
+}
+
+var spawner = sync.OnceValue(func() chan<- func() {
+	ch := make(chan func())
+	go func() {
+		runtime.LockOSThread() // for good: this thread is every peer's parent
+		for f := range ch {
+			f()
+		}
+	}()
+	return ch
+})

@@ -150,3 +150,32 @@ func cpuList(cpus []int) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// PrivateFiles gives the calling thread a descriptor table of its own, a
+// copy of the process's (unshare(2) with CLONE_FILES), so that its system
+// calls cost what they cost a single-threaded program. While a table is
+// shared, as every Go process's is, the kernel takes and drops a reference
+// on the file at each read, write, send or receive; alone, it skips that.
+// Measured on Intel model 167 in KVM, Linux 6.18: 90 ns of a 2.4 µs 64 B
+// pipe round trip with both sides on one CPU, 40 ns of a unix socket's.
+//
+// The thread must be locked with runtime.LockOSThread and never unlocked:
+// it ends with its goroutine. A descriptor it opens or closes from then on
+// is its own, not the process's, so it may only use descriptors it had
+// and close those it opens. That holds for the runtime too, which creates
+// its poller's epoll descriptor on first use, a timer's or a pollable
+// file's: were that this thread, no other could poll. So the poller is
+// started first, by opening a pipe. A sandbox may forbid unshare: the error
+// says so, and the thread goes on sharing.
+func PrivateFiles() error {
+	r, w, err := os.Pipe() // a pollable file: the runtime's poller starts
+	if err != nil {
+		return fmt.Errorf("starting the runtime's poller: %w", err)
+	}
+	r.Close()
+	w.Close()
+	if err := unix.Unshare(unix.CLONE_FILES); err != nil {
+		return fmt.Errorf("a descriptor table of its own for the measuring thread: %w", err)
+	}
+	return nil
+}
