@@ -67,10 +67,7 @@ func clientsTitle(meta *results.Meta, workload string, rounds int) string {
 	if workload == results.Connect {
 		title = "Connection setup (connect, send, echo, close): connections/s, transaction p50 / p99, connect() p50"
 	}
-	var extra []string
-	if meta.IO != "" {
-		extra = append(extra, "io="+meta.IO)
-	}
+	extra := runSetup(meta)
 	if rounds > 1 {
 		extra = append(extra, "median of "+strconv.Itoa(rounds)+" rounds")
 	}

@@ -159,13 +159,10 @@ func buildLoadTable(m *results.Matrix, meta *results.Meta, rounds int) *viewTabl
 	return t
 }
 
-// titleExtras are the run facts a table title ends with: io mode, pairs,
-// rounds.
+// titleExtras are the run facts a table title ends with: io mode,
+// placement, pairs, rounds.
 func titleExtras(meta *results.Meta, rounds int) string {
-	var extra []string
-	if meta.IO != "" {
-		extra = append(extra, "io="+meta.IO)
-	}
+	extra := runSetup(meta)
 	if meta.Pairs > 1 {
 		extra = append(extra, strconv.Itoa(meta.Pairs)+" pairs")
 	}

@@ -81,7 +81,7 @@ func TestHTMLSelfContained(t *testing.T) {
 		"<title>ipcbench results: bench-vm, 2026-11-22</title>",
 		// The command is escaped, not markup.
 		"<code>ipcbench run -rounds 3 -sizes 64,64K -o &#34;out &lt;1&gt;/&#34;</code>",
-		"Round-trip time (pingpong): p50 / p99, io=raw, median of 3 rounds",
+		"Round-trip time (pingpong): p50 / p99, io=raw, not pinned, median of 3 rounds",
 		`<td class="noisy">`, `<span class="mark">~</span>`,
 		"msgqueue 64 B: noisy, p50 round trip ranges",
 		"How to read this", "Round trip, not one way.", "MB = 10<sup>6</sup> bytes",

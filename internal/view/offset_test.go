@@ -40,11 +40,11 @@ func TestOffsetTables(t *testing.T) {
 		titles = append(titles, tb.Title)
 	}
 	want := []string{
-		"Round-trip time (pingpong): p50 / p99, io=raw",
-		"Round-trip time (pingpong): p50 / p99, io=raw, payload 8 B past a page",
-		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, io=raw",
-		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, io=raw, payload 8 B past a page",
-		"Throughput against payload offset (stream): payload one way, MB/s (10^6 B/s), io=raw",
+		"Round-trip time (pingpong): p50 / p99, io=raw, not pinned",
+		"Round-trip time (pingpong): p50 / p99, io=raw, not pinned, payload 8 B past a page",
+		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, io=raw, not pinned",
+		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, io=raw, not pinned, payload 8 B past a page",
+		"Throughput against payload offset (stream): payload one way, MB/s (10^6 B/s), io=raw, not pinned",
 	}
 	if !slices.Equal(titles, want) {
 		t.Fatalf("titles:\n%s\nwant:\n%s", strings.Join(titles, "\n"), strings.Join(want, "\n"))

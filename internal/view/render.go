@@ -237,12 +237,9 @@ func tableTitle(meta *results.Meta, workload string, rounds int, offset int) str
 }
 
 // titleWith is a table's title followed by what shapes its figures: io
-// mode, payload offset, pairs, rounds.
+// mode, placement, payload offset, pairs, rounds.
 func titleWith(title string, meta *results.Meta, workload string, rounds int, offset int) string {
-	var extra []string
-	if meta.IO != "" {
-		extra = append(extra, "io="+meta.IO)
-	}
+	extra := runSetup(meta)
 	if offset != 0 {
 		extra = append(extra, "payload "+strconv.Itoa(offset)+" B past a page")
 	}
@@ -431,4 +428,22 @@ func noisyText(name string, c *results.Cell) string {
 	lo, hi := units.MBps(s.Min), units.MBps(s.Max)
 	return fmt.Sprintf("%s: noisy, throughput ranges %s–%s across %d rounds",
 		name, strings.TrimSuffix(lo, " MB/s"), hi, s.N)
+}
+
+// runSetup is what every table title starts its facts with: the io mode
+// and where the two sides ran, which change every figure.
+func runSetup(meta *results.Meta) []string {
+	var extra []string
+	if meta.IO != "" {
+		extra = append(extra, "io="+meta.IO)
+	}
+	switch {
+	case len(meta.CPUs) != 2:
+		extra = append(extra, "not pinned")
+	case meta.CPUs[0] == meta.CPUs[1]:
+		extra = append(extra, "both sides on CPU "+strconv.Itoa(meta.CPUs[0]))
+	default:
+		extra = append(extra, fmt.Sprintf("driver on CPU %d, peer on CPU %d", meta.CPUs[0], meta.CPUs[1]))
+	}
+	return extra
 }

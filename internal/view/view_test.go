@@ -28,7 +28,7 @@ func TestViewCellsAndNotes(t *testing.T) {
 		t.Fatalf("%d tables, want 1", len(v.Tables))
 	}
 	tb := v.Tables[0]
-	if want := "Round-trip time (pingpong): p50 / p99, io=go, median of 2 rounds"; tb.Title != want {
+	if want := "Round-trip time (pingpong): p50 / p99, io=go, not pinned, median of 2 rounds"; tb.Title != want {
 		t.Errorf("title %q, want %q", tb.Title, want)
 	}
 	var rows []string
@@ -94,7 +94,7 @@ func TestViewStreamNoisyAndIncomplete(t *testing.T) {
 	}}
 	v := buildLayout(f)
 	tb := v.Tables[0]
-	if want := "Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, 4 pairs, summed, median of 3 rounds"; tb.Title != want {
+	if want := "Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, not pinned, 4 pairs, summed, median of 3 rounds"; tb.Title != want {
 		t.Errorf("title %q, want %q", tb.Title, want)
 	}
 	if got, want := tb.Rows[0][1].String(), "800.0 MB/s, 195k msg/s ~"; got != want {
