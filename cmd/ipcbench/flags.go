@@ -136,9 +136,13 @@ func (v *cpusValue) String() string {
 }
 
 func (v *cpusValue) Set(s string) error {
+	if s == "none" { // the scheduler places both sides
+		*v.cpus = nil
+		return nil
+	}
 	parts := strings.Split(s, ",")
 	if len(parts) != 2 {
-		return errors.New("takes two CPUs, the driver's and the peer's (e.g. 0,1 or 0,0)")
+		return errors.New("takes two CPUs, the driver's and the peer's (e.g. 0,1 or 0,0), or none")
 	}
 	var cpus []int
 	for _, p := range parts {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -26,9 +28,14 @@ func TestOffsetEndToEnd(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ipcbench run: %v\nstderr: %s", err, stderr.String())
 	}
+	allowed, err := host.AllowedCPUs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed := fmt.Sprintf("io=raw, both sides on CPU %d", allowed[0]) // the default placement
 	for _, want := range []string{
-		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, io=raw\n",
-		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, io=raw, payload 8 B past a page\n",
+		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, " + placed + "\n",
+		"Throughput (stream): payload one way, MB/s (10^6 B/s) and messages/s, " + placed + ", payload 8 B past a page\n",
 		"Throughput against payload offset (stream)",
 	} {
 		if !strings.Contains(stdout.String(), want) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipcbench/ipcbench/harness"
+	"github.com/ipcbench/ipcbench/internal/host"
 	"github.com/ipcbench/ipcbench/ipc"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/verdict"
@@ -90,7 +91,7 @@ func runFlags(c *runConfig) *flag.FlagSet {
 	fs.Var(&c.rounds, "rounds", "repeat the whole matrix this many times, cells shuffled each round; or auto: 5 to 7 rounds (as the number of mechanisms needs), then more rounds of the cells whose verdict is unresolved, within -budget")
 	fs.Var(&durationValue{d: &c.budget}, "budget", "with -rounds auto: the most wall time the run may take (the first rounds always run)")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for the cell order (default: from the clock; recorded in results)")
-	fs.Var(&cpusValue{&c.cpus}, "cpus", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed)")
+	fs.Var(&cpusValue{&c.cpus}, "cpus", "pin the driver and the peer to these CPUs, e.g. 0,1 (the same CPU twice is allowed), or none; default: both on the first CPU allowed, for local pingpong and stream runs")
 	fs.Var(&choiceValue{&c.io, []string{string(ipc.IORaw), string(ipc.IOGo)}}, "io", "raw (blocking syscalls on a locked thread) or go (os.File/net.Conn through the runtime poller)")
 	fs.Var(&intCount{n: &c.pairs, min: 1}, "pairs", "driver/peer pairs run at once per cell (pingpong and stream; the server workload has -clients)")
 	fs.Var(&durationValue{d: &c.timeout}, "timeout", "give up on a cell whose peer stops answering for this long")
@@ -221,6 +222,11 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 	case c.remote != "" && (slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect)):
 		return o, usagef("-remote runs the pingpong and stream workloads only: the server and connect workloads start their clients on this machine")
 	}
+	if !set["cpus"] {
+		if cpus, ok := defaultCPUs(o); ok {
+			o.CPUs = cpus
+		}
+	}
 	if c.rounds.auto {
 		autoRounds(&o, c.budget)
 	}
@@ -230,6 +236,28 @@ func (c *runConfig) options(set map[string]bool) (harness.Options, error) {
 		return o, usagef("%v", err)
 	}
 	return o, nil
+}
+
+// defaultCPUs is the placement of a run without -cpus: both sides on the
+// first CPU this process may use, for a local run of closed-loop pingpong
+// and stream cells with one pair. Left to the scheduler, the two sides share
+// a CPU in one cell and not in the next, or move during one, and a 64 KiB
+// pipe stream then measures anything from 0.5 to 8 GB/s on a 2-vCPU VM:
+// the ranking of mechanisms followed where the scheduler put them, not
+// what they cost. One CPU is the placement bench/compare checks against C,
+// and the steadiest. Server and connect cells (many clients), several pairs,
+// an offered rate (a second thread) and a remote peer are left to the
+// scheduler; -cpus none asks for that in any run.
+func defaultCPUs(o harness.Options) ([]int, bool) {
+	if o.Remote != "" || o.Pairs > 1 || len(o.Rates) > 0 ||
+		slices.Contains(o.Workloads, results.Server) || slices.Contains(o.Workloads, results.Connect) {
+		return nil, false
+	}
+	allowed, err := host.AllowedCPUs()
+	if err != nil || len(allowed) == 0 {
+		return nil, false
+	}
+	return []int{allowed[0], allowed[0]}, true
 }
 
 func mechanismNames() []string {
