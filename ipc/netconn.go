@@ -86,7 +86,7 @@ type netListener struct {
 	ln      deadlineListener
 	ep      Endpoint
 	mode    IOMode
-	prepare func(net.Conn) error
+	wrap    func(net.Conn, IOMode) (Conn, func(), error)
 	cleanup func() error
 
 	once     sync.Once
@@ -109,13 +109,15 @@ type acceptedSocket struct {
 
 // NewNetListener returns a Listener over ln, which must have a SetDeadline
 // method (net.UnixListener and net.TCPListener do). Endpoint returns ep.
-// prepare, if not nil, runs on every accepted socket before it becomes a
-// Conn, to set socket options. cleanup, if not nil, runs once in Close after
-// ln is closed, to remove anything else Listen made (a directory).
+// wrap makes a Conn of every accepted socket for mode, with a function that
+// shuts the socket down; nil is NetConnShutdown, a byte stream. A mechanism
+// wraps to set socket options first, or for a socket that keeps record
+// boundaries. cleanup, if not nil, runs once in Close after ln is closed, to
+// remove anything else Listen made (a directory).
 //
 // The Listener owns ln and closes it in Close, and Close also shuts down the
 // sockets it accepted, waking a Conn blocked on one: Close ends the cell.
-func NewNetListener(ln net.Listener, ep Endpoint, mode IOMode, prepare func(net.Conn) error, cleanup func() error) (Listener, error) {
+func NewNetListener(ln net.Listener, ep Endpoint, mode IOMode, wrap func(net.Conn, IOMode) (Conn, func(), error), cleanup func() error) (Listener, error) {
 	dl, ok := ln.(deadlineListener)
 	if !ok {
 		ln.Close()
@@ -124,7 +126,10 @@ func NewNetListener(ln net.Listener, ep Endpoint, mode IOMode, prepare func(net.
 		}
 		return nil, fmt.Errorf("a %T has no accept deadline", ln)
 	}
-	return &netListener{ln: dl, ep: ep, mode: mode, prepare: prepare, cleanup: cleanup}, nil
+	if wrap == nil {
+		wrap = NetConnShutdown
+	}
+	return &netListener{ln: dl, ep: ep, mode: mode, wrap: wrap, cleanup: cleanup}, nil
 }
 
 // Endpoint is what the peer needs to dial.
@@ -141,13 +146,7 @@ func (l *netListener) Accept(deadline time.Time) (Conn, error) {
 	if err != nil {
 		return nil, l.acceptErr(err, wait)
 	}
-	if l.prepare != nil {
-		if err := l.prepare(c); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	conn, shutdown, err := NetConnShutdown(c, l.mode)
+	conn, shutdown, err := l.wrap(c, l.mode)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -107,7 +106,12 @@ func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &listener{ln: ln, dir: dir, path: path, mode: cfg.IO}, nil
+	return ipc.NewNetListener(ln, ipc.Endpoint{Addr: path}, cfg.IO, accepted, func() error { return os.RemoveAll(dir) })
+}
+
+// accepted makes a Conn of a socket the listener accepted.
+func accepted(c net.Conn, mode ipc.IOMode) (ipc.Conn, func(), error) {
+	return newConn(c.(*net.UnixConn), mode)
 }
 
 // Dial connects to the socket path in ep.Addr.
@@ -179,73 +183,6 @@ func (c *connector) Connect() (ipc.Conn, time.Duration, error) {
 }
 
 func (c *connector) Close() error { return nil }
-
-type listener struct {
-	ln        *net.UnixListener
-	dir, path string
-	mode      ipc.IOMode
-	once      sync.Once
-	closeErr  error
-	mu        sync.Mutex
-	closed    bool
-	shutdowns []func()
-}
-
-func (l *listener) Endpoint() ipc.Endpoint { return ipc.Endpoint{Addr: l.path} }
-
-// Accept waits for the peer to connect until deadline.
-func (l *listener) Accept(deadline time.Time) (ipc.Conn, error) {
-	wait := max(time.Until(deadline), 0).Round(time.Millisecond)
-	if err := l.ln.SetDeadline(deadline); err != nil {
-		return nil, l.acceptErr(err, wait)
-	}
-	c, err := l.ln.AcceptUnix()
-	if err != nil {
-		return nil, l.acceptErr(err, wait)
-	}
-	conn, shutdown, err := newConn(c, l.mode)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		conn.Close()
-		return nil, fmt.Errorf("the listener was closed while waiting for the peer to connect: %w", ipc.ErrClosed)
-	}
-	l.shutdowns = append(l.shutdowns, shutdown)
-	return conn, nil
-}
-
-func (l *listener) acceptErr(err error, wait time.Duration) error {
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("the peer did not connect within %v: %w", wait, err)
-	case errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("the listener was closed while waiting for the peer to connect: %w", ipc.ErrClosed)
-	}
-	return fmt.Errorf("accept: %w", err)
-}
-
-// Close closes the listening socket, shuts down the accepted one (which
-// wakes a Send or Recv blocked on it) and removes the directory.
-func (l *listener) Close() error {
-	l.once.Do(func() {
-		l.mu.Lock()
-		l.closed = true
-		shutdowns := l.shutdowns
-		l.shutdowns = nil
-		l.mu.Unlock()
-		l.closeErr = l.ln.Close()
-		for _, s := range shutdowns {
-			s()
-		}
-		if err := os.RemoveAll(l.dir); l.closeErr == nil {
-			l.closeErr = err
-		}
-	})
-	return l.closeErr
-}
 
 // newConn makes a Conn of a connected socket for mode, and a function that
 // shuts the socket down (safe after Close: RawConn.Control then fails).

@@ -71,7 +71,7 @@ func (transport) Listen(cfg ipc.Config) (ipc.Listener, error) {
 		return nil, err
 	}
 	ep := ipc.Endpoint{Addr: ln.Addr().String()}
-	return ipc.NewNetListener(ln, ep, cfg.IO, noDelay, nil)
+	return ipc.NewNetListener(ln, ep, cfg.IO, accepted, nil)
 }
 
 // Dial connects to the host:port in ep.Addr.
@@ -92,6 +92,15 @@ func (transport) Dial(ep ipc.Endpoint, cfg ipc.Config) (ipc.Conn, error) {
 
 // noDelay sets TCP_NODELAY. Go already does by default; saying it here keeps
 // the figures from depending on that default.
+// accepted makes a Conn of an accepted connection, with TCP_NODELAY on.
+func accepted(c net.Conn, mode ipc.IOMode) (ipc.Conn, func(), error) {
+	if err := noDelay(c); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return ipc.NetConnShutdown(c, mode)
+}
+
 func noDelay(c net.Conn) error {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
