@@ -352,9 +352,15 @@ func closePairs(pairs []*pair) {
 func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) error {
 	if o.IO == ipc.IORaw {
 		// Every pair's Send and Recv skip the runtime's syscall bookkeeping
-		// until they have all returned (see ipc.Unmanaged); an open-loop
-		// pair runs two threads.
-		defer ipc.Unmanaged(2 * len(pairs))()
+		// until they have all returned (see ipc.Unmanaged). A closed-loop
+		// pair makes its calls on one thread, an open-loop pair on two; no
+		// more are counted, since each one counted past the CPUs raises
+		// GOMAXPROCS past them too.
+		threads := len(pairs)
+		if c.rate != (Rate{}) {
+			threads *= 2
+		}
+		defer ipc.Unmanaged(threads)()
 	}
 	start := make(chan struct{})
 	var wg sync.WaitGroup

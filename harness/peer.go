@@ -172,9 +172,10 @@ func runPeer(specJSON string, transports []ipc.Transport) int {
 	if spec.IO == ipc.IORaw {
 		runtime.LockOSThread()
 		// For the peer's whole life, which is one cell, its Send and Recv
-		// skip the runtime's syscall bookkeeping (see ipc.Unmanaged): the
-		// collector is off, and the control pipe's goroutine has a P.
-		defer ipc.Unmanaged(2)()
+		// skip the runtime's syscall bookkeeping (see ipc.Unmanaged) on
+		// this one thread: the collector is off, and the control pipe's
+		// goroutine still has a P.
+		defer ipc.Unmanaged(1)()
 	}
 	if spec.CPU >= 0 {
 		pin := host.PinThread
