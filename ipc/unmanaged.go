@@ -18,7 +18,7 @@ import (
 // blocks. That bookkeeping costs 40-50 ns a call on the CPUs measured here,
 // and a round trip makes four calls on its critical path: it is most of what
 // made ipcbench's 64 B round trip slower than a C program making the same
-// calls (README, "Accuracy"). syscall.RawSyscall skips it.
+// calls (README, "How accurate is it"). syscall.RawSyscall skips it.
 //
 // Skipping it is safe only while nothing needs every thread to stop: a
 // thread blocked in a raw call holds its P and cannot stop, so a garbage

@@ -10,9 +10,10 @@ import (
 
 // x/sys/unix has the POSIX message queue syscall numbers but no wrappers, so
 // these are written here in the style of its zsyscall files, as msgqueue does
-// for System V. They use unix.Syscall6, not RawSyscall: sends and receives
-// block, and the runtime must know the thread is in a syscall so that it can
-// hand the P to another one.
+// for System V. mq_timedsend and mq_timedreceive, the calls of Send and
+// Recv, go through ipc.Syscall6, which skips the runtime's bookkeeping only
+// inside the harness's ipc.Unmanaged window; mq_open and the rest use
+// unix.Syscall6.
 //
 // The kernel restarts mq_timedsend and mq_timedreceive after a handler with
 // SA_RESTART only while no timeout is given, and a Go process takes signals all
