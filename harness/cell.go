@@ -353,9 +353,7 @@ func (o *Options) measure(ctx context.Context, c cell, pairs []*pair, g *guard) 
 	if o.IO == ipc.IORaw {
 		// Every pair's Send and Recv skip the runtime's syscall bookkeeping
 		// until they have all returned (see ipc.Unmanaged). A closed-loop
-		// pair makes its calls on one thread, an open-loop pair on two; no
-		// more are counted, since each one counted past the CPUs raises
-		// GOMAXPROCS past them too.
+		// pair makes its calls on one thread, an open-loop pair on two.
 		threads := len(pairs)
 		if c.rate != (Rate{}) {
 			threads *= 2

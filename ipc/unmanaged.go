@@ -31,6 +31,16 @@ import (
 // around each measuring cell and for a peer's whole life; everything else
 // (tests, a library user) gets ordinary calls.
 
+// spareProcs is how many Ps a window keeps beyond its raw threads. One is
+// for every other goroutine (a watchdog that kills a stalled peer, the
+// control pipe). The other is for the collection SetGCPercent(-1) may not
+// have waited out to its very end: its worker then asks every P to flush
+// its caches and holds its own P until all have, which a P blocked in a raw
+// call does only once the call returns. With one spare, that worker took
+// it, the watchdog never ran, and a cell whose peer hangs hung the process
+// (seen in CI: TestPeerFaults, 11 minutes, GOMAXPROCS 2 on 2 vCPUs).
+const spareProcs = 2
+
 var (
 	unmanagedMu      sync.Mutex
 	unmanagedThreads int // threads the open windows allow into raw calls
@@ -45,7 +55,7 @@ var (
 // know about, and returns the function that closes it. While any window is
 // open the garbage collector is off (so the process should not allocate
 // much) and GOMAXPROCS is at least the threads of all open windows plus
-// one; closing the last window restores both.
+// two (see spareProcs); closing the last window restores both.
 //
 // Open it only where no raw call is in flight, and close it only when none
 // is: both ends may stop the world. In between, the caller must not call
@@ -59,7 +69,7 @@ func Unmanaged(threads int) (close func()) {
 		savedMemLimit = debug.SetMemoryLimit(math.MaxInt64)
 	}
 	unmanagedThreads += threads
-	if need := unmanagedThreads + 1; runtime.GOMAXPROCS(0) < need {
+	if need := unmanagedThreads + spareProcs; runtime.GOMAXPROCS(0) < need {
 		runtime.GOMAXPROCS(need)
 		raisedProcs = true
 	}
