@@ -31,15 +31,10 @@ import (
 // around each measuring cell and for a peer's whole life; everything else
 // (tests, a library user) gets ordinary calls.
 
-// spareProcs is how many Ps a window keeps beyond its raw threads. One is
-// for every other goroutine (a watchdog that kills a stalled peer, the
-// control pipe). The other is for the collection SetGCPercent(-1) may not
-// have waited out to its very end: its worker then asks every P to flush
-// its caches and holds its own P until all have, which a P blocked in a raw
-// call does only once the call returns. With one spare, that worker took
-// it, the watchdog never ran, and a cell whose peer hangs hung the process
-// (seen in CI: TestPeerFaults, 11 minutes, GOMAXPROCS 2 on 2 vCPUs).
-const spareProcs = 2
+// spareProcs is how many Ps a window keeps beyond its raw threads: one, for
+// every other goroutine (a watchdog that kills a stalled peer, the control
+// pipe).
+const spareProcs = 1
 
 var (
 	unmanagedMu      sync.Mutex
@@ -55,7 +50,7 @@ var (
 // know about, and returns the function that closes it. While any window is
 // open the garbage collector is off (so the process should not allocate
 // much) and GOMAXPROCS is at least the threads of all open windows plus
-// two (see spareProcs); closing the last window restores both.
+// one; closing the last window restores both.
 //
 // Open it only where no raw call is in flight, and close it only when none
 // is: both ends may stop the world. In between, the caller must not call
@@ -65,8 +60,18 @@ func Unmanaged(threads int) (close func()) {
 	unmanagedMu.Lock()
 	defer unmanagedMu.Unlock()
 	if unmanagedThreads == 0 {
-		savedGCPercent = debug.SetGCPercent(-1) // waits for a collection under way
+		savedGCPercent = debug.SetGCPercent(-1) // waits for a collection's marking
 		savedMemLimit = debug.SetMemoryLimit(math.MaxInt64)
+		// SetGCPercent returns before the end of a collection it waited
+		// for: the collection's worker then still asks every P to flush its
+		// caches, holding its own P until all have, which a P blocked in a
+		// raw call does only when the call returns. That worker took the
+		// spare P, the watchdog never ran, and a cell whose peer hung hung
+		// the process (seen in CI: TestPeerFaults, 11 minutes). The
+		// collection holds the world's lock to its end, so stopping the
+		// world once (ReadMemStats does, for microseconds) waits it out.
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
 	}
 	unmanagedThreads += threads
 	if need := unmanagedThreads + spareProcs; runtime.GOMAXPROCS(0) < need {
