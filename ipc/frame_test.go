@@ -223,3 +223,30 @@ func TestReadLimits(t *testing.T) {
 		t.Errorf("unexpected limits: %v", l)
 	}
 }
+
+// selfSplitter is a Conn that splits messages itself.
+type selfSplitter struct {
+	pieceConn
+	h, piece int
+}
+
+func (s *selfSplitter) SplitPieces(h, piece int) Conn {
+	s.h, s.piece = h, piece
+	return &s.pieceConn
+}
+
+// TestSplitHandsOverToPieceSplitter: a Conn that splits itself gets the job,
+// with the headroom and piece size Split was given, and a piece size < 1
+// still means no splitting at all.
+func TestSplitHandsOverToPieceSplitter(t *testing.T) {
+	s := &selfSplitter{}
+	if c := Split(s, 8, 8192); c != Conn(&s.pieceConn) {
+		t.Fatalf("Split returned %T, want the PieceSplitter's own Conn", c)
+	}
+	if s.h != 8 || s.piece != 8192 {
+		t.Errorf("SplitPieces got headroom %d, piece %d; want 8, 8192", s.h, s.piece)
+	}
+	if c := Split(s, 8, 0); c != Conn(s) {
+		t.Errorf("Split with piece 0 returned %T, want the Conn itself", c)
+	}
+}

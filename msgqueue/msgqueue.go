@@ -322,10 +322,15 @@ func (c *conn) Send(frame []byte) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	h := frame[headroom-mtypeLen:]
+	return c.send(frame[headroom-mtypeLen:], len(frame)-headroom)
+}
+
+// send sends the n bytes after the mtypeLen bytes at h as one message, with
+// the type written over those bytes.
+func (c *conn) send(h []byte, n int) error {
 	putType(h, c.sendType())
 	c.Calls.Send++
-	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), len(frame)-headroom, 0); err != nil {
+	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), n, 0); err != nil {
 		return c.fail("msgsnd", c.snd, err)
 	}
 	return nil
@@ -339,20 +344,30 @@ func (c *conn) Recv(frame []byte) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	n := len(frame) - headroom
-	h := frame[headroom-mtypeLen:]
+	return c.recv(frame[headroom-mtypeLen:], len(frame)-headroom)
+}
+
+// recv receives one message of exactly n bytes into the bytes after the
+// mtypeLen bytes at h, which the kernel overwrites with its type.
+func (c *conn) recv(h []byte, n int) error {
 	c.Calls.Recv++
 	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, int(c.typ), 0)
-	if err != nil {
-		if err == errE2BIG {
-			return fmt.Errorf("msgrcv on queue %d: a message is longer than the %d bytes expected: the two sides disagree on the message size", c.rcv, n)
-		}
-		return c.fail("msgrcv", c.rcv, err)
-	}
-	if typ := getMtype(h); got != n || int64(typ) != c.sendType() {
-		return fmt.Errorf("msgrcv on queue %d: got a message of type %d with %d bytes, want type %d with %d: the two sides disagree on the message size", c.rcv, typ, got, c.sendType(), n)
+	if typ := getMtype(h); err != nil || got != n || int64(typ) != c.sendType() {
+		return c.recvFailed(err, n, got, typ)
 	}
 	return nil
+}
+
+// recvFailed is the error of a msgrcv of n bytes that failed with err or
+// brought a message of got bytes and type typ that is not the one expected.
+func (c *conn) recvFailed(err error, n, got int, typ uint64) error {
+	switch {
+	case err == errE2BIG:
+		return fmt.Errorf("msgrcv on queue %d: a message is longer than the %d bytes expected: the two sides disagree on the message size", c.rcv, n)
+	case err != nil:
+		return c.fail("msgrcv", c.rcv, err)
+	}
+	return fmt.Errorf("msgrcv on queue %d: got a message of type %d with %d bytes, want type %d with %d: the two sides disagree on the message size", c.rcv, typ, got, c.sendType(), n)
 }
 
 // check rejects a frame without room for the type, and use after Close.
@@ -381,4 +396,65 @@ func (c *conn) fail(op string, id int, err error) error {
 func (c *conn) Close() error {
 	c.closed.Store(true)
 	return nil
+}
+
+// SplitPieces implements ipc.PieceSplitter: a message longer than piece goes
+// as pieces of it, a msgsnd or msgrcv each, from one loop. Through
+// ipc.Split's generic loop each piece passed two more Go frames and an
+// interface call, whose cache misses after every 8 KiB copy cost about 2% of
+// a 64 KiB stream (Intel model 167).
+func (c *conn) SplitPieces(h, piece int) ipc.Conn {
+	return &pieceConn{conn: c, piece: piece}
+}
+
+// pieceConn is a conn that splits messages itself, as ipc.Split does: piece
+// k's type goes in the mtypeLen bytes in front of it, which for k > 0 are
+// the end of the previous piece, saved before the call and put back after.
+type pieceConn struct {
+	*conn
+	piece int
+}
+
+func (c *pieceConn) Send(frame []byte) error {
+	if err := c.check(frame); err != nil {
+		return err
+	}
+	msg, size, typ := frame[headroom-mtypeLen:], len(frame)-headroom, c.sendType()
+	for off := 0; ; off += c.piece {
+		n, h := min(c.piece, size-off), msg[off:]
+		var saved [mtypeLen]byte
+		copy(saved[:], h)
+		putType(h, typ)
+		c.Calls.Send++
+		err := msgsnd(c.snd, unsafe.Pointer(&h[0]), n, 0)
+		copy(h, saved[:])
+		if err != nil {
+			return c.fail("msgsnd", c.snd, err)
+		}
+		if off+n >= size {
+			return nil
+		}
+	}
+}
+
+func (c *pieceConn) Recv(frame []byte) error {
+	if err := c.check(frame); err != nil {
+		return err
+	}
+	msg, size := frame[headroom-mtypeLen:], len(frame)-headroom
+	for off := 0; ; off += c.piece {
+		n, h := min(c.piece, size-off), msg[off:]
+		var saved [mtypeLen]byte
+		copy(saved[:], h)
+		c.Calls.Recv++
+		got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, int(c.typ), 0)
+		typ := getMtype(h)
+		copy(h, saved[:])
+		if err != nil || got != n || int64(typ) != c.sendType() {
+			return c.recvFailed(err, n, got, typ)
+		}
+		if off+n >= size {
+			return nil
+		}
+	}
 }

@@ -815,3 +815,18 @@ func TestName(t *testing.T) {
 		t.Errorf("Name() = %q", got)
 	}
 }
+
+// TestSplitsItself: the harness's ipc.Split of a queue Conn is the queue's
+// own piece loop (pieceConn), which the split tests above then carry data
+// through, and it still counts its calls.
+func TestSplitsItself(t *testing.T) {
+	p := newPair(t, 3*8192+5, ipc.IORaw)
+	for _, c := range []ipc.Conn{p.drv, p.peer} {
+		if _, ok := c.(*pieceConn); !ok && sysLimits(t).msgmax == 8192 {
+			t.Errorf("split Conn is %T, want *pieceConn", c)
+		}
+		if _, ok := c.(ipc.SyscallCounter); !ok {
+			t.Errorf("split Conn %T does not count its calls", c)
+		}
+	}
+}
