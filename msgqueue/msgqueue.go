@@ -322,15 +322,10 @@ func (c *conn) Send(frame []byte) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	return c.send(frame[headroom-mtypeLen:], len(frame)-headroom)
-}
-
-// send sends the n bytes after the mtypeLen bytes at h as one message, with
-// the type written over those bytes.
-func (c *conn) send(h []byte, n int) error {
+	h := frame[headroom-mtypeLen:]
 	putType(h, c.sendType())
 	c.Calls.Send++
-	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), n, 0); err != nil {
+	if err := msgsnd(c.snd, unsafe.Pointer(&h[0]), len(frame)-headroom, 0); err != nil {
 		return c.fail("msgsnd", c.snd, err)
 	}
 	return nil
@@ -344,12 +339,8 @@ func (c *conn) Recv(frame []byte) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	return c.recv(frame[headroom-mtypeLen:], len(frame)-headroom)
-}
-
-// recv receives one message of exactly n bytes into the bytes after the
-// mtypeLen bytes at h, which the kernel overwrites with its type.
-func (c *conn) recv(h []byte, n int) error {
+	n := len(frame) - headroom
+	h := frame[headroom-mtypeLen:]
 	c.Calls.Recv++
 	got, err := msgrcv(c.rcv, unsafe.Pointer(&h[0]), n, int(c.typ), 0)
 	if typ := getMtype(h); err != nil || got != n || int64(typ) != c.sendType() {
