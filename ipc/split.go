@@ -5,7 +5,7 @@ package ipc
 // (Caps.MaxMessage). Both sides must split the same way; the harness does,
 // on both, with the driver's piece size. A message that fits in one piece
 // goes through whole; an empty message is one empty piece. piece < 1
-// returns c as it is.
+// returns c as it is; a c that is a PieceSplitter does the splitting itself.
 //
 // It copies no payload and allocates nothing per call. Piece k is passed to
 // c as the frame frame[k*piece : headroom+k*piece+n], whose message is the

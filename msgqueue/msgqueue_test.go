@@ -820,9 +820,13 @@ func TestName(t *testing.T) {
 // own piece loop (pieceConn), which the split tests above then carry data
 // through, and it still counts its calls.
 func TestSplitsItself(t *testing.T) {
-	p := newPair(t, 3*8192+5, ipc.IORaw)
+	const size = 3*8192 + 5
+	if New().Caps(ipc.Config{Size: size}).Pieces(size) < 2 {
+		t.Skipf("kernel.msgmax takes %d bytes whole: nothing to split", size)
+	}
+	p := newPair(t, size, ipc.IORaw)
 	for _, c := range []ipc.Conn{p.drv, p.peer} {
-		if _, ok := c.(*pieceConn); !ok && sysLimits(t).msgmax == 8192 {
+		if _, ok := c.(*pieceConn); !ok {
 			t.Errorf("split Conn is %T, want *pieceConn", c)
 		}
 		if _, ok := c.(ipc.SyscallCounter); !ok {
