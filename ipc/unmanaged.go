@@ -99,6 +99,12 @@ func Unmanaged(threads int) (close func()) {
 	}
 }
 
+// RawCalls reports whether an Unmanaged window is open: while it is, Send
+// and Recv may make their calls with syscall.RawSyscall6, as Syscall6 does.
+// It is for a Send or Recv that makes many calls from one loop and would
+// rather ask once per message than once per call (msgqueue's pieces).
+func RawCalls() bool { return unmanagedOn.Load() }
+
 // Syscall6 is syscall.Syscall6, or syscall.RawSyscall6 while an Unmanaged
 // window is open. Mechanisms use it (and Read, Write) for the calls of Send
 // and Recv, and only for those: a call that may block for long for reasons

@@ -10,8 +10,9 @@ import (
 
 // x/sys/unix has the System V message syscall numbers but no wrappers, so
 // these are written here in the style of its zsyscall files. msgsnd and
-// msgrcv, the calls of Send and Recv, go through ipc.Syscall6, which skips
-// the runtime's bookkeeping only inside the harness's ipc.Unmanaged window.
+// msgrcv go through ipc.Syscall6, which skips the runtime's bookkeeping only
+// inside the harness's ipc.Unmanaged window; conn's Send and Recv make the
+// same calls from their own loop (msgqueue.go), asking ipc.RawCalls once.
 //
 // msgsnd and msgrcv are never restarted after a signal handler, even with
 // SA_RESTART (signal(7)), and a Go process takes signals all the time
