@@ -91,15 +91,19 @@ func TestDriverKilled(t *testing.T) {
 			driver.Wait()
 
 			status, exited, err := reap(peer, 10*time.Second)
-			if err != nil {
+			switch {
+			case err == unix.ECHILD && unix.Kill(peer, 0) == unix.ESRCH:
+				// The thread that started the peer died first, its
+				// parent-death signal killed the peer, and a thread of
+				// the driver not yet dead reaped it (seen in about one run
+				// in 15): the peer ended, how cannot be known.
+				t.Logf("the peer ended before its driver, which reaped it")
+			case err != nil:
 				t.Fatalf("waiting for the peer %d: %v", peer, err)
-			}
-			if !exited {
+			case !exited:
 				unix.Kill(peer, unix.SIGKILL)
 				reap(peer, 10*time.Second)
 				t.Fatalf("the peer %d still runs 10 s after its driver was killed", peer)
-			}
-			switch {
 			case status.Exited() && status.ExitStatus() == 3:
 				t.Logf("the peer saw end of file on its control pipe and exited")
 			case status.Signaled() && status.Signal() == unix.SIGKILL:
