@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -328,89 +327,48 @@ func (c *conn) Send(frame []byte) error { return c.send(frame, math.MaxInt) }
 // and is an error, never a short message.
 func (c *conn) Recv(frame []byte) error { return c.recv(frame, math.MaxInt) }
 
-// send sends frame[headroom:] as messages of piece bytes (the last one
-// shorter), one msgsnd each, from one loop: piece k's type goes in the
-// mtypeLen bytes in front of it, which for k > 0 are the end of the
-// previous piece, saved before the call and put back after.
-//
-// The loop makes its calls itself rather than through msgsnd and
-// ipc.Syscall6: after each call the other process has run and copied
-// 8 KiB, so every frame and cache line the loop touches is fetched again,
-// and the two frames cost about 2% of a 64 KiB stream (Intel model 167).
-// For the same reason the call count is kept in a local and stored once.
+// send sends frame[headroom:] as messages of piece bytes, the last one
+// shorter (sendLoop). Inside the harness's ipc.Unmanaged window the calls
+// are raw and made by sendPieces, which on amd64 is assembly: see
+// pieces_amd64.go for why the few instructions between calls matter.
 func (c *conn) send(frame []byte, piece int) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	msg, size, typ := frame[headroom-mtypeLen:], len(frame)-headroom, c.sendType()
-	raw, id := ipc.RawCalls(), uintptr(c.snd)
-	calls := int64(0)
-	var e syscall.Errno
-	for off := 0; ; {
-		n, h := min(piece, size-off), msg[off:]
-		saved := getMtype(h)
-		putType(h, typ)
-		if raw {
-			_, _, e = syscall.RawSyscall6(unix.SYS_MSGSND, id, uintptr(unsafe.Pointer(&h[0])), uintptr(n), 0, 0, 0)
-		} else {
-			_, _, e = syscall.Syscall6(unix.SYS_MSGSND, id, uintptr(unsafe.Pointer(&h[0])), uintptr(n), 0, 0, 0)
-		}
-		putType(h, int64(saved))
-		if e == unix.EINTR { // never restarted (sysv.go): the piece again
-			continue
-		}
-		calls++ // one per piece: a retry after EINTR is the same call
-		if off += n; e != 0 || off >= size {
-			break
-		}
+	msg, size, typ := unsafe.Pointer(&frame[headroom-mtypeLen]), len(frame)-headroom, c.sendType()
+	var calls int
+	var e uintptr
+	if ipc.RawCalls() {
+		calls, e = sendPieces(uintptr(c.snd), msg, size, piece, typ)
+	} else {
+		calls, e = sendLoop(false, uintptr(c.snd), msg, size, piece, typ)
 	}
-	c.Calls.Send += calls
+	c.Calls.Send += int64(calls)
 	if e != 0 {
-		return c.fail("msgsnd", c.snd, errnoErr(e))
+		return c.fail("msgsnd", c.snd, errnoErr(unix.Errno(e)))
 	}
 	return nil
 }
 
 // recv fills frame[headroom:] with messages of piece bytes (the last one
-// shorter), one msgrcv each, as send sent them; each must have exactly the
-// length expected and this side's type.
+// shorter), as send sent them; each must have exactly the length expected
+// and the sender's type.
 func (c *conn) recv(frame []byte, piece int) error {
 	if err := c.check(frame); err != nil {
 		return err
 	}
-	msg, size, want := frame[headroom-mtypeLen:], len(frame)-headroom, uint64(c.sendType())
-	raw, id, from := ipc.RawCalls(), uintptr(c.rcv), uintptr(c.typ)
-	calls := int64(0)
-	var r uintptr
-	var e syscall.Errno
-	var n int
+	msg, size, want := unsafe.Pointer(&frame[headroom-mtypeLen]), len(frame)-headroom, uint64(c.sendType())
+	var calls, n, got int
 	var typ uint64
-	for off := 0; ; {
-		var h []byte
-		n, h = min(piece, size-off), msg[off:]
-		saved := getMtype(h)
-		if raw {
-			r, _, e = syscall.RawSyscall6(unix.SYS_MSGRCV, id, uintptr(unsafe.Pointer(&h[0])), uintptr(n), from, 0, 0)
-		} else {
-			r, _, e = syscall.Syscall6(unix.SYS_MSGRCV, id, uintptr(unsafe.Pointer(&h[0])), uintptr(n), from, 0, 0)
-		}
-		typ = getMtype(h)
-		putType(h, int64(saved))
-		if e == unix.EINTR {
-			continue
-		}
-		calls++
-		if off += n; e != 0 || int(r) != n || typ != want || off >= size {
-			break
-		}
+	var e uintptr
+	if ipc.RawCalls() {
+		calls, n, got, typ, e = recvPieces(uintptr(c.rcv), msg, size, piece, c.typ, want)
+	} else {
+		calls, n, got, typ, e = recvLoop(false, uintptr(c.rcv), msg, size, piece, c.typ, want)
 	}
-	c.Calls.Recv += calls
-	if e != 0 || int(r) != n || typ != want {
-		got := int(r)
-		if e != 0 {
-			got = -1
-		}
-		return c.recvFailed(errnoErr(e), n, got, typ)
+	c.Calls.Recv += int64(calls)
+	if e != 0 || got != n || typ != want {
+		return c.recvFailed(errnoErr(unix.Errno(e)), n, got, typ)
 	}
 	return nil
 }

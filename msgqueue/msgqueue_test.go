@@ -192,6 +192,23 @@ func verify(msg []byte, seed uint64) error {
 
 func seed(size, i, dir int) uint64 { return uint64(size)<<24 | uint64(i)<<4 | uint64(dir) }
 
+// bothPaths runs f with ordinary calls and again inside an ipc.Unmanaged
+// window for threads raw threads, where conn's calls are raw and, on
+// amd64, made by the assembly of pieces_amd64.s: each path is its own code.
+func bothPaths(t *testing.T, threads int, f func(t *testing.T)) {
+	t.Helper()
+	t.Run("calls", f)
+	t.Run("raw", func(t *testing.T) {
+		// A cleanup registered first runs last: after the pair's, which
+		// removes the queues, so no raw call is left when the window closes.
+		t.Cleanup(ipc.Unmanaged(threads))
+		if !ipc.RawCalls() {
+			t.Fatal("ipc.RawCalls is false inside an Unmanaged window")
+		}
+		f(t)
+	})
+}
+
 var sizes = []int{16, 100, 8192, 8193, 16384, 20000, 65536, 65536 + 5}
 
 // TestRoundTrip echoes several messages of every size through a peer
@@ -200,7 +217,7 @@ var sizes = []int{16, 100, 8192, 8193, 16384, 20000, 65536, 65536 + 5}
 func TestRoundTrip(t *testing.T) {
 	for _, mode := range []ipc.IOMode{ipc.IORaw, ipc.IOGo} {
 		for _, size := range sizes {
-			t.Run(fmt.Sprintf("%s/%d", mode, size), func(t *testing.T) {
+			test := func(t *testing.T) {
 				const n = 5
 				p := newPair(t, size, mode)
 				done := make(chan error, 1)
@@ -236,7 +253,13 @@ func TestRoundTrip(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatal(err)
 				}
-			})
+			}
+			name := fmt.Sprintf("%s/%d", mode, size)
+			if mode == ipc.IORaw {
+				t.Run(name, func(t *testing.T) { bothPaths(t, 2, test) })
+			} else {
+				t.Run(name, test)
+			}
 		}
 	}
 }
@@ -418,45 +441,76 @@ func TestPieceLimits(t *testing.T) {
 
 // TestEmptyMessage carries a message with no text: one empty kernel message.
 func TestEmptyMessage(t *testing.T) {
-	p := newPair(t, 0, ipc.IORaw)
-	frame := ipc.NewFrame(headroom, 0, 0)
-	if err := p.drv.Send(frame); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.peer.Recv(frame); err != nil {
-		t.Fatal(err)
-	}
+	bothPaths(t, 1, func(t *testing.T) {
+		p := newPair(t, 0, ipc.IORaw)
+		frame := ipc.NewFrame(headroom, 0, 0)
+		if err := p.drv.Send(frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.peer.Recv(frame); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestSizeMismatch: sides that disagree on the size get an error, not a
 // short or merged message.
 func TestSizeMismatch(t *testing.T) {
-	p := newPair(t, 100, ipc.IORaw)
-	other, err := New().Dial(p.ln.Endpoint(), ipc.Config{Size: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := ipc.NewFrame(headroom, 100, 0)
-	if err := p.drv.Send(frame); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Recv(ipc.NewFrame(headroom, 50, 0)); err == nil || !strings.Contains(err.Error(), "disagree") {
-		t.Errorf("Recv of a 100-byte message as 50 bytes: %v, want a disagreement", err)
-	}
-	// msgrcv refused the message with E2BIG, so it is still there; a
-	// shorter one is caught by its length.
-	if err := p.peer.Recv(frame); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Send(ipc.NewFrame(headroom, 50, 0)); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.drv.Recv(frame); err == nil || !strings.Contains(err.Error(), "disagree") {
-		t.Errorf("Recv of a 50-byte message as 100 bytes: %v, want a disagreement", err)
-	}
-	if err := p.drv.Send(frame[:headroom-1]); err == nil {
-		t.Error("Send of a frame without room for the type succeeded")
-	}
+	bothPaths(t, 1, func(t *testing.T) {
+		p := newPair(t, 100, ipc.IORaw)
+		other, err := New().Dial(p.ln.Endpoint(), ipc.Config{Size: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		frame := ipc.NewFrame(headroom, 100, 0)
+		if err := p.drv.Send(frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Recv(ipc.NewFrame(headroom, 50, 0)); err == nil || !strings.Contains(err.Error(), "disagree") {
+			t.Errorf("Recv of a 100-byte message as 50 bytes: %v, want a disagreement", err)
+		}
+		// msgrcv refused the message with E2BIG, so it is still there; a
+		// shorter one is caught by its length.
+		if err := p.peer.Recv(frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Send(ipc.NewFrame(headroom, 50, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.drv.Recv(frame); err == nil || !strings.Contains(err.Error(), "disagree") {
+			t.Errorf("Recv of a 50-byte message as 100 bytes: %v, want a disagreement", err)
+		}
+		if err := p.drv.Send(frame[:headroom-1]); err == nil {
+			t.Error("Send of a frame without room for the type succeeded")
+		}
+	})
+}
+
+// TestForeignType: a message of another type than the sender's (another
+// program's, on a queue it can write) is an error, also when it is a later
+// piece of a split message.
+func TestForeignType(t *testing.T) {
+	bothPaths(t, 1, func(t *testing.T) {
+		for _, size := range []int{100, 65536 + 5} {
+			p := newPair(t, size, ipc.IORaw)
+			n := min(size, p.piece)
+			b := make([]byte, mtypeLen+n)
+			if size > n { // the first piece is as it should be
+				putMtype(b)
+				if err := msgsnd(p.d2p, unsafe.Pointer(&b[0]), n, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			putType(b, mtype+1)
+			if err := msgsnd(p.d2p, unsafe.Pointer(&b[0]), n, 0); err != nil {
+				t.Fatal(err)
+			}
+			err := p.peer.Recv(ipc.NewFrame(headroom, size, 0))
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("type %d", mtype+1)) {
+				t.Errorf("%d B: Recv of a piece of type %d: %v, want an error naming the type", size, mtype+1, err)
+			}
+		}
+	})
 }
 
 func TestCloseRemovesQueues(t *testing.T) {
@@ -557,114 +611,118 @@ func TestCloseAfterRemovedByHand(t *testing.T) {
 // TestCloseWakesBlocked: Listener.Close from another goroutine wakes a Conn
 // blocked in msgrcv or msgsnd, and the Conn reports ErrClosed.
 func TestCloseWakesBlocked(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		size int
-		nr   uintptr
-		run  func(p *pair) error
-	}{
-		{"driver Recv", 100, unix.SYS_MSGRCV, func(p *pair) error {
-			return p.drv.Recv(ipc.NewFrame(headroom, p.size, 0))
-		}},
-		{"peer Recv", 100, unix.SYS_MSGRCV, func(p *pair) error {
-			return p.peer.Recv(ipc.NewFrame(headroom, p.size, 0))
-		}},
-		{"peer Recv of a split message", 65536 + 5, unix.SYS_MSGRCV, func(p *pair) error {
-			// The first piece arrives, the rest never does.
-			b := make([]byte, mtypeLen+p.piece)
-			putMtype(b)
-			if err := msgsnd(p.d2p, unsafe.Pointer(&b[0]), p.piece, 0); err != nil {
-				return err
-			}
-			return p.peer.Recv(ipc.NewFrame(headroom, p.size, 0))
-		}},
-		{"driver Send on a full queue", 65536 + 5, unix.SYS_MSGSND, func(p *pair) error {
-			f := ipc.NewFrame(headroom, p.size, 0)
-			for {
-				if err := p.drv.Send(f); err != nil {
+	bothPaths(t, 1, func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			size int
+			nr   uintptr
+			run  func(p *pair) error
+		}{
+			{"driver Recv", 100, unix.SYS_MSGRCV, func(p *pair) error {
+				return p.drv.Recv(ipc.NewFrame(headroom, p.size, 0))
+			}},
+			{"peer Recv", 100, unix.SYS_MSGRCV, func(p *pair) error {
+				return p.peer.Recv(ipc.NewFrame(headroom, p.size, 0))
+			}},
+			{"peer Recv of a split message", 65536 + 5, unix.SYS_MSGRCV, func(p *pair) error {
+				// The first piece arrives, the rest never does.
+				b := make([]byte, mtypeLen+p.piece)
+				putMtype(b)
+				if err := msgsnd(p.d2p, unsafe.Pointer(&b[0]), p.piece, 0); err != nil {
 					return err
 				}
-			}
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newPair(t, tc.size, ipc.IORaw)
-			tid, done := lockedThread(func() error { return tc.run(p) })
-			waitBlocked(t, tid, tc.nr, done)
-			if err := p.ln.Close(); err != nil {
-				t.Fatal(err)
-			}
-			err := <-done
-			if !errors.Is(err, ipc.ErrClosed) {
-				t.Fatalf("%s after Listener.Close: %v, want ErrClosed", tc.name, err)
-			}
-		})
-	}
+				return p.peer.Recv(ipc.NewFrame(headroom, p.size, 0))
+			}},
+			{"driver Send on a full queue", 65536 + 5, unix.SYS_MSGSND, func(p *pair) error {
+				f := ipc.NewFrame(headroom, p.size, 0)
+				for {
+					if err := p.drv.Send(f); err != nil {
+						return err
+					}
+				}
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := newPair(t, tc.size, ipc.IORaw)
+				tid, done := lockedThread(func() error { return tc.run(p) })
+				waitBlocked(t, tid, tc.nr, done)
+				if err := p.ln.Close(); err != nil {
+					t.Fatal(err)
+				}
+				err := <-done
+				if !errors.Is(err, ipc.ErrClosed) {
+					t.Fatalf("%s after Listener.Close: %v, want ErrClosed", tc.name, err)
+				}
+			})
+		}
+	})
 }
 
 // TestSignalled: a signal to a thread blocked in msgrcv or msgsnd makes the
 // call fail with EINTR (they are never restarted); Recv and Send retry and
 // the message still arrives whole. SIGURG is Go's own preemption signal.
 func TestSignalled(t *testing.T) {
-	const size = 65536 + 5
-	p := newPair(t, size, ipc.IORaw)
-	peer := func() error {
-		f := ipc.NewFrame(headroom, size, 0)
-		if err := p.peer.Recv(f); err != nil {
-			return fmt.Errorf("Recv: %w", err)
+	bothPaths(t, 2, func(t *testing.T) {
+		const size = 65536 + 5
+		p := newPair(t, size, ipc.IORaw)
+		peer := func() error {
+			f := ipc.NewFrame(headroom, size, 0)
+			if err := p.peer.Recv(f); err != nil {
+				return fmt.Errorf("Recv: %w", err)
+			}
+			if err := verify(f[headroom:], seed(size, 0, 0)); err != nil {
+				return err
+			}
+			// Two messages, more than the queue holds: Send blocks.
+			for i := range 2 {
+				fill(f[headroom:], seed(size, i, 1))
+				if err := p.peer.Send(f); err != nil {
+					return fmt.Errorf("Send %d: %w", i, err)
+				}
+			}
+			return nil
 		}
-		if err := verify(f[headroom:], seed(size, 0, 0)); err != nil {
+		tid, done := lockedThread(func() error {
+			err := peer()
+			if err != nil {
+				p.ln.Close() // wake the driver rather than hang
+			}
 			return err
-		}
-		// Two messages, more than the queue holds: Send blocks.
-		for i := range 2 {
-			fill(f[headroom:], seed(size, i, 1))
-			if err := p.peer.Send(f); err != nil {
-				return fmt.Errorf("Send %d: %w", i, err)
+		})
+		signal := func() {
+			for range 3 {
+				if err := unix.Tgkill(os.Getpid(), tid, unix.SIGURG); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
-		return nil
-	}
-	tid, done := lockedThread(func() error {
-		err := peer()
-		if err != nil {
-			p.ln.Close() // wake the driver rather than hang
-		}
-		return err
-	})
-	signal := func() {
-		for range 3 {
-			if err := unix.Tgkill(os.Getpid(), tid, unix.SIGURG); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	waitBlocked(t, tid, unix.SYS_MSGRCV, done)
-	signal()
-	f := ipc.NewFrame(headroom, size, 0)
-	fill(f[headroom:], seed(size, 0, 0))
-	if err := p.drv.Send(f); err != nil {
-		if perr := <-done; perr != nil {
-			t.Fatal(perr)
-		}
-		t.Fatal(err)
-	}
-	waitBlocked(t, tid, unix.SYS_MSGSND, done)
-	signal()
-	for i := range 2 {
-		if err := p.drv.Recv(f); err != nil {
+		waitBlocked(t, tid, unix.SYS_MSGRCV, done)
+		signal()
+		f := ipc.NewFrame(headroom, size, 0)
+		fill(f[headroom:], seed(size, 0, 0))
+		if err := p.drv.Send(f); err != nil {
 			if perr := <-done; perr != nil {
 				t.Fatal(perr)
 			}
 			t.Fatal(err)
 		}
-		if err := verify(f[headroom:], seed(size, i, 1)); err != nil {
+		waitBlocked(t, tid, unix.SYS_MSGSND, done)
+		signal()
+		for i := range 2 {
+			if err := p.drv.Recv(f); err != nil {
+				if perr := <-done; perr != nil {
+					t.Fatal(perr)
+				}
+				t.Fatal(err)
+			}
+			if err := verify(f[headroom:], seed(size, i, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 func TestConnClose(t *testing.T) {

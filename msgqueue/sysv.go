@@ -12,7 +12,8 @@ import (
 // these are written here in the style of its zsyscall files. msgsnd and
 // msgrcv go through ipc.Syscall6, which skips the runtime's bookkeeping only
 // inside the harness's ipc.Unmanaged window; conn's Send and Recv make the
-// same calls from their own loop (msgqueue.go), asking ipc.RawCalls once.
+// same calls from their own loops (pieces.go, and pieces_amd64.s for the
+// raw calls on amd64), asking ipc.RawCalls once a message.
 //
 // msgsnd and msgrcv are never restarted after a signal handler, even with
 // SA_RESTART (signal(7)), and a Go process takes signals all the time
