@@ -100,7 +100,7 @@ func Unmanaged(threads int) (close func()) {
 }
 
 // RawCalls reports whether an Unmanaged window is open: while it is, Send
-// and Recv may make their calls with syscall.RawSyscall6, as Syscall6 does.
+// and Recv may make raw calls (syscall.RawSyscall6), as Syscall6 does.
 // It is for a Send or Recv that makes many calls from one loop and would
 // rather ask once per message than once per call (msgqueue's pieces).
 func RawCalls() bool { return unmanagedOn.Load() }
@@ -110,14 +110,14 @@ func RawCalls() bool { return unmanagedOn.Load() }
 // and Recv, and only for those: a call that may block for long for reasons
 // of its own (accept, epoll_wait, connect) stays an ordinary one.
 //
-// It calls package syscall's functions, which unix.RawSyscall6 and
-// unix.Syscall6 only jump to from assembly: that jump goes through the Go
-// function's ABI0 wrapper, about 1% of a 2.5 us System V round trip on one
-// CPU in the profile, for nothing.
+// Its raw calls go to rawSyscall6 (assembly on amd64) and its ordinary
+// ones to package syscall's Syscall6, not x/sys/unix's, which only jumps to
+// it from assembly through an ABI0 wrapper: every frame between Send and
+// the kernel is paid again after each context switch, its lines cold.
 func Syscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, err unix.Errno) {
 	if unmanagedOn.Load() {
-		r1, _, err = syscall.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
-		return r1, err
+		r1, e := rawSyscall6(trap, a1, a2, a3, a4, a5, a6)
+		return r1, unix.Errno(e)
 	}
 	r1, _, err = syscall.Syscall6(trap, a1, a2, a3, a4, a5, a6)
 	return r1, err
@@ -125,12 +125,20 @@ func Syscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, err unix.Errno)
 
 // Read is read(2) through Syscall6: the bytes read, or the errno.
 func Read(fd int, p []byte) (int, unix.Errno) {
-	n, e := Syscall6(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	if unmanagedOn.Load() { // as Syscall6, one frame nearer the call
+		n, e := rawSyscall6(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+		return int(n), unix.Errno(e)
+	}
+	n, _, e := syscall.Syscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 	return int(n), e
 }
 
 // Write is write(2) through Syscall6: the bytes written, or the errno.
 func Write(fd int, p []byte) (int, unix.Errno) {
-	n, e := Syscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+	if unmanagedOn.Load() {
+		n, e := rawSyscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
+		return int(n), unix.Errno(e)
+	}
+	n, _, e := syscall.Syscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 	return int(n), e
 }

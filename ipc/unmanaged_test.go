@@ -86,3 +86,40 @@ func TestUnmanagedBlockedReadLeavesAP(t *testing.T) {
 	}
 	closeWindow()
 }
+
+// TestReadWriteBothWays: Read, Write and Syscall6 move bytes and report
+// errnos alike with ordinary calls and with raw ones (inside a window, on
+// amd64 the assembly of rawsyscall_amd64.s).
+func TestReadWriteBothWays(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		if raw {
+			defer Unmanaged(1)()
+		}
+		if RawCalls() != raw {
+			t.Fatalf("RawCalls() = %v, want %v", RawCalls(), raw)
+		}
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte("a message of some bytes")
+		if n, e := Write(fds[1], msg); n != len(msg) || e != 0 {
+			t.Errorf("raw %v: Write = %d, %v; want %d, 0", raw, n, e, len(msg))
+		}
+		buf := make([]byte, 64)
+		if n, e := Read(fds[0], buf); n != len(msg) || e != 0 || string(buf[:n]) != string(msg) {
+			t.Errorf("raw %v: Read = %d, %v, %q; want %q", raw, n, e, buf[:max(n, 0)], msg)
+		}
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		if n, e := Read(fds[0], buf); e != unix.EBADF {
+			t.Errorf("raw %v: Read of a closed descriptor = %d, %v; want EBADF", raw, n, e)
+		}
+		if _, e := Write(fds[1], msg); e != unix.EBADF {
+			t.Errorf("raw %v: Write to a closed descriptor: %v, want EBADF", raw, e)
+		}
+		if r, e := Syscall6(unix.SYS_GETPID, 0, 0, 0, 0, 0, 0); int(r) != unix.Getpid() || e != 0 {
+			t.Errorf("raw %v: Syscall6(getpid) = %d, %v; want %d, 0", raw, r, e, unix.Getpid())
+		}
+	}
+}
