@@ -123,9 +123,10 @@ func Syscall6(trap, a1, a2, a3, a4, a5, a6 uintptr) (r1 uintptr, err unix.Errno)
 	return r1, err
 }
 
-// Read is read(2) through Syscall6: the bytes read, or the errno.
+// Read is read(2), raw inside an Unmanaged window as Syscall6's calls: the
+// bytes read, or the errno.
 func Read(fd int, p []byte) (int, unix.Errno) {
-	if unmanagedOn.Load() { // as Syscall6, one frame nearer the call
+	if unmanagedOn.Load() { // not through Syscall6: one frame fewer a call
 		n, e := rawSyscall6(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 		return int(n), unix.Errno(e)
 	}
@@ -133,7 +134,8 @@ func Read(fd int, p []byte) (int, unix.Errno) {
 	return int(n), e
 }
 
-// Write is write(2) through Syscall6: the bytes written, or the errno.
+// Write is write(2), raw inside an Unmanaged window as Syscall6's calls:
+// the bytes written, or the errno.
 func Write(fd int, p []byte) (int, unix.Errno) {
 	if unmanagedOn.Load() {
 		n, e := rawSyscall6(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)

@@ -337,15 +337,17 @@ func (c *conn) send(frame []byte, piece int) error {
 	}
 	msg, size, typ := unsafe.Pointer(&frame[headroom-mtypeLen]), len(frame)-headroom, c.sendType()
 	var calls int
-	var e uintptr
+	var err error
 	if ipc.RawCalls() {
+		var e uintptr
 		calls, e = sendPieces(uintptr(c.snd), msg, size, piece, typ)
+		err = errnoErr(unix.Errno(e))
 	} else {
-		calls, e = sendLoop(false, uintptr(c.snd), msg, size, piece, typ)
+		calls, err = sendLoop(c.snd, msg, size, piece, typ)
 	}
 	c.Calls.Send += int64(calls)
-	if e != 0 {
-		return c.fail("msgsnd", c.snd, errnoErr(unix.Errno(e)))
+	if err != nil {
+		return c.fail("msgsnd", c.snd, err)
 	}
 	return nil
 }
@@ -360,15 +362,17 @@ func (c *conn) recv(frame []byte, piece int) error {
 	msg, size, want := unsafe.Pointer(&frame[headroom-mtypeLen]), len(frame)-headroom, uint64(c.sendType())
 	var calls, n, got int
 	var typ uint64
-	var e uintptr
+	var err error
 	if ipc.RawCalls() {
+		var e uintptr
 		calls, n, got, typ, e = recvPieces(uintptr(c.rcv), msg, size, piece, c.typ, want)
+		err = errnoErr(unix.Errno(e))
 	} else {
-		calls, n, got, typ, e = recvLoop(false, uintptr(c.rcv), msg, size, piece, c.typ, want)
+		calls, n, got, typ, err = recvLoop(c.rcv, msg, size, piece, c.typ, want)
 	}
 	c.Calls.Recv += int64(calls)
-	if e != 0 || got != n || typ != want {
-		return c.recvFailed(errnoErr(unix.Errno(e)), n, got, typ)
+	if err != nil || got != n || typ != want {
+		return c.recvFailed(err, n, got, typ)
 	}
 	return nil
 }

@@ -2,8 +2,8 @@ package msgqueue
 
 import "unsafe"
 
-// sendPieces and recvPieces are sendLoop's and recvLoop's raw calls
-// written in assembly (pieces_amd64.s).
+// sendPieces and recvPieces are sendLoop and recvLoop in assembly
+// (pieces_amd64.s), for raw calls: the harness's ipc.Unmanaged window.
 //
 // A 64 KiB message is eight 8 KiB pieces, and with both sides on one CPU
 // the scheduler decides by what the sender does between two msgsnd calls

@@ -10,10 +10,10 @@ import (
 
 // x/sys/unix has the System V message syscall numbers but no wrappers, so
 // these are written here in the style of its zsyscall files. msgsnd and
-// msgrcv go through ipc.Syscall6, which skips the runtime's bookkeeping only
-// inside the harness's ipc.Unmanaged window; conn's Send and Recv make the
-// same calls from their own loops (pieces.go, and pieces_amd64.s for the
-// raw calls on amd64), asking ipc.RawCalls once a message.
+// msgrcv, the calls of Send and Recv (pieces.go), go through ipc.Syscall6,
+// which skips the runtime's bookkeeping only inside the harness's
+// ipc.Unmanaged window; there, on amd64, Send and Recv make their calls
+// from assembly instead (pieces_amd64.s).
 //
 // msgsnd and msgrcv are never restarted after a signal handler, even with
 // SA_RESTART (signal(7)), and a Go process takes signals all the time
